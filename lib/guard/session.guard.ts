@@ -1,0 +1,162 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  Optional,
+  type CanActivate,
+  type ExecutionContext,
+  type HttpException,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import {
+  MESH_SESSION_OPTIONS,
+  SESSION_REQUEST_PROPERTY,
+  SKIP_SESSION_KEY,
+} from '../mesh-session.constants.js';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
+import { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { SessionManager } from '../session/session-manager.js';
+import { SessionValidationError } from '../session/session-validation.error.js';
+import type { Session } from '../session/session.interface.js';
+import { withTimeout } from '../utils/with-timeout.js';
+import {
+  SessionRateLimitException,
+  SessionStoreUnavailableException,
+  SessionUnauthorizedException,
+} from './session.exceptions.js';
+
+/** The parts of an Express or Fastify request the guard reads. */
+export interface SessionGuardRequest {
+  headers: Record<string, string | string[] | undefined>;
+  [SESSION_REQUEST_PROPERTY]?: Session;
+}
+
+/** The part of an Express response or Fastify reply the guard writes. */
+export interface SessionGuardResponse {
+  header(name: string, value: string): unknown;
+}
+
+/**
+ * Validates the session of every request: the id in the session header must name a live,
+ * unrevoked session, within the service's rate limit. The check slides the session. The
+ * handler reads the session with `@CurrentSession()`.
+ *
+ * | request | answer |
+ * |---|---|
+ * | no session header | 401 `Missing session id` |
+ * | not a UUID | 401 `Invalid session id` (no store lookup) |
+ * | unknown or expired | 401 `Session not found or expired` |
+ * | revoked | 401 `Session has been revoked` (and invalidated) |
+ * | over the rate limit | 429 with `Retry-After` and `RateLimit-*` headers |
+ * | store error or timeout | 503 `Session store unavailable` with `Retry-After` |
+ *
+ * Subclass it to change a step: every step is a small `protected` method.
+ *
+ * @example
+ * ```ts
+ * @UseGuards(SessionGuard)
+ * @Controller('orders')
+ * export class OrdersController {}
+ *
+ * // or globally, with @SkipSession() on public routes:
+ * providers: [{ provide: APP_GUARD, useClass: SessionGuard }]
+ * ```
+ */
+@Injectable()
+export class SessionGuard implements CanActivate {
+  /** Reports store failures; nothing is logged for ordinary refusals. */
+  protected readonly logger = new Logger(SessionGuard.name);
+
+  /**
+   * @param sessions the session manager
+   * @param reflector reads `@SkipSession()`
+   * @param options the module options
+   * @param rateLimiter the per-service limiter, or `null` when rate limiting is off
+   */
+  constructor(
+    protected readonly sessions: SessionManager,
+    protected readonly reflector: Reflector,
+    @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
+    @Optional() @Inject(RateLimiter) protected readonly rateLimiter: RateLimiter | null = null,
+  ) {}
+
+  /**
+   * @throws {SessionUnauthorizedException} 401 for a missing, malformed, unknown, expired or
+   *   revoked session
+   * @throws {SessionRateLimitException} 429 over the rate limit
+   * @throws {SessionStoreUnavailableException} 503 when the store fails or times out
+   */
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.isSkipped(context)) return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<SessionGuardRequest>();
+    const response = http.getResponse<SessionGuardResponse>();
+    const session = await this.validate(this.getSessionId(request), response);
+    if (this.rateLimiter !== null) await this.checkRateLimit(session, response);
+    request[SESSION_REQUEST_PROPERTY] = session;
+    return true;
+  }
+
+  /** Whether `@SkipSession()` exempts the route or its controller. */
+  protected isSkipped(context: ExecutionContext): boolean {
+    return (
+      this.reflector.getAllAndOverride<boolean | undefined>(SKIP_SESSION_KEY, [
+        context.getHandler(),
+        context.getClass(),
+      ]) === true
+    );
+  }
+
+  /** Reads the session id from the request; by default the `sessionHeader` header. */
+  protected getSessionId(request: SessionGuardRequest): string | undefined {
+    const value = request.headers[this.options.sessionHeader];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Validates and slides the session, mapping every failure to an HTTP error. */
+  protected async validate(
+    id: string | undefined,
+    response: SessionGuardResponse,
+  ): Promise<Session> {
+    try {
+      return await withTimeout(this.sessions.validateSession(id), this.options.storeTimeout);
+    } catch (error) {
+      if (error instanceof SessionValidationError) {
+        throw new SessionUnauthorizedException(error.message);
+      }
+      throw this.storeUnavailable(response, error);
+    }
+  }
+
+  /** Counts the request against `session.serviceId`'s budget. */
+  protected async checkRateLimit(session: Session, response: SessionGuardResponse): Promise<void> {
+    let result;
+    try {
+      result = await withTimeout(
+        (this.rateLimiter as RateLimiter).checkLimit(session.serviceId),
+        this.options.storeTimeout,
+      );
+    } catch (error) {
+      throw this.storeUnavailable(response, error);
+    }
+    if (result.allowed) return;
+    const resetSeconds = Math.max(0, Math.ceil((result.resetTime.getTime() - Date.now()) / 1000));
+    response.header('Retry-After', String(result.retryAfter ?? resetSeconds));
+    response.header('RateLimit-Limit', String((this.rateLimiter as RateLimiter).maxRequests));
+    response.header('RateLimit-Remaining', String(result.remaining));
+    response.header('RateLimit-Reset', String(resetSeconds));
+    this.sessions.recordRejection('rate_limit', 'rate_limited', session.serviceId);
+    throw new SessionRateLimitException();
+  }
+
+  /** The 503 for a failed or slow store; it asks the client to retry shortly. */
+  protected storeUnavailable(response: SessionGuardResponse, cause: unknown): HttpException {
+    this.logger.warn(
+      MeshSessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
+    );
+    this.sessions.recordRejection('error', 'store_unavailable');
+    response.header('Retry-After', '1');
+    return new SessionStoreUnavailableException();
+  }
+}

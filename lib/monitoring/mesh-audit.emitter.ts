@@ -1,0 +1,113 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import type { MeshAuditEvent, MeshAuditEventType } from './mesh-audit-event.interface.js';
+import type { MonitoringAdapter, MonitoringOptions } from './monitoring-adapter.interface.js';
+
+/**
+ * The single fan-out of audit events to the monitoring adapters. It never awaits an adapter on
+ * the caller's path: an adapter that throws, rejects or hangs is isolated here, and each
+ * failure is logged once.
+ *
+ * @example
+ * ```ts
+ * const audit = new MeshAuditEmitter({ adapters: [new LoggerMonitoringAdapter()] }, 'orders');
+ * audit.emit('connection', 'billing', { action: 'session_created', success: true });
+ * ```
+ */
+export class MeshAuditEmitter {
+  private readonly logger = new Logger('MeshSession');
+  private readonly adapters: readonly MonitoringAdapter[];
+  private readonly pending = new Set<Promise<void>>();
+
+  /**
+   * @param options the module's `monitoring` option
+   * @param targetServiceId this service's id, copied into every event
+   */
+  constructor(
+    options: MonitoringOptions | undefined,
+    private readonly targetServiceId?: string,
+  ) {
+    this.adapters = options?.enabled === false ? [] : (options?.adapters ?? []);
+  }
+
+  /** Whether any adapter listens; lets callers skip building events. */
+  get enabled(): boolean {
+    return this.adapters.length > 0;
+  }
+
+  /**
+   * Sends an event to every adapter without waiting for them.
+   *
+   * @param eventType kind of event
+   * @param serviceId the remote service concerned, or `undefined` when unknown
+   * @param details what happened; must hold no secret
+   */
+  emit(
+    eventType: MeshAuditEventType,
+    serviceId: string | undefined,
+    details: MeshAuditEvent['details'],
+  ): void {
+    if (this.adapters.length === 0) return;
+    const event: MeshAuditEvent = {
+      id: randomUUID(),
+      timestamp: new Date(),
+      eventType,
+      serviceId: serviceId ?? 'unknown',
+      targetServiceId: this.targetServiceId,
+      details,
+    };
+    for (const adapter of this.adapters) {
+      let result: Promise<void>;
+      try {
+        result = Promise.resolve(adapter.logEvent(event));
+      } catch (error) {
+        this.reportFailure(adapter, error);
+        continue;
+      }
+      const tracked: Promise<void> = result.then(
+        () => {
+          this.pending.delete(tracked);
+        },
+        (error: unknown) => {
+          this.pending.delete(tracked);
+          this.reportFailure(adapter, error);
+        },
+      );
+      this.pending.add(tracked);
+    }
+  }
+
+  /**
+   * Waits for adapters still handling events, for at most `timeoutMs`. Used at shutdown.
+   *
+   * @param timeoutMs the longest wait (ms)
+   */
+  async flush(timeoutMs: number): Promise<void> {
+    if (this.pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  private reportFailure(adapter: MonitoringAdapter, error: unknown): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.logger.error(MeshSessionMessages.adapterFailed(adapter.constructor.name, reason));
+  }
+}
+
+/**
+ * A stable, non-reversible reference to a session for audit events and logs. In session-id
+ * mode the id is a bearer credential, so it is never written out as is.
+ *
+ * @param sessionId the session id
+ * @returns the first 16 hex characters of its SHA-256
+ */
+export function sessionRef(sessionId: string): string {
+  return createHash('sha256').update(sessionId).digest('hex').slice(0, 16);
+}

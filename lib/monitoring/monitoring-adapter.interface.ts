@@ -1,0 +1,39 @@
+import type { MeshAuditEvent } from './mesh-audit-event.interface.js';
+
+/**
+ * Receives audit events, as in the seed. An adapter that throws, rejects or never resolves
+ * does not affect requests: the module never awaits it on the request path.
+ *
+ * @example
+ * ```ts
+ * class SessionMonitoringAdapter implements MonitoringAdapter {
+ *   async logEvent(event: MeshAuditEvent): Promise<void> {
+ *     if (event.eventType === 'connection') console.log(`Session event for ${event.serviceId}`);
+ *   }
+ * }
+ * ```
+ */
+export interface MonitoringAdapter {
+  /** Handles one event. */
+  logEvent(event: MeshAuditEvent): Promise<void>;
+  /** Optional metrics hook, as in the seed. */
+  logMetrics?(metrics: Record<string, unknown>): Promise<void>;
+}
+
+/**
+ * The module's `monitoring` option.
+ */
+export interface MonitoringOptions {
+  /**
+   * Whether events are sent.
+   *
+   * @default true
+   */
+  enabled?: boolean;
+  /**
+   * Where events go.
+   *
+   * @default []
+   */
+  adapters?: MonitoringAdapter[];
+}

@@ -1,0 +1,126 @@
+import type { Session } from '../session/session.interface.js';
+import { RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
+
+/**
+ * Where sessions live. The class is also the injection token of the store in use.
+ *
+ * A store holds data only; the policy (idle timeout, absolute lifetime) comes from
+ * `SessionManager` on every call, so that a remote store can enforce it atomically.
+ * Stores return {@link MeshSession} instances, so a key never leaks through serialisation.
+ *
+ * @example
+ * ```ts
+ * class MyStore extends SessionStore { ... }
+ * MeshSessionModule.forRoot({ store: new MyStore() });
+ * ```
+ */
+export abstract class SessionStore {
+  /**
+   * Saves a new session. Its lifetime in the store follows `session.expiresAt`.
+   *
+   * @param session the session to save
+   */
+  abstract create(session: Session): Promise<void>;
+
+  /**
+   * Reads a session and slides its expiry, atomically.
+   *
+   * - A live session gets `lastActivity = now` and
+   *   `expiresAt = min(now + idleTimeout, createdAt + maxLifetime)`, and is returned.
+   * - A session whose `expiresAt <= now` is removed and returned unchanged, so that the
+   *   caller can tell an expiry from an unknown id (its `expiresAt` is `<= now`).
+   * - An unknown id gives `undefined`.
+   *
+   * @param id session id, already checked to be a UUID
+   * @param now the current time (ms)
+   * @param idleTimeout sliding idle timeout (ms)
+   * @param maxLifetime absolute lifetime cap (ms), or `undefined` for none
+   */
+  abstract touch(
+    id: string,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): Promise<Session | undefined>;
+
+  /**
+   * Merges `patch` into the metadata of a live session.
+   *
+   * @param id session id
+   * @param patch keys to set; the result replaces the stored metadata
+   * @param now the current time (ms); an expired session is not updated
+   * @returns the updated session, or `undefined` when there is no live session with this id
+   */
+  abstract updateMetadata(
+    id: string,
+    patch: Record<string, unknown>,
+    now: number,
+  ): Promise<Session | undefined>;
+
+  /**
+   * Removes a session.
+   *
+   * @param id session id
+   * @returns the removed session, or `undefined` when there was none
+   */
+  abstract delete(id: string): Promise<Session | undefined>;
+
+  /**
+   * All live sessions (`expiresAt > now`) of one service. Its cost grows with the number of
+   * sessions of that service, never with the total.
+   *
+   * @param serviceId remote service id
+   * @param now the current time (ms)
+   */
+  abstract findByServiceId(serviceId: string, now: number): Promise<Session[]>;
+
+  /**
+   * Removes every session of one service.
+   *
+   * @param serviceId remote service id
+   * @returns how many sessions were removed
+   */
+  abstract deleteByServiceId(serviceId: string): Promise<number>;
+
+  /**
+   * Removes the sessions whose `expiresAt <= now`. Its cost grows with the number of expired
+   * sessions, and it yields to the event loop between chunks of work.
+   *
+   * @param now the current time (ms)
+   * @returns how many sessions were removed
+   */
+  abstract deleteExpired(now: number): Promise<number>;
+
+  /**
+   * How many sessions the store holds.
+   */
+  abstract count(): Promise<number>;
+
+  /**
+   * Claims a one-time value (a nonce) for `ttl` ms. Used for replay protection.
+   *
+   * @param scope namespace of the nonce, such as a session id
+   * @param nonce the value to claim
+   * @param ttl how long the claim lasts (ms)
+   * @param now the current time (ms)
+   * @returns `true` when the nonce was not claimed before inside its window
+   */
+  abstract claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean>;
+
+  /**
+   * Builds the rate limiter that counts requests in this store, so that a shared store gives a
+   * shared budget. The default counts in process memory.
+   *
+   * @param options the module's `rateLimit` option
+   */
+  createRateLimiter(options: RateLimiterOptions): RateLimiter {
+    return new RateLimiter(options);
+  }
+
+  /**
+   * Releases what the store itself opened. A store never closes a client it was given.
+   */
+  async close(): Promise<void> {
+    // Nothing to release by default.
+  }
+}
