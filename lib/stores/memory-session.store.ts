@@ -84,6 +84,11 @@ export class MemorySessionStore extends SessionStore {
     return session;
   }
 
+  async get(id: string, now: number): Promise<Session | undefined> {
+    const session = this.sessions.get(id);
+    return session !== undefined && session.expiresAt > now ? session : undefined;
+  }
+
   async updateMetadata(
     id: string,
     patch: Record<string, unknown>,

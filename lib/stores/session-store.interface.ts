@@ -44,6 +44,15 @@ export abstract class SessionStore {
   ): Promise<Session | undefined>;
 
   /**
+   * Reads a live session without sliding it.
+   *
+   * @param id session id, already checked to be a UUID
+   * @param now the current time (ms)
+   * @returns the session, or `undefined` when it is unknown or `expiresAt <= now`
+   */
+  abstract get(id: string, now: number): Promise<Session | undefined>;
+
+  /**
    * Merges `patch` into the metadata of a live session.
    *
    * @param id session id
@@ -106,6 +115,30 @@ export abstract class SessionStore {
    * @returns `true` when the nonce was not claimed before inside its window
    */
   abstract claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean>;
+
+  /**
+   * Reads a live session without sliding it and claims a nonce in that session's scope, in one
+   * step where the store allows (one round trip for a remote store). Used by signature mode,
+   * which slides the session only after the signature verifies. The default composes `get`
+   * and `claimNonce`.
+   *
+   * @param id session id, already checked to be a UUID
+   * @param nonce the request's nonce
+   * @param ttl how long the claim lasts (ms)
+   * @param now the current time (ms)
+   * @returns the session (or `undefined`), and whether the nonce was fresh; no nonce is
+   *   claimed when there is no session
+   */
+  async getAndClaimNonce(
+    id: string,
+    nonce: string,
+    ttl: number,
+    now: number,
+  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
+    const session = await this.get(id, now);
+    if (session === undefined) return { session, nonceFresh: false };
+    return { session, nonceFresh: await this.claimNonce(id, nonce, ttl, now) };
+  }
 
   /**
    * Builds the rate limiter that counts requests in this store, so that a shared store gives a
