@@ -1,0 +1,137 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { MemorySessionStore, MeshSession } from '../../lib/index.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+const MIN = 60_000;
+
+function session(serviceId: string, createdAt: number, expiresAt: number): MeshSession {
+  return new MeshSession(randomUUID(), serviceId, randomBytes(32), createdAt, createdAt, expiresAt);
+}
+
+describe('MemorySessionStore', () => {
+  let store: MemorySessionStore;
+
+  beforeEach(() => {
+    store = new MemorySessionStore();
+  });
+
+  it('visits only due buckets: a cleanup before any expiry removes nothing', async () => {
+    for (let i = 0; i < 1000; i++) await store.create(session('svc', T0, T0 + 10 * MIN + i));
+    expect(await store.deleteExpired(T0 + 10 * MIN - 1)).toBe(0);
+    expect(await store.count()).toBe(1000);
+  });
+
+  it('is exact to the millisecond inside the current bucket', async () => {
+    const early = session('svc', T0, T0 + 10 * MIN + 100);
+    const late = session('svc', T0, T0 + 10 * MIN + 900);
+    await store.create(early);
+    await store.create(late);
+    expect(await store.deleteExpired(T0 + 10 * MIN + 100)).toBe(1);
+    expect(await store.get(late.id, T0 + 10 * MIN + 100)).toBe(late);
+    expect(await store.deleteExpired(T0 + 10 * MIN + 899)).toBe(0);
+    expect(await store.deleteExpired(T0 + 10 * MIN + 900)).toBe(1);
+    expect(await store.count()).toBe(0);
+  });
+
+  it('re-files a session that was touched after it was filed, then removes it when it expires', async () => {
+    const s = session('svc', T0, T0 + MIN);
+    await store.create(s);
+    await store.touch(s.id, T0 + 50_000, MIN, undefined);
+    expect(await store.deleteExpired(T0 + MIN)).toBe(0);
+    expect(await store.deleteExpired(T0 + 50_000 + MIN - 1)).toBe(0);
+    expect(await store.deleteExpired(T0 + 50_000 + MIN)).toBe(1);
+  });
+
+  it('skips entries of sessions already deleted or expired on access', async () => {
+    const a = session('svc', T0, T0 + MIN);
+    const b = session('svc', T0, T0 + MIN);
+    await store.create(a);
+    await store.create(b);
+    await store.delete(a.id);
+    expect(await store.touch(b.id, T0 + MIN, MIN, undefined)).toBe(b);
+    expect(await store.deleteExpired(T0 + 2 * MIN)).toBe(0);
+  });
+
+  it('touch removes and returns an expired session unchanged, so the caller sees it expired', async () => {
+    const s = session('svc', T0, T0 + MIN);
+    await store.create(s);
+    const touched = await store.touch(s.id, T0 + MIN, MIN, undefined);
+    expect(touched?.expiresAt).toBe(T0 + MIN);
+    expect(await store.count()).toBe(0);
+  });
+
+  it('wipes the key of a removed session', async () => {
+    const s = session('svc', T0, T0 + MIN);
+    await store.create(s);
+    await store.delete(s.id);
+    expect(s.sessionKey.equals(Buffer.alloc(32))).toBe(true);
+  });
+
+  it('refuses a second session with the same id', async () => {
+    const s = session('svc', T0, T0 + MIN);
+    await store.create(s);
+    await expect(store.create(s)).rejects.toThrow('collision');
+  });
+
+  it('keeps the service index in step', async () => {
+    const a = session('a', T0, T0 + MIN);
+    const b = session('a', T0, T0 + 2 * MIN);
+    await store.create(a);
+    await store.create(b);
+    expect((await store.findByServiceId('a', T0)).length).toBe(2);
+    expect((await store.findByServiceId('a', T0 + MIN)).map((x) => x.id)).toEqual([b.id]);
+    await store.deleteExpired(T0 + MIN);
+    expect(await store.deleteByServiceId('a')).toBe(1);
+    expect(await store.findByServiceId('a', T0)).toEqual([]);
+  });
+
+  it('claims a nonce once per window, per scope', async () => {
+    expect(await store.claimNonce('s1', 'n', 1000, T0)).toBe(true);
+    expect(await store.claimNonce('s1', 'n', 1000, T0 + 999)).toBe(false);
+    expect(await store.claimNonce('s2', 'n', 1000, T0 + 999)).toBe(true);
+    expect(await store.claimNonce('s1', 'n', 1000, T0 + 1000)).toBe(true);
+  });
+
+  it('getAndClaimNonce claims nothing without a live session', async () => {
+    const s = session('svc', T0, T0 + MIN);
+    await store.create(s);
+    expect(await store.getAndClaimNonce(randomUUID(), 'n', 1000, T0)).toEqual({
+      session: undefined,
+      nonceFresh: false,
+    });
+    expect(await store.getAndClaimNonce(s.id, 'n', 1000, T0)).toEqual({
+      session: s,
+      nonceFresh: true,
+    });
+    expect((await store.getAndClaimNonce(s.id, 'n', 1000, T0 + 1)).nonceFresh).toBe(false);
+  });
+
+  it('yields to the event loop during a long cleanup', async () => {
+    for (let i = 0; i < 2048; i++) await store.create(session('svc', T0, T0 + MIN));
+    // Every clock read looks 10 ms later than the last, so each slice runs over its budget.
+    let fakeNow = 0;
+    jest.spyOn(performance, 'now').mockImplementation(() => (fakeNow += 10));
+    let finished = false;
+    let ranDuringCleanup = false;
+    setImmediate(() => {
+      ranDuringCleanup = !finished;
+    });
+    expect(await store.deleteExpired(T0 + MIN)).toBe(2048);
+    finished = true;
+    jest.restoreAllMocks();
+    expect(ranDuringCleanup).toBe(true);
+  });
+
+  it('does not yield when a cleanup fits in one slice', async () => {
+    for (let i = 0; i < 10; i++) await store.create(session('svc', T0, T0 + MIN));
+    let finished = false;
+    let ranDuringCleanup = false;
+    setImmediate(() => {
+      ranDuringCleanup = !finished;
+    });
+    expect(await store.deleteExpired(T0 + MIN)).toBe(10);
+    finished = true;
+    expect(ranDuringCleanup).toBe(false);
+  });
+});
