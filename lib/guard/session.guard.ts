@@ -93,7 +93,7 @@ export class SessionGuard implements CanActivate {
     const request = http.getRequest<SessionGuardRequest>();
     const response = http.getResponse<SessionGuardResponse>();
     const session = await this.validate(this.getSessionId(request), response);
-    if (this.rateLimiter !== null) await this.checkRateLimit(session, response);
+    if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     request[SESSION_REQUEST_PROPERTY] = session;
     return true;
   }
@@ -130,20 +130,21 @@ export class SessionGuard implements CanActivate {
   }
 
   /** Counts the request against `session.serviceId`'s budget. */
-  protected async checkRateLimit(session: Session, response: SessionGuardResponse): Promise<void> {
+  protected async checkRateLimit(
+    limiter: RateLimiter,
+    session: Session,
+    response: SessionGuardResponse,
+  ): Promise<void> {
     let result;
     try {
-      result = await withTimeout(
-        (this.rateLimiter as RateLimiter).checkLimit(session.serviceId),
-        this.options.storeTimeout,
-      );
+      result = await withTimeout(limiter.checkLimit(session.serviceId), this.options.storeTimeout);
     } catch (error) {
       throw this.storeUnavailable(response, error);
     }
     if (result.allowed) return;
     const resetSeconds = Math.max(0, Math.ceil((result.resetTime.getTime() - Date.now()) / 1000));
     response.header('Retry-After', String(result.retryAfter ?? resetSeconds));
-    response.header('RateLimit-Limit', String((this.rateLimiter as RateLimiter).maxRequests));
+    response.header('RateLimit-Limit', String(limiter.maxRequests));
     response.header('RateLimit-Remaining', String(result.remaining));
     response.header('RateLimit-Reset', String(resetSeconds));
     this.sessions.recordRejection('rate_limit', 'rate_limited', session.serviceId);

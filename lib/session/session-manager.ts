@@ -361,14 +361,15 @@ function copyJson(value: unknown, path: string, depth: number): unknown {
     if (isPlainObject(value)) {
       const copy: Record<string, unknown> = {};
       for (const key of Object.keys(value)) {
-        // Stored metadata is merged with spread later: a "__proto__" key would be unsafe there.
-        if (key === '__proto__') break;
+        // Stored metadata is merged with object spread later, where "__proto__" is unsafe.
+        if (key === '__proto__') {
+          throw new TypeError(
+            MeshSessionMessages.invalidArgument(`${path}.__proto__`, 'absent', value[key]),
+          );
+        }
         copy[key] = copyJson(value[key], `${path}.${key}`, depth + 1);
       }
-      if (Object.keys(copy).length === Object.keys(value).length) return copy;
-      throw new TypeError(
-        MeshSessionMessages.invalidArgument(`${path}.__proto__`, 'absent', '__proto__'),
-      );
+      return copy;
     }
   }
   throw new TypeError(
