@@ -14,6 +14,10 @@ export interface MeshSessionModuleExtras {
   isGlobal?: boolean;
 }
 
+/**
+ * Built by `ConfigurableModuleBuilder`: the base class of `MeshSessionModule` (with `forRoot` and
+ * `forRootAsync`), the token of the raw options, and the types of what both methods accept.
+ */
 export const {
   ConfigurableModuleClass: MeshSessionConfigurableModule,
   MODULE_OPTIONS_TOKEN: MESH_SESSION_MODULE_OPTIONS,
