@@ -30,6 +30,11 @@ export {
 
 export { SessionStore } from './stores/session-store.interface.js';
 export { MemorySessionStore } from './stores/memory-session.store.js';
+export { RedisSessionStore } from './stores/redis-session.store.js';
+export {
+  REDIS_SESSION_STORE_DEFAULTS,
+  type RedisSessionStoreOptions,
+} from './stores/redis-session-store.options.js';
 
 export {
   SessionGuard,

@@ -35,6 +35,39 @@ export const MeshSessionMessages = {
   /** Log line when the app runs the cleanup job without `ScheduleModule`. */
   noScheduler: (): string =>
     'ScheduleModule is not imported: the session cleanup job runs on a plain interval',
+
+  // Redis store (issue 4)
+  /** Startup error for a bad RedisSessionStore option. */
+  invalidRedisOption: (option: string, expected: string, got: unknown): string =>
+    `RedisSessionStore: option "${option}" must be ${expected}; got ${describe(got)}`,
+  /** Startup error: not exactly one of client, url and redisOptions. */
+  redisLocation: (given: readonly string[]): string =>
+    `RedisSessionStore: pass exactly one of the options "client", "url" or "redisOptions"; got ${
+      given.length === 0 ? 'none' : given.map((name) => `"${name}"`).join(' and ')
+    }`,
+  /** Startup error: ioredis is needed to create a client and is not installed. */
+  ioredisMissing: (): string =>
+    'RedisSessionStore needs the optional peer dependency "ioredis", which is not installed: run `npm install ioredis`',
+  /** A Redis call of the store failed or timed out. */
+  redisCommandFailed: (operation: string, reason: string): string =>
+    `Redis session store: ${operation} failed: ${reason}`,
+  /** Redis did not get ready in time on first use. */
+  redisNotReady: (ms: number): string => `Redis session store: Redis was not ready within ${ms} ms`,
+  /** The store was used after close(). */
+  redisStoreClosed: (): string => 'Redis session store: the store is closed',
+  /** Log line, once per outage, when the store's own connection fails. */
+  redisConnectionLost: (reason: string): string =>
+    `Redis session store: connection lost (${reason}); guarded requests answer 503 until it is back`,
+  /** Log line when the connection is back after an outage. */
+  redisConnectionRestored: (): string => 'Redis session store: connection restored',
+  /** Log line, once, when the given client queues commands while Redis is offline. */
+  redisOfflineQueue: (): string =>
+    'RedisSessionStore: the given ioredis client has enableOfflineQueue on, so calls wait while Redis is offline (up to commandTimeout) instead of failing at once; create it with { enableOfflineQueue: false, maxRetriesPerRequest: 0 } for fail-fast 503s',
+  /** A stored session id was already taken. */
+  sessionIdCollision: (): string => 'Session id collision: a session with this id already exists',
+  /** Log line (rate-limited) when a stored session cannot be decrypted. */
+  sessionUndecryptable: (reason: string, count: number): string =>
+    `Redis session store: ${count} stored session(s) could not be decrypted (${reason}) and were treated as absent; is the key that encrypted them still in "encryptionKeys"?`,
 } as const;
 
 /**

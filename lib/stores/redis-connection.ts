@@ -1,0 +1,212 @@
+import { createRequire } from 'node:module';
+import { Logger } from '@nestjs/common';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { withTimeout } from '../utils/with-timeout.js';
+import type { ResolvedRedisSessionStoreOptions } from './redis-session-store.options.js';
+import type { RedisScript } from './redis-session-scripts.js';
+
+type RedisArg = string | number | Buffer;
+type IoredisModule = { Redis?: new (...args: unknown[]) => Redis; default?: unknown };
+
+/**
+ * The ioredis options of a client the store creates itself, chosen so that an outage is short
+ * and bounded for callers: every call fails fast while Redis is away, and the client comes back
+ * within about half a second of Redis. `redisOptions` given by the user override them.
+ */
+export function redisClientDefaults(commandTimeout: number): RedisOptions {
+  return {
+    // No queue while disconnected: a call fails at once (the guard answers 503) instead of
+    // piling up until Redis returns.
+    enableOfflineQueue: false,
+    // A call in flight when the connection drops fails at the first reconnect attempt.
+    maxRetriesPerRequest: 0,
+    // Never replay a call whose caller already saw it fail: a create would run twice.
+    autoResendUnfulfilledCommands: false,
+    // Keep reconnecting forever, at most 500 ms apart, so traffic resumes well within 2 s.
+    retryStrategy: (attempt: number) => Math.min(attempt * 100, 500),
+    connectTimeout: Math.max(1_000, commandTimeout * 2),
+    commandTimeout,
+  };
+}
+
+/**
+ * Loads ioredis when the store needs to create a client, so that importing the library never
+ * requires it.
+ *
+ * @param load how to load a module; tests pass their own
+ * @throws {Error} saying what to install when ioredis is missing
+ */
+export function loadIoredis(
+  load: (id: string) => unknown = createRequire(import.meta.url),
+): new (...args: unknown[]) => Redis {
+  let mod: IoredisModule;
+  try {
+    mod = load('ioredis') as IoredisModule;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND') {
+      throw new Error(MeshSessionMessages.ioredisMissing(), { cause: error });
+    }
+    throw error;
+  }
+  return (mod.Redis ?? mod.default) as new (...args: unknown[]) => Redis;
+}
+
+/**
+ * The store's link to Redis: runs scripts by `EVALSHA` (falling back to `EVAL` once per node
+ * when Redis has forgotten them), bounds every call by `commandTimeout`, waits for the first
+ * connection, and closes only a client it created. Errors come out as one clear message that
+ * names the operation.
+ */
+export class RedisConnection {
+  /** The ioredis client in use. */
+  readonly client: Redis | Cluster;
+  /** Whether the store created the client (and so closes it). */
+  readonly owned: boolean;
+
+  private readonly logger = new Logger('RedisSessionStore');
+  private readonly commandTimeout: number;
+  /** Set when the client does not time out calls itself: the store does it. */
+  private readonly enforceTimeout: boolean;
+  private everReady: boolean;
+  private readyWait: Promise<void> | undefined;
+  private outage = false;
+  private closed = false;
+
+  /**
+   * @param options the resolved store options
+   * @throws {Error} when a client must be created and ioredis is not installed
+   */
+  constructor(options: ResolvedRedisSessionStoreOptions) {
+    this.commandTimeout = options.commandTimeout;
+    if (options.client !== undefined) {
+      this.client = options.client;
+      this.owned = false;
+      const clientOptions = this.client.options as RedisOptions & {
+        redisOptions?: RedisOptions;
+      };
+      const own = clientOptions.commandTimeout ?? clientOptions.redisOptions?.commandTimeout;
+      this.enforceTimeout = own === undefined;
+      if (clientOptions.enableOfflineQueue !== false) {
+        this.logger.warn(MeshSessionMessages.redisOfflineQueue());
+      }
+    } else {
+      const RedisClient = loadIoredis();
+      const clientOptions: RedisOptions = {
+        ...redisClientDefaults(options.commandTimeout),
+        ...options.redisOptions,
+        commandTimeout: options.commandTimeout,
+      };
+      this.client =
+        options.url !== undefined
+          ? new RedisClient(options.url, clientOptions)
+          : new RedisClient(clientOptions);
+      this.owned = true;
+      this.enforceTimeout = false;
+      // Without a listener ioredis prints every failed reconnect; report each outage once.
+      this.client.on('error', (error: Error) => {
+        if (this.outage || this.closed) return;
+        this.outage = true;
+        this.logger.warn(MeshSessionMessages.redisConnectionLost(error.message));
+      });
+      this.client.on('ready', () => {
+        if (!this.outage) return;
+        this.outage = false;
+        this.logger.log(MeshSessionMessages.redisConnectionRestored());
+      });
+    }
+    this.everReady = this.client.status === 'ready';
+    if (!this.everReady) this.client.once('ready', () => (this.everReady = true));
+  }
+
+  /**
+   * Runs a script: one `EVALSHA`, or `EVAL` when Redis does not know the script yet.
+   *
+   * @param script the script
+   * @param keys its keys, all in one slot
+   * @param args its arguments
+   * @throws {Error} naming the operation, when Redis fails, is away or is too slow
+   */
+  run<T>(script: RedisScript, keys: readonly string[], args: readonly RedisArg[]): Promise<T> {
+    if (this.client.status !== 'ready' && !this.everReady) {
+      return this.afterFirstConnect(() => this.run<T>(script, keys, args), script.name);
+    }
+    const call = this.client
+      .evalsha(script.sha, keys.length, ...keys, ...args)
+      .catch((error: unknown) =>
+        isNoScript(error)
+          ? this.client.eval(script.source, keys.length, ...keys, ...args)
+          : Promise.reject(error),
+      );
+    return this.settle(call as Promise<T>, script.name);
+  }
+
+  /**
+   * Runs plain commands through the client, with the same time limit and error wrapping.
+   *
+   * @param operation name for error messages
+   * @param command what to run
+   */
+  call<T>(operation: string, command: (client: Redis | Cluster) => Promise<T>): Promise<T> {
+    if (this.client.status !== 'ready' && !this.everReady) {
+      return this.afterFirstConnect(() => this.call(operation, command), operation);
+    }
+    return this.settle(command(this.client), operation);
+  }
+
+  /**
+   * Closes the client if the store created it; a given client is left alone. Safe to call
+   * more than once.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.owned || this.client.status === 'end') return;
+    try {
+      await withTimeout(this.client.quit(), this.commandTimeout);
+    } catch {
+      // Redis is away or slow: drop the connection, which also stops reconnecting.
+      this.client.disconnect();
+    }
+  }
+
+  private settle<T>(call: Promise<T>, operation: string): Promise<T> {
+    const bounded = this.enforceTimeout ? withTimeout(call, this.commandTimeout) : call;
+    return bounded.catch((error: unknown) => {
+      throw this.failure(operation, error);
+    });
+  }
+
+  /** Before the first connection only: wait for it, up to `commandTimeout`. */
+  private afterFirstConnect<T>(then: () => Promise<T>, operation: string): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(MeshSessionMessages.redisStoreClosed()));
+    this.readyWait ??= new Promise<void>((resolve, reject) => {
+      const onReady = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.client.off('ready', onReady);
+        this.readyWait = undefined;
+        reject(new Error(MeshSessionMessages.redisNotReady(this.commandTimeout)));
+      }, this.commandTimeout);
+      this.client.once('ready', onReady);
+      if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
+    });
+    return this.readyWait.then(then, (error: unknown) => {
+      throw this.failure(operation, error);
+    });
+  }
+
+  private failure(operation: string, error: unknown): Error {
+    if (this.closed && this.owned) {
+      return new Error(MeshSessionMessages.redisStoreClosed(), { cause: error });
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    return new Error(MeshSessionMessages.redisCommandFailed(operation, reason), { cause: error });
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}

@@ -1,0 +1,238 @@
+import { createHash } from 'node:crypto';
+import { REDIS_HASH_LENGTH } from './redis-key-layout.js';
+
+/** A Lua script and its SHA-1, for `EVALSHA` with an `EVAL` fallback. */
+export interface RedisScript {
+  /** Name used in error messages. */
+  readonly name: string;
+  /** Lua source. */
+  readonly source: string;
+  /** SHA-1 of the source, as Redis names the script. */
+  readonly sha: string;
+}
+
+/*
+ * Conventions shared by the scripts:
+ * - a session record is a hash: v serviceId, w sha256(serviceId), k sealed key, i sealed id,
+ *   c createdAt, l lastActivity, e expiresAt, m '1' when metadata is set, and one field
+ *   'm.<name>' per metadata entry holding its JSON;
+ * - the partition's expiry index is the declared key ending in 'x'; the partition prefix
+ *   (hash tag included) is that key without its last character, so keys built from it stay in
+ *   the declared key's slot, and an ioredis `keyPrefix` on the client is kept;
+ * - an index member is sha256(id) .. sha256(serviceId), both base64url;
+ * - times are integer milliseconds, formatted with %.0f so they never turn into exponents.
+ */
+const FIELD = `
+local function field(r, name)
+  for i = 1, #r, 2 do
+    if r[i] == name then return r[i + 1] end
+  end
+  return nil
+end
+`;
+
+const HSET_PAIRS = `
+local function hsetPairs(key, from)
+  -- in chunks, so a large patch never overflows Lua's stack through unpack()
+  local i = from
+  while i <= #ARGV do
+    local j = math.min(i + 199, #ARGV)
+    redis.call('HSET', key, unpack(ARGV, i, j))
+    i = j + 1
+  end
+end
+`;
+
+function script(name: string, source: string): RedisScript {
+  const trimmed = source.trim();
+  return { name, source: trimmed, sha: createHash('sha1').update(trimmed).digest('hex') };
+}
+
+/**
+ * The store's Lua scripts. Each one touches a single partition (one Cluster slot) and runs
+ * atomically, so an index never disagrees with the records it points to.
+ */
+export const RedisSessionScripts = {
+  /**
+   * KEYS: record, index, service set. ARGV: hid, member, expiresAt, ttlMs, field, value, ...
+   * Returns 1, or 0 when a record with this id exists.
+   */
+  create: script(
+    'create',
+    `
+${HSET_PAIRS}
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+hsetPairs(KEYS[1], 5)
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[1])
+return 1
+`,
+  ),
+
+  /**
+   * The guard's one round trip. KEYS: record, index. ARGV: now, idleTimeout, maxLifetime or
+   * '', hid. Returns nil for no record; {0, record, expiresAt} after removing an expired one;
+   * {1, record, newExpiresAt} after sliding a live one (its `l` is then `now`).
+   */
+  touch: script(
+    'touch',
+    `
+local r = redis.call('HGETALL', KEYS[1])
+if #r == 0 then return false end
+local c, e, w
+for i = 1, #r, 2 do
+  local f = r[i]
+  if f == 'c' then c = tonumber(r[i + 1])
+  elseif f == 'e' then e = tonumber(r[i + 1])
+  elseif f == 'w' then w = r[i + 1] end
+end
+local now = tonumber(ARGV[1])
+local member = ARGV[4] .. w
+local ne = now + tonumber(ARGV[2])
+if ARGV[3] ~= '' then
+  local cap = c + tonumber(ARGV[3])
+  if cap < ne then ne = cap end
+end
+if e <= now or ne <= now then
+  redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], member)
+  redis.call('SREM', string.sub(KEYS[2], 1, -2) .. 'v:' .. w, ARGV[4])
+  return {0, r, string.format('%.0f', math.min(e, ne))}
+end
+local nes = string.format('%.0f', ne)
+redis.call('HSET', KEYS[1], 'l', ARGV[1], 'e', nes)
+redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ne - now))
+redis.call('ZADD', KEYS[2], nes, member)
+return {1, r, nes}
+`,
+  ),
+
+  /** KEYS: record. ARGV: now. Returns the record of a live session, or nil. */
+  get: script(
+    'get',
+    `
+${FIELD}
+local r = redis.call('HGETALL', KEYS[1])
+if #r == 0 or tonumber(field(r, 'e')) <= tonumber(ARGV[1]) then return false end
+return r
+`,
+  ),
+
+  /**
+   * KEYS: record, nonce. ARGV: now, ttlMs. Claims the nonce only for a live session. Returns
+   * nil, or {1 when the nonce was fresh else 0, record}.
+   */
+  getAndClaimNonce: script(
+    'getAndClaimNonce',
+    `
+${FIELD}
+local r = redis.call('HGETALL', KEYS[1])
+if #r == 0 or tonumber(field(r, 'e')) <= tonumber(ARGV[1]) then return false end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return {1, r} end
+return {0, r}
+`,
+  ),
+
+  /**
+   * KEYS: record. ARGV: now, 'm.<name>', json, ... Merges the entries into a live session's
+   * metadata. Returns the updated record, or nil.
+   */
+  updateMetadata: script(
+    'updateMetadata',
+    `
+${HSET_PAIRS}
+local e = redis.call('HGET', KEYS[1], 'e')
+if not e or tonumber(e) <= tonumber(ARGV[1]) then return false end
+redis.call('HSET', KEYS[1], 'm', '1')
+hsetPairs(KEYS[1], 2)
+return redis.call('HGETALL', KEYS[1])
+`,
+  ),
+
+  /** KEYS: record, index. ARGV: hid. Removes the session. Returns its record, or nil. */
+  delete: script(
+    'delete',
+    `
+${FIELD}
+local r = redis.call('HGETALL', KEYS[1])
+if #r == 0 then return false end
+local w = field(r, 'w')
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1] .. w)
+redis.call('SREM', string.sub(KEYS[2], 1, -2) .. 'v:' .. w, ARGV[1])
+return r
+`,
+  ),
+
+  /**
+   * KEYS: service set, index. ARGV: serviceHash, batch. Removes up to `batch` sessions of the
+   * service in this partition. Returns {removed, popped}; call again while popped == batch.
+   */
+  deleteService: script(
+    'deleteService',
+    `
+local ids = redis.call('SPOP', KEYS[1], ARGV[2])
+local base = string.sub(KEYS[2], 1, -2)
+local n = 0
+for _, hid in ipairs(ids) do
+  redis.call('DEL', base .. 's:' .. hid)
+  n = n + redis.call('ZREM', KEYS[2], hid .. ARGV[1])
+end
+return {n, #ids}
+`,
+  ),
+
+  /**
+   * KEYS: index. ARGV: now, batch. Removes up to `batch` index entries due by `now`, with
+   * whatever is left of their records and their service-set entries. Returns {removed,
+   * visited}; call again while visited == batch. Concurrent runs never count an entry twice:
+   * only the run whose ZREM removed it counts it.
+   */
+  deleteExpired: script(
+    'deleteExpired',
+    `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local base = string.sub(KEYS[1], 1, -2)
+local now = tonumber(ARGV[1])
+local n = 0
+for _, m in ipairs(due) do
+  local hid = string.sub(m, 1, ${REDIS_HASH_LENGTH})
+  local key = base .. 's:' .. hid
+  local e = redis.call('HGET', key, 'e')
+  if e and tonumber(e) > now then
+    redis.call('ZADD', KEYS[1], e, m)
+  else
+    redis.call('DEL', key)
+    n = n + redis.call('ZREM', KEYS[1], m)
+    redis.call('SREM', base .. 'v:' .. string.sub(m, ${REDIS_HASH_LENGTH + 1}), hid)
+  end
+end
+return {n, #due}
+`,
+  ),
+
+  /**
+   * KEYS: service set, index. ARGV: now, cursor, count. One SSCAN step over the service's
+   * sessions in this partition. Returns {nextCursor, hid, record, hid, record, ...} for the
+   * live ones.
+   */
+  findService: script(
+    'findService',
+    `
+${FIELD}
+local res = redis.call('SSCAN', KEYS[1], ARGV[2], 'COUNT', tonumber(ARGV[3]))
+local base = string.sub(KEYS[2], 1, -2)
+local now = tonumber(ARGV[1])
+local out = {res[1]}
+for _, hid in ipairs(res[2]) do
+  local r = redis.call('HGETALL', base .. 's:' .. hid)
+  if #r > 0 and tonumber(field(r, 'e')) > now then
+    out[#out + 1] = hid
+    out[#out + 1] = r
+  end
+end
+return out
+`,
+  ),
+} as const;

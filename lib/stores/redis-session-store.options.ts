@@ -1,0 +1,153 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+
+/**
+ * Options of {@link RedisSessionStore}. Exactly one of `client`, `url` and `redisOptions` says
+ * where Redis is.
+ *
+ * @example
+ * ```ts
+ * new RedisSessionStore({ url: 'redis://localhost:6379', encryptionKeys: [key] });
+ * new RedisSessionStore({ client: new Cluster([{ host: 'redis-0', port: 6379 }]), encryptionKeys: [key] });
+ * ```
+ */
+export interface RedisSessionStoreOptions {
+  /**
+   * An existing ioredis `Redis` or `Cluster` client. The store never disconnects it. For
+   * fail-fast behaviour while Redis is down, create it with
+   * `{ enableOfflineQueue: false, maxRetriesPerRequest: 0 }`.
+   */
+  client?: Redis | Cluster;
+  /**
+   * A Redis URL (`redis://` or `rediss://`). The store creates the client and closes it at
+   * shutdown.
+   */
+  url?: string;
+  /**
+   * ioredis options for a single server (or Sentinel). The store creates the client and closes
+   * it at shutdown. They override the store's fail-fast defaults (see the README).
+   */
+  redisOptions?: RedisOptions;
+  /**
+   * AES-256-GCM keys, 32 bytes each, that seal the session keys at rest. The first encrypts;
+   * every one decrypts, so a new key goes first and old ones stay until their sessions expire.
+   */
+  encryptionKeys: readonly Buffer[];
+  /**
+   * Prefix of every key the store writes.
+   *
+   * @default 'mesh:'
+   */
+  keyPrefix?: string;
+  /**
+   * How long one Redis call may take before it fails (ms), so that the guard answers 503
+   * quickly when Redis is slow or gone.
+   *
+   * @default 500
+   */
+  commandTimeout?: number;
+}
+
+/** The options after defaults and validation. */
+export interface ResolvedRedisSessionStoreOptions {
+  readonly client: Redis | Cluster | undefined;
+  readonly url: string | undefined;
+  readonly redisOptions: RedisOptions | undefined;
+  readonly encryptionKeys: readonly Buffer[];
+  readonly keyPrefix: string;
+  readonly commandTimeout: number;
+}
+
+/** Default values of {@link RedisSessionStoreOptions}. */
+export const REDIS_SESSION_STORE_DEFAULTS = Object.freeze({
+  keyPrefix: 'mesh:',
+  commandTimeout: 500,
+});
+
+const ENCRYPTION_KEY_LENGTH = 32;
+const MAX_KEY_PREFIX_LENGTH = 256;
+// Longest delay setTimeout accepts.
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Applies defaults and validates the options of {@link RedisSessionStore}.
+ *
+ * @param options what the user passed
+ * @returns the resolved options
+ * @throws {Error} naming the first bad option
+ */
+export function resolveRedisSessionStoreOptions(
+  options: RedisSessionStoreOptions,
+): ResolvedRedisSessionStoreOptions {
+  if (options === null || typeof options !== 'object') {
+    fail('options', 'an object', options);
+  }
+  const given = (['client', 'url', 'redisOptions'] as const).filter(
+    (name) => options[name] !== undefined,
+  );
+  if (given.length !== 1) throw new Error(MeshSessionMessages.redisLocation(given));
+
+  const { client, url, redisOptions } = options;
+  if (client !== undefined && !isIoredisClient(client)) {
+    fail('client', 'an ioredis Redis or Cluster client', client);
+  }
+  if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\/\S*$/i.test(url))) {
+    fail('url', 'a redis:// or rediss:// URL', url);
+  }
+  if (
+    redisOptions !== undefined &&
+    (redisOptions === null || typeof redisOptions !== 'object' || Array.isArray(redisOptions))
+  ) {
+    fail('redisOptions', 'an ioredis options object', redisOptions);
+  }
+
+  const keys = options.encryptionKeys;
+  if (!Array.isArray(keys) || keys.length === 0) {
+    fail('encryptionKeys', 'a non-empty array of 32-byte Buffers', keys);
+  }
+  keys.forEach((key, i) => {
+    if (!Buffer.isBuffer(key) || key.length !== ENCRYPTION_KEY_LENGTH) {
+      fail(`encryptionKeys[${i}]`, 'a Buffer of exactly 32 bytes', key);
+    }
+  });
+
+  const keyPrefix = options.keyPrefix ?? REDIS_SESSION_STORE_DEFAULTS.keyPrefix;
+  if (typeof keyPrefix !== 'string' || keyPrefix.length > MAX_KEY_PREFIX_LENGTH) {
+    fail('keyPrefix', `a string of at most ${MAX_KEY_PREFIX_LENGTH} characters`, keyPrefix);
+  }
+
+  const commandTimeout = options.commandTimeout ?? REDIS_SESSION_STORE_DEFAULTS.commandTimeout;
+  if (
+    typeof commandTimeout !== 'number' ||
+    !Number.isInteger(commandTimeout) ||
+    commandTimeout < 1 ||
+    commandTimeout > MAX_TIMER_MS
+  ) {
+    fail('commandTimeout', 'a positive integer number of milliseconds', commandTimeout);
+  }
+
+  return Object.freeze({
+    client,
+    url,
+    redisOptions,
+    encryptionKeys: Object.freeze([...keys]),
+    keyPrefix,
+    commandTimeout,
+  });
+}
+
+/** Duck-typed, so that a client from another copy of ioredis is accepted too. */
+function isIoredisClient(value: unknown): value is Redis | Cluster {
+  const client = value as Partial<Record<'evalsha' | 'call' | 'status', unknown>> | null;
+  return (
+    typeof client === 'object' &&
+    client !== null &&
+    typeof client.evalsha === 'function' &&
+    typeof client.call === 'function' &&
+    typeof client.status === 'string'
+  );
+}
+
+function fail(option: string, expected: string, got: unknown): never {
+  throw new Error(MeshSessionMessages.invalidRedisOption(option, expected, got));
+}

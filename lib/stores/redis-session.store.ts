@@ -1,0 +1,416 @@
+import { Logger } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
+import { MeshSession } from '../session/mesh-session.js';
+import type { Session } from '../session/session.interface.js';
+import { RedisConnection } from './redis-connection.js';
+import { RedisKeyLayout } from './redis-key-layout.js';
+import { RedisSessionCipher } from './redis-session-cipher.js';
+import { RedisSessionScripts as Scripts } from './redis-session-scripts.js';
+import {
+  resolveRedisSessionStoreOptions,
+  type RedisSessionStoreOptions,
+} from './redis-session-store.options.js';
+import { SessionStore } from './session-store.interface.js';
+
+/** A record as a script returns it: HGETALL's flat field/value list. */
+type RecordReply = string[];
+
+/** Index entries handled per script call: small enough to keep each call well under 1 ms. */
+const BATCH = 256;
+/** Gap between two "cannot decrypt" log lines (ms). */
+const UNDECRYPTABLE_LOG_EVERY_MS = 10_000;
+const SESSION_KEY_LENGTH = 32;
+
+/**
+ * A {@link SessionStore} on Redis, a single server or a Cluster, shared by every instance of a
+ * service: a session created through one instance is valid on all of them, an invalidation is
+ * seen by all of them on their next request, and the rate limit counts across them.
+ *
+ * - The guard's check is one `EVALSHA` round trip, atomic: it checks expiry against the stored
+ *   times, then slides them, never past `maxSessionLifetime`.
+ * - Every session key carries a Redis TTL that follows its `expiresAt`.
+ * - The indexes (service id to sessions, and the per-partition expiry index whose size is the
+ *   session count) change in the same script as the record, so they never disagree with it.
+ * - Session keys are sealed with AES-256-GCM (the session id as associated data), session ids
+ *   are sealed inside values and hashed in key names.
+ * - When Redis is down or slower than `commandTimeout`, calls fail fast (the guard answers 503),
+ *   and traffic resumes by itself when Redis is back.
+ *
+ * The README's "Redis store" section documents the key layout.
+ *
+ * @example
+ * ```ts
+ * MeshSessionModule.forRoot({
+ *   store: new RedisSessionStore({
+ *     url: process.env.REDIS_URL,
+ *     encryptionKeys: [Buffer.from(process.env.MESH_STORE_KEY, 'base64')],
+ *   }),
+ *   rateLimit: { maxRequests: 100, windowMs: 60_000 }, // counted in Redis
+ * });
+ * ```
+ */
+export class RedisSessionStore extends SessionStore {
+  /** Redis calls, time limits and the client's lifecycle. */
+  protected readonly connection: RedisConnection;
+  /** Key names. */
+  protected readonly keys: RedisKeyLayout;
+  /** Seals session keys and ids. */
+  protected readonly cipher: RedisSessionCipher;
+  private readonly logger = new Logger('RedisSessionStore');
+  private undecryptable = 0;
+  private undecryptableLoggedAt = -Infinity;
+
+  /**
+   * @param options where Redis is (exactly one of `client`, `url`, `redisOptions`) and the
+   *   encryption keys
+   * @throws {Error} naming the first bad option, or saying to install ioredis when the store
+   *   must create a client and ioredis is missing
+   */
+  constructor(options: RedisSessionStoreOptions) {
+    super();
+    const resolved = resolveRedisSessionStoreOptions(options);
+    this.keys = new RedisKeyLayout(resolved.keyPrefix);
+    this.cipher = new RedisSessionCipher(resolved.encryptionKeys);
+    this.connection = new RedisConnection(resolved);
+  }
+
+  /** The ioredis client the store uses: the one given, or the one it created. */
+  get client(): Redis | Cluster {
+    return this.connection.client;
+  }
+
+  async create(session: Session): Promise<void> {
+    const { hid, base, record, index } = this.keys.session(session.id);
+    const serviceHash = this.keys.serviceHash(session.serviceId);
+    const fields: string[] = [
+      'v',
+      session.serviceId,
+      'w',
+      serviceHash,
+      'k',
+      this.cipher.encrypt(session.sessionKey, session.id),
+      'i',
+      this.cipher.encrypt(Buffer.from(session.id), hid),
+      'c',
+      String(session.createdAt),
+      'l',
+      String(session.lastActivity),
+      'e',
+      String(session.expiresAt),
+    ];
+    if (session.metadata !== undefined) {
+      fields.push('m', '1');
+      pushMetadata(fields, session.metadata);
+    }
+    const created = await this.connection.run<number>(
+      Scripts.create,
+      [record, index, this.keys.serviceIndex(base, serviceHash)],
+      [
+        hid,
+        hid + serviceHash,
+        session.expiresAt,
+        Math.max(1, session.expiresAt - session.lastActivity),
+        ...fields,
+      ],
+    );
+    if (created !== 1) throw new Error(MeshSessionMessages.sessionIdCollision());
+  }
+
+  async touch(
+    id: string,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): Promise<Session | undefined> {
+    const { hid, record, index } = this.keys.session(id);
+    const reply = await this.connection.run<[0 | 1, RecordReply, string] | null>(
+      Scripts.touch,
+      [record, index],
+      [now, idleTimeout, maxLifetime ?? '', hid],
+    );
+    if (reply === null) return undefined;
+    const [live, fields, expiresAt] = reply;
+    // An expired session was removed: like the memory store, hand it back with a zeroed key.
+    if (live === 0) return this.toSession(fields, id, hid, false, undefined, Number(expiresAt));
+    return this.toSession(fields, id, hid, true, now, Number(expiresAt));
+  }
+
+  async get(id: string, now: number): Promise<Session | undefined> {
+    const { hid, record } = this.keys.session(id);
+    const fields = await this.connection.run<RecordReply | null>(Scripts.get, [record], [now]);
+    return fields === null ? undefined : this.toSession(fields, id, hid, true);
+  }
+
+  override async getAndClaimNonce(
+    id: string,
+    nonce: string,
+    ttl: number,
+    now: number,
+  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
+    const { hid, record } = this.keys.session(id);
+    const reply = await this.connection.run<[0 | 1, RecordReply] | null>(
+      Scripts.getAndClaimNonce,
+      [record, this.keys.nonce(id, nonce)],
+      [now, nonceTtl(ttl)],
+    );
+    if (reply === null) return { session: undefined, nonceFresh: false };
+    const session = this.toSession(reply[1], id, hid, true);
+    return { session, nonceFresh: session !== undefined && reply[0] === 1 };
+  }
+
+  async updateMetadata(
+    id: string,
+    patch: Record<string, unknown>,
+    now: number,
+  ): Promise<Session | undefined> {
+    const { hid, record } = this.keys.session(id);
+    const args: (string | number)[] = [now];
+    pushMetadata(args, patch);
+    const fields = await this.connection.run<RecordReply | null>(
+      Scripts.updateMetadata,
+      [record],
+      args,
+    );
+    return fields === null ? undefined : this.toSession(fields, id, hid, true);
+  }
+
+  async delete(id: string): Promise<Session | undefined> {
+    const { hid, record, index } = this.keys.session(id);
+    const fields = await this.connection.run<RecordReply | null>(
+      Scripts.delete,
+      [record, index],
+      [hid],
+    );
+    return fields === null ? undefined : this.toSession(fields, id, hid, false);
+  }
+
+  async findByServiceId(serviceId: string, now: number): Promise<Session[]> {
+    const serviceHash = this.keys.serviceHash(serviceId);
+    const perPartition = await Promise.all(
+      this.keys.partitions.map(async (base) => {
+        const found: Session[] = [];
+        const seen = new Set<string>();
+        const keys = [this.keys.serviceIndex(base, serviceHash), this.keys.index(base)];
+        let cursor = '0';
+        do {
+          const reply = await this.connection.run<[string, ...(string | RecordReply)[]]>(
+            Scripts.findService,
+            keys,
+            [now, cursor, BATCH],
+          );
+          cursor = reply[0];
+          for (let i = 1; i < reply.length; i += 2) {
+            const hid = reply[i] as string;
+            // SSCAN may return a member twice.
+            if (seen.has(hid)) continue;
+            seen.add(hid);
+            const session = this.toSession(reply[i + 1] as RecordReply, undefined, hid, true);
+            if (session !== undefined && session.serviceId === serviceId) found.push(session);
+          }
+        } while (cursor !== '0');
+        return found;
+      }),
+    );
+    return perPartition.flat();
+  }
+
+  async deleteByServiceId(serviceId: string): Promise<number> {
+    const serviceHash = this.keys.serviceHash(serviceId);
+    const removed = await Promise.all(
+      this.keys.partitions.map(async (base) => {
+        const keys = [this.keys.serviceIndex(base, serviceHash), this.keys.index(base)];
+        let total = 0;
+        let popped: number;
+        do {
+          let removedNow: number;
+          [removedNow, popped] = await this.connection.run<[number, number]>(
+            Scripts.deleteService,
+            keys,
+            [serviceHash, BATCH],
+          );
+          total += removedNow;
+        } while (popped === BATCH);
+        return total;
+      }),
+    );
+    return removed.reduce((sum, n) => sum + n, 0);
+  }
+
+  /**
+   * Prunes the expiry indexes: every entry due by `now` goes, with what is left of its record
+   * (Redis has usually dropped it already through its TTL) and its service-index entry. It
+   * works in batches of 256 entries, one script call each, a few partitions at a time, so
+   * neither Redis nor the event loop is held for long. Instances may run it at the same time:
+   * each entry is counted by the one call that removed it.
+   */
+  async deleteExpired(now: number): Promise<number> {
+    const partitions = [...this.keys.partitions];
+    let removed = 0;
+    const worker = async (): Promise<void> => {
+      for (let base = partitions.pop(); base !== undefined; base = partitions.pop()) {
+        const index = this.keys.index(base);
+        let visited: number;
+        do {
+          let removedNow: number;
+          [removedNow, visited] = await this.connection.run<[number, number]>(
+            Scripts.deleteExpired,
+            [index],
+            [now, BATCH],
+          );
+          removed += removedNow;
+        } while (visited === BATCH);
+      }
+    };
+    // A few partitions in parallel: on a Cluster they sit on different masters.
+    await Promise.all(Array.from({ length: 4 }, worker));
+    return removed;
+  }
+
+  /**
+   * How many sessions the store holds: the sizes of the expiry indexes. Like the memory store,
+   * it includes sessions that expired since the last cleanup.
+   */
+  async count(): Promise<number> {
+    const sizes = await Promise.all(
+      this.keys.partitions.map((base) =>
+        this.connection.call('count', (client) => client.zcard(this.keys.index(base))),
+      ),
+    );
+    return sizes.reduce((sum, n) => sum + n, 0);
+  }
+
+  async claimNonce(scope: string, nonce: string, ttl: number, _now: number): Promise<boolean> {
+    const key = this.keys.nonce(scope, nonce);
+    const reply = await this.connection.call('claimNonce', (client) =>
+      client.set(key, '1', 'PX', nonceTtl(ttl), 'NX'),
+    );
+    return reply === 'OK';
+  }
+
+  /**
+   * A rate limiter that counts in Redis (rate-limiter-flexible's `RateLimiterRedis`, on the
+   * store's client), so every instance shares one budget per service.
+   */
+  override createRateLimiter(options: RateLimiterOptions): RateLimiter {
+    return new RateLimiter(
+      options,
+      new RateLimiterRedis({
+        storeClient: this.connection.client,
+        keyPrefix: this.keys.rateLimitPrefix,
+        // Fail at once while disconnected: the guard answers 503.
+        rejectIfRedisNotReady: true,
+        ...RateLimiter.toFlexibleOptions(options),
+      }),
+    );
+  }
+
+  /** Closes the client if the store created it; a given client stays open. */
+  override async close(): Promise<void> {
+    await this.connection.close();
+  }
+
+  /**
+   * Builds a session from a stored record.
+   *
+   * @param fields the record
+   * @param id the session id when known; otherwise it is decrypted from the record
+   * @param hid the hashed id
+   * @param live whether to decrypt the key (a removed session gets a zeroed key instead)
+   * @param now when set, the session was just slid: `lastActivity` is `now`
+   * @param expiresAt when set, overrides the stored `expiresAt`
+   * @returns the session, or `undefined` when it cannot be decrypted (logged)
+   */
+  protected toSession(
+    fields: RecordReply,
+    id: string | undefined,
+    hid: string,
+    live: boolean,
+    now?: number,
+    expiresAt?: number,
+  ): MeshSession | undefined {
+    let serviceId = '';
+    let sealedKey = '';
+    let sealedId = '';
+    let createdAt = 0;
+    let lastActivity = 0;
+    let storedExpiresAt = 0;
+    let metadata: Record<string, unknown> | undefined;
+    for (let i = 0; i < fields.length; i += 2) {
+      const value = fields[i + 1];
+      switch (fields[i]) {
+        case 'v':
+          serviceId = value;
+          break;
+        case 'k':
+          sealedKey = value;
+          break;
+        case 'i':
+          sealedId = value;
+          break;
+        case 'c':
+          createdAt = Number(value);
+          break;
+        case 'l':
+          lastActivity = Number(value);
+          break;
+        case 'e':
+          storedExpiresAt = Number(value);
+          break;
+        case 'm':
+          metadata ??= {};
+          break;
+        default: {
+          const name = fields[i].slice(2);
+          if (fields[i].startsWith('m.') && name !== '__proto__') {
+            metadata ??= {};
+            metadata[name] = JSON.parse(value) as unknown;
+          }
+        }
+      }
+    }
+    let sessionKey: Buffer;
+    try {
+      id ??= this.cipher.decrypt(sealedId, hid).toString();
+      sessionKey = live ? this.cipher.decrypt(sealedKey, id) : Buffer.alloc(SESSION_KEY_LENGTH);
+    } catch (error) {
+      this.reportUndecryptable(error);
+      return undefined;
+    }
+    return new MeshSession(
+      id,
+      serviceId,
+      sessionKey,
+      createdAt,
+      now ?? lastActivity,
+      expiresAt ?? storedExpiresAt,
+      metadata,
+    );
+  }
+
+  private reportUndecryptable(error: unknown): void {
+    this.undecryptable++;
+    const at = performance.now();
+    if (at - this.undecryptableLoggedAt < UNDECRYPTABLE_LOG_EVERY_MS) return;
+    this.undecryptableLoggedAt = at;
+    this.logger.warn(
+      MeshSessionMessages.sessionUndecryptable(
+        error instanceof Error ? error.message : String(error),
+        this.undecryptable,
+      ),
+    );
+    this.undecryptable = 0;
+  }
+}
+
+/** Appends metadata as `m.<name>`, JSON pairs: one hash field per entry merges shallowly. */
+function pushMetadata(out: (string | number)[], metadata: Record<string, unknown>): void {
+  for (const name of Object.keys(metadata)) out.push(`m.${name}`, JSON.stringify(metadata[name]));
+}
+
+/** `PX` takes a positive integer. */
+function nonceTtl(ttl: number): number {
+  return Math.max(1, Math.ceil(ttl));
+}
