@@ -69,3 +69,73 @@ export type {
 export { LoggerMonitoringAdapter } from './monitoring/logger-monitoring.adapter.js';
 export { MeshAuditEmitter, sessionRef } from './monitoring/mesh-audit.emitter.js';
 export { StoreTimeoutError, withTimeout } from './utils/with-timeout.js';
+
+// Handshake, signed requests and MeshClient (issue 3)
+export {
+  DEFAULT_HANDSHAKE_PATH,
+  DEFAULT_MAX_CLOCK_SKEW,
+  DEFAULT_HANDSHAKE_RATE_LIMIT,
+  HANDSHAKE_CONTENT_TYPE,
+  HANDSHAKE_PROTOCOL_VERSION,
+  MAX_HANDSHAKE_BODY_BYTES,
+} from './handshake/handshake.constants.js';
+export type { HandshakeOptions, ResolvedHandshakeOptions } from './handshake/handshake.options.js';
+export {
+  generateIdentityKeyPair,
+  loadPrivateIdentityKey,
+  loadPublicIdentityKey,
+  type IdentityKeyInput,
+  type IdentityKeyPair,
+} from './handshake/identity-keys.js';
+export { HandshakeService, type HandshakePeer } from './handshake/handshake.service.js';
+export { HandshakeError } from './handshake/handshake.error.js';
+export {
+  HandshakeFailedException,
+  HandshakeRateLimitException,
+} from './handshake/handshake.exceptions.js';
+export type { ClientHello, ServerHello } from './handshake/handshake.protocol.js';
+export {
+  MESH_HANDSHAKE_ROUTES,
+  type MeshSessionHandshakeRoutesExtra,
+} from './handshake/handshake.routes.js';
+
+export { RequestVerifier, type SignedRequestParts } from './signing/request-verifier.js';
+export {
+  signRequest,
+  type SignRequestInput,
+  type SignedRequestHeaders,
+} from './signing/request-signer.js';
+export { createContentDigest, verifyContentDigest } from './signing/content-digest.js';
+export {
+  SignatureVerificationError,
+  type SignatureRejectionReason,
+} from './signing/signature-verification.error.js';
+export { SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './signing/signing.constants.js';
+
+export { MeshClientModule } from './client/mesh-client.module.js';
+export {
+  MESH_CLIENT_MODULE_OPTIONS,
+  type MeshClientModuleAsyncOptions,
+  type MeshClientModuleExtras,
+} from './client/mesh-client.module-definition.js';
+export { MeshClient } from './client/mesh-client.js';
+export {
+  MeshConnection,
+  type MeshRequestInit,
+  type MeshResponse,
+} from './client/mesh-connection.js';
+export {
+  MESH_CLIENT_DEFAULTS,
+  resolveMeshClientOptions,
+  type MeshClientModuleOptions,
+  type MeshServiceOptions,
+  type ResolvedMeshClientOptions,
+  type ResolvedMeshServiceOptions,
+} from './client/mesh-client.options.js';
+export {
+  MeshClientError,
+  MeshHandshakeError,
+  MeshRequestError,
+  type MeshHandshakeFailure,
+  type MeshRequestFailure,
+} from './client/mesh-client.errors.js';

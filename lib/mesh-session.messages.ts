@@ -68,6 +68,59 @@ export const MeshSessionMessages = {
   /** Log line (rate-limited) when a stored session cannot be decrypted. */
   sessionUndecryptable: (reason: string, count: number): string =>
     `Redis session store: ${count} stored session(s) could not be decrypted (${reason}) and were treated as absent; is the key that encrypted them still in "encryptionKeys"?`,
+
+  // Handshake (issue 3)
+  /** 401 for every failed handshake; the reason is only logged and audited. */
+  handshakeFailed: (): string => 'Handshake failed',
+  /** 429 from the handshake endpoint. */
+  handshakeRateLimited: (): string => 'Too many handshakes',
+  /** Log line of a failed handshake. */
+  handshakeFailedLog: (peer: string, claimed: string, reason: string): string =>
+    `Handshake from ${peer} (claims ${claimed}) failed: ${reason}`,
+  /** Startup error: forRootAsync() options configure a handshake without its routes. */
+  handshakeRoutesMissing: (): string =>
+    'MeshSessionModule: option "handshake" came from forRootAsync() without "handshakeRoutes: true" next to useFactory/useClass/useExisting; the routes must be known when the module is defined',
+  /** Startup error: routes asked for, but no handshake configured. */
+  handshakeOptionMissing: (): string =>
+    'MeshSessionModule: "handshakeRoutes: true" needs the option "handshake" ({ privateKey, trustedServices })',
+
+  // Signed requests (issue 3)
+  /** 401: signature mode, and the request carries no signature. */
+  signatureMissing: (): string => 'Missing request signature',
+  /** 401: Signature, Signature-Input or Content-Digest are not well-formed. */
+  signatureMalformed: (): string => 'Malformed request signature headers',
+  /** 401: the signature lacks a required component or parameter. */
+  signatureIncomplete: (): string =>
+    'Request signature must cover "@method", "@target-uri" (and "content-digest" with a body), with created, nonce, keyid and alg',
+  /** 401: `alg` is not hmac-sha256. */
+  signatureAlgorithm: (): string => 'Unsupported signature algorithm: only hmac-sha256',
+  /** 401: `created` (or `expires`) is outside the allowed clock skew. */
+  signatureStale: (): string => 'Request signature is outside the allowed clock skew',
+  /** 401: the nonce was used before in this session. */
+  signatureReplayed: (): string => 'Request nonce already used',
+  /** 401: Content-Digest does not match the body. */
+  digestMismatch: (): string => 'Content-Digest does not match the body',
+  /** 401: the body's bytes are not available to the guard. */
+  bodyUnverifiable: (): string => 'Request body cannot be verified',
+  /** 401: the HMAC does not verify. */
+  signatureInvalid: (): string => 'Invalid request signature',
+  /** Log line, once: signature mode got a body without `req.rawBody`. */
+  rawBodyMissing: (): string =>
+    'Signature mode needs the raw body bytes: create the app with NestFactory.create(AppModule, { rawBody: true }) (or register a raw body parser for this content type)',
+
+  // MeshClient (issue 3)
+  /** Startup error for a bad MeshClientModule option. */
+  invalidClientOption: (option: string, expected: string, got: unknown): string =>
+    `MeshClientModule: option "${option}" must be ${expected}; got ${describe(got)}`,
+  /** The client's handshake failed. */
+  clientHandshakeFailed: (serviceId: string, reason: string): string =>
+    `Handshake with ${serviceId} failed: ${reason}`,
+  /** A request through the client failed. */
+  clientRequestFailed: (serviceId: string, method: string, path: string, reason: string): string =>
+    `${method} ${path} on ${serviceId} failed: ${reason}`,
+  /** Log line when disconnecting at shutdown fails. */
+  clientDisconnectFailed: (serviceId: string, reason: string): string =>
+    `Could not end the session with ${serviceId}: ${reason}`,
 } as const;
 
 /**

@@ -8,6 +8,10 @@ import {
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { SessionCleanupService } from './cleanup/session-cleanup.service.js';
 import { SessionGuard } from './guard/session.guard.js';
+import {
+  withHandshakeRoutes,
+  type MeshSessionHandshakeRoutesExtra,
+} from './handshake/handshake.routes.js';
 import { SessionHealthIndicator } from './health/session.health.js';
 import { MESH_SESSION_OPTIONS } from './mesh-session.constants.js';
 import {
@@ -24,6 +28,7 @@ import {
 import { MeshAuditEmitter } from './monitoring/mesh-audit.emitter.js';
 import { RateLimiter } from './rate-limit/rate-limiter.js';
 import { SessionManager } from './session/session-manager.js';
+import { RequestVerifier } from './signing/request-verifier.js';
 import { MemorySessionStore } from './stores/memory-session.store.js';
 import { SessionStore } from './stores/session-store.interface.js';
 
@@ -77,6 +82,11 @@ import { SessionStore } from './stores/session-store.interface.js';
         options.rateLimit === false ? null : store.createRateLimiter(options.rateLimit),
       inject: [MESH_SESSION_OPTIONS, SessionStore],
     },
+    {
+      provide: RequestVerifier,
+      useFactory: (sessions: SessionManager) => new RequestVerifier(sessions),
+      inject: [SessionManager],
+    },
     HealthIndicatorService,
     SessionHealthIndicator,
     SessionCleanupService,
@@ -91,6 +101,7 @@ import { SessionStore } from './stores/session-store.interface.js';
     SessionHealthIndicator,
     SessionCleanupService,
     SessionGuard,
+    RequestVerifier,
   ],
 })
 export class MeshSessionModule
@@ -113,7 +124,8 @@ export class MeshSessionModule
    * @throws {Error} at startup, naming the first bad option
    */
   static forRoot(options: typeof MESH_SESSION_OPTIONS_TYPE = {}): DynamicModule {
-    return super.forRoot(options);
+    // With `handshake`, the handshake endpoint is served at `handshake.path`.
+    return withHandshakeRoutes(super.forRoot(options), options.handshake !== undefined);
   }
 
   /**
@@ -126,10 +138,24 @@ export class MeshSessionModule
    *   inject: [ConfigService],
    *   useFactory: (config: ConfigService) => ({ sessionTimeout: config.get('SESSION_TTL') }),
    * });
+   *
+   * // A handshake from async options: declare its routes with `handshakeRoutes: true`.
+   * MeshSessionModule.forRootAsync({
+   *   handshakeRoutes: true,
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({
+   *     serviceId: 'greeter',
+   *     handshake: { privateKey: config.get('MESH_KEY'), trustedServices: { ... } },
+   *   }),
+   * });
    * ```
+   * @throws {Error} at startup when `handshake` and `handshakeRoutes` disagree
    */
-  static forRootAsync(options: typeof MESH_SESSION_ASYNC_OPTIONS_TYPE): DynamicModule {
-    return super.forRootAsync(options);
+  static forRootAsync(
+    options: typeof MESH_SESSION_ASYNC_OPTIONS_TYPE & MeshSessionHandshakeRoutesExtra,
+  ): DynamicModule {
+    const { handshakeRoutes = false, ...rest } = options;
+    return withHandshakeRoutes(super.forRootAsync(rest), handshakeRoutes);
   }
 
   /**

@@ -1,3 +1,8 @@
+import {
+  resolveHandshakeOptions,
+  type HandshakeOptions,
+  type ResolvedHandshakeOptions,
+} from './handshake/handshake.options.js';
 import { DEFAULT_SESSION_HEADER } from './mesh-session.constants.js';
 import { MeshSessionMessages } from './mesh-session.messages.js';
 import type { MonitoringOptions } from './monitoring/monitoring-adapter.interface.js';
@@ -76,6 +81,23 @@ export interface MeshSessionModuleOptions {
    * @default undefined (no events)
    */
   monitoring?: MonitoringOptions;
+  /**
+   * This service's identity and the identities it trusts. When set, the module serves the
+   * handshake at `handshake.path` (`POST` opens a session, a signed `DELETE` ends it).
+   * Requires `serviceId`.
+   *
+   * @default undefined (no handshake)
+   */
+  handshake?: HandshakeOptions;
+  /**
+   * Signature mode: `SessionGuard` requires every request to be signed with the session key
+   * (RFC 9421, hmac-sha256, with an RFC 9530 Content-Digest for bodies). When `false`, the
+   * guard accepts the bare session id in `sessionHeader`, which is a bearer token. Signature
+   * mode needs the app created with `{ rawBody: true }` to verify bodies.
+   *
+   * @default true when `handshake` is set, false otherwise
+   */
+  requestSigning?: boolean;
 }
 
 /**
@@ -93,6 +115,8 @@ export interface ResolvedMeshSessionOptions {
   readonly storeTimeout: number;
   readonly health: { readonly maxActiveSessions: number };
   readonly monitoring: MonitoringOptions | undefined;
+  readonly handshake: ResolvedHandshakeOptions | undefined;
+  readonly requestSigning: boolean;
 }
 
 /** Default values of {@link MeshSessionModuleOptions}. */
@@ -211,6 +235,12 @@ export function resolveMeshSessionOptions(
     fail('serviceId', 'a non-empty string of at most 255 characters', options.serviceId);
   }
 
+  const handshake = resolveHandshakeOptions(options.handshake, options.serviceId);
+  const requestSigning = options.requestSigning ?? handshake !== undefined;
+  if (typeof requestSigning !== 'boolean') {
+    fail('requestSigning', 'a boolean', requestSigning);
+  }
+
   return Object.freeze({
     serviceId: options.serviceId,
     sessionTimeout,
@@ -222,6 +252,8 @@ export function resolveMeshSessionOptions(
     storeTimeout,
     health: Object.freeze({ maxActiveSessions }),
     monitoring,
+    handshake,
+    requestSigning,
   });
 }
 

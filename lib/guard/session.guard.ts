@@ -19,6 +19,8 @@ import { RateLimiter } from '../rate-limit/rate-limiter.js';
 import { SessionManager } from '../session/session-manager.js';
 import { SessionValidationError } from '../session/session-validation.error.js';
 import type { Session } from '../session/session.interface.js';
+import { RequestVerifier, type SignedRequestParts } from '../signing/request-verifier.js';
+import { SignatureVerificationError } from '../signing/signature-verification.error.js';
 import { withTimeout } from '../utils/with-timeout.js';
 import {
   SessionRateLimitException,
@@ -30,7 +32,17 @@ import {
 export interface SessionGuardRequest {
   headers: Record<string, string | string[] | undefined>;
   [SESSION_REQUEST_PROPERTY]?: Session;
+  /** Signature mode: the request line, scheme and raw body (`rawBody: true`). */
+  method?: string;
+  url?: string;
+  originalUrl?: string;
+  protocol?: string;
+  rawBody?: Buffer;
 }
+
+// Requests this module already verified: with the guard both global and on a route, the
+// second run must not claim the same nonce again.
+const verifiedRequests = new WeakSet<object>();
 
 /** The part of an Express response or Fastify reply the guard writes. */
 export interface SessionGuardResponse {
@@ -79,6 +91,7 @@ export class SessionGuard implements CanActivate {
     protected readonly reflector: Reflector,
     @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
     @Optional() @Inject(RateLimiter) protected readonly rateLimiter: RateLimiter | null = null,
+    @Optional() protected verifier: RequestVerifier | null = null,
   ) {}
 
   /**
@@ -92,7 +105,10 @@ export class SessionGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<SessionGuardRequest>();
     const response = http.getResponse<SessionGuardResponse>();
-    const session = await this.validate(this.getSessionId(request), response);
+    if (this.options.requestSigning && verifiedRequests.has(request)) return true;
+    const session = this.options.requestSigning
+      ? await this.verifySignature(request, response)
+      : await this.validate(this.getSessionId(request), response);
     if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     request[SESSION_REQUEST_PROPERTY] = session;
     return true;
@@ -127,6 +143,58 @@ export class SessionGuard implements CanActivate {
       }
       throw this.storeUnavailable(response, error);
     }
+  }
+
+  /**
+   * Signature mode: verifies the request's RFC 9421 signature with its session's key and slides
+   * the session, mapping every failure to an HTTP error.
+   */
+  protected async verifySignature(
+    request: SessionGuardRequest,
+    response: SessionGuardResponse,
+  ): Promise<Session> {
+    this.verifier ??= new RequestVerifier(this.sessions);
+    try {
+      const session = await withTimeout(
+        this.verifier.verify(this.getSignedRequest(request)),
+        this.options.storeTimeout,
+      );
+      verifiedRequests.add(request);
+      return session;
+    } catch (error) {
+      if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {
+        throw new SessionUnauthorizedException(error.message);
+      }
+      throw this.storeUnavailable(response, error);
+    }
+  }
+
+  /** The parts of the request that signature mode verifies. */
+  protected getSignedRequest(request: SessionGuardRequest): SignedRequestParts {
+    const length = request.headers['content-length'];
+    return {
+      method: request.method ?? '',
+      targetUri: this.getTargetUri(request),
+      headers: request.headers,
+      rawBody: Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined,
+      hasBody:
+        (typeof length === 'string' && length !== '0') ||
+        request.headers['transfer-encoding'] !== undefined,
+    };
+  }
+
+  /**
+   * The `@target-uri` as this server sees it: scheme, `Host` and the raw path and query.
+   * Behind a proxy that rewrites the host or path, override this (Express's `trust proxy`
+   * already gives the forwarded scheme).
+   */
+  protected getTargetUri(request: SessionGuardRequest): string | undefined {
+    const authority = request.headers[':authority'] ?? request.headers.host;
+    const path = request.originalUrl ?? request.url;
+    if (typeof authority !== 'string' || authority === '' || typeof path !== 'string') {
+      return undefined;
+    }
+    return `${request.protocol ?? 'http'}://${authority.toLowerCase()}${path}`;
   }
 
   /** Counts the request against `session.serviceId`'s budget. */

@@ -267,6 +267,54 @@ export class SessionManager {
   }
 
   /**
+   * Signature mode's store step, before the signature is checked: reads the live session
+   * without sliding it, and claims the request's nonce in that session's scope, in one store
+   * round trip where the store allows. A revoked session is invalidated. Refusals are counted
+   * and audited as by `validateSession`. Once the signature verifies, `touchSession` slides it.
+   *
+   * @param id the signature's `keyid`
+   * @param nonce the request's nonce
+   * @param ttl how long the nonce stays claimed (ms)
+   * @param now the request's time (ms)
+   * @returns the session, and whether the nonce was fresh
+   * @throws {SessionValidationError} 'invalid', 'not_found' or 'revoked'
+   * @throws whatever the store throws when it fails
+   */
+  async claimRequestNonce(
+    id: string,
+    nonce: string,
+    ttl: number,
+    now: number = Date.now(),
+  ): Promise<{ session: Session; nonceFresh: boolean }> {
+    if (!isSessionId(id)) throw this.reject('invalid', MeshSessionMessages.invalidSessionId());
+    const { session, nonceFresh } = await this.store.getAndClaimNonce(id, nonce, ttl, now);
+    if (session === undefined) {
+      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
+    }
+    if (session.metadata?.revoked === true) {
+      await this.remove(id, 'session_revoked');
+      throw this.reject('revoked', MeshSessionMessages.sessionRevoked(), session.serviceId);
+    }
+    return { session, nonceFresh };
+  }
+
+  /**
+   * Slides a session whose request was just verified (signature mode): `getSession` that
+   * refuses, counts and audits a session that ended in the meantime.
+   *
+   * @param id session id
+   * @returns the slid session
+   * @throws {SessionValidationError} 'not_found'
+   */
+  async touchSession(id: string): Promise<Session> {
+    const session = await this.getSession(id);
+    if (session === undefined) {
+      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
+    }
+    return session;
+  }
+
+  /**
    * Counts and audits a refused request, for refusals decided outside `validateSession`
    * (such as a rate-limit denial).
    *

@@ -1,0 +1,102 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { MESH_CLIENT_MODULE_OPTIONS } from './mesh-client.module-definition.js';
+import {
+  resolveMeshClientOptions,
+  type MeshClientModuleOptions,
+  type ResolvedMeshClientOptions,
+} from './mesh-client.options.js';
+import { MeshConnection } from './mesh-connection.js';
+
+/**
+ * Calls other services of the mesh over HTTP with signed requests. It handshakes lazily with
+ * each service (pinned Ed25519 identities, X25519, HKDF-SHA256) and signs every request with
+ * the session key (RFC 9421, hmac-sha256). At application shutdown it ends its sessions.
+ *
+ * @example
+ * ```ts
+ * // In Nest: MeshClientModule.forRoot({...}), then inject MeshClient.
+ * const reply = await client.connect('greeter').call('greet', { name: 'World' });
+ *
+ * // Outside Nest:
+ * const client = new MeshClient({ serviceId: 'caller', privateKey, services });
+ * await client.disconnectAll();
+ * ```
+ */
+@Injectable()
+export class MeshClient implements OnApplicationShutdown {
+  /** The validated options. */
+  readonly options: ResolvedMeshClientOptions;
+  /** Reports sessions that could not be ended at shutdown. */
+  protected readonly logger = new Logger('MeshClient');
+  private readonly connections = new Map<string, MeshConnection>();
+
+  /**
+   * @param options the client options
+   * @throws {Error} naming the first bad option
+   */
+  constructor(@Inject(MESH_CLIENT_MODULE_OPTIONS) options: MeshClientModuleOptions) {
+    this.options = resolveMeshClientOptions(options);
+  }
+
+  /**
+   * The connection to a configured service. Nothing is sent until its first call.
+   *
+   * @param serviceId a key of the `services` option
+   * @returns the same connection object on every call for that service
+   * @throws {TypeError} when the service is not configured
+   */
+  connect(serviceId: string): MeshConnection {
+    let connection = this.connections.get(serviceId);
+    if (connection === undefined) {
+      const service =
+        typeof serviceId === 'string' ? this.options.services.get(serviceId) : undefined;
+      if (service === undefined) {
+        throw new TypeError(
+          MeshSessionMessages.invalidArgument(
+            'serviceId',
+            `one of the configured services (${[...this.options.services.keys()].join(', ')})`,
+            serviceId,
+          ),
+        );
+      }
+      connection = new MeshConnection(this.options, service);
+      this.connections.set(serviceId, connection);
+    }
+    return connection;
+  }
+
+  /**
+   * Ends the session with a service on the server.
+   *
+   * @param serviceId a configured service
+   * @returns whether the server ended a session
+   * @throws {MeshRequestError} when the server cannot be reached or answers an error
+   */
+  async disconnect(serviceId: string): Promise<boolean> {
+    return (await this.connections.get(serviceId)?.disconnect()) ?? false;
+  }
+
+  /**
+   * Ends every open session. Failures are logged, not thrown.
+   */
+  async disconnectAll(): Promise<void> {
+    await Promise.all(
+      [...this.connections.values()].map((connection) =>
+        connection.disconnect().catch((error: unknown) => {
+          this.logger.warn(
+            MeshSessionMessages.clientDisconnectFailed(
+              connection.serviceId,
+              error instanceof Error ? error.message : String(error),
+            ),
+          );
+        }),
+      ),
+    );
+  }
+
+  /** Ends the sessions when the app shuts down. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.disconnectAll();
+  }
+}

@@ -1,0 +1,21 @@
+import { HttpException, HttpStatus, UnauthorizedException } from '@nestjs/common';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+
+/**
+ * 401 for every failed handshake, whatever the reason: `Handshake failed`. The precise reason
+ * is in the log and in the `handshake_failed` audit event.
+ */
+export class HandshakeFailedException extends UnauthorizedException {
+  constructor() {
+    super(MeshSessionMessages.handshakeFailed());
+  }
+}
+
+/**
+ * 429 from the handshake endpoint: this peer address opened too many handshakes.
+ */
+export class HandshakeRateLimitException extends HttpException {
+  constructor() {
+    super(MeshSessionMessages.handshakeRateLimited(), HttpStatus.TOO_MANY_REQUESTS);
+  }
+}

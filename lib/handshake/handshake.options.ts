@@ -1,0 +1,188 @@
+import type { KeyObject } from 'node:crypto';
+import { MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import type { RateLimiterOptions } from '../rate-limit/rate-limiter.js';
+import {
+  DEFAULT_HANDSHAKE_PATH,
+  DEFAULT_HANDSHAKE_RATE_LIMIT,
+  DEFAULT_MAX_CLOCK_SKEW,
+} from './handshake.constants.js';
+import {
+  loadPrivateIdentityKey,
+  loadPublicIdentityKey,
+  type IdentityKeyInput,
+} from './identity-keys.js';
+
+/**
+ * The module's `handshake` option: this service's identity and the identities it trusts.
+ * Identity keys come from here only, never from a request.
+ *
+ * @example
+ * ```ts
+ * MeshSessionModule.forRoot({
+ *   serviceId: 'greeter',
+ *   handshake: {
+ *     privateKey: process.env.GREETER_PRIVATE_KEY,
+ *     trustedServices: {
+ *       caller: [process.env.CALLER_PUBLIC_KEY, process.env.CALLER_NEXT_PUBLIC_KEY],
+ *     },
+ *   },
+ * });
+ * ```
+ */
+export interface HandshakeOptions {
+  /** This service's Ed25519 private key (PEM, PKCS#8), which signs every handshake reply. */
+  privateKey: IdentityKeyInput;
+  /**
+   * The services allowed to open sessions, each with its Ed25519 public key (PEM, SPKI), or
+   * several keys while one is being rotated.
+   */
+  trustedServices:
+    | Record<string, IdentityKeyInput | readonly IdentityKeyInput[]>
+    | ReadonlyMap<string, IdentityKeyInput | readonly IdentityKeyInput[]>;
+  /**
+   * Path of the handshake endpoint. `POST` opens a session, a signed `DELETE` ends it.
+   *
+   * @default '/mesh/handshake'
+   */
+  path?: string;
+  /**
+   * How far a handshake timestamp, or a signed request's `created`, may be from this server's
+   * clock (ms).
+   *
+   * @default 60_000
+   */
+  maxClockSkew?: number;
+  /**
+   * Rate limit of the handshake endpoint per peer address, or `false` for none.
+   *
+   * @default { maxRequests: 60, windowMs: 60_000 }
+   */
+  rateLimit?: RateLimiterOptions | false;
+}
+
+/**
+ * The `handshake` option after validation: keys are loaded `KeyObject`s.
+ */
+export interface ResolvedHandshakeOptions {
+  readonly privateKey: KeyObject;
+  readonly trustedServices: ReadonlyMap<string, readonly KeyObject[]>;
+  readonly path: string;
+  readonly maxClockSkew: number;
+  readonly rateLimit: Required<RateLimiterOptions> | false;
+}
+
+// Segments of unreserved characters: no route parameters (":id") or wildcards for Nest to read.
+const ROUTE_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+// A year: longer skews make the replay cache hold nonces for as long.
+const MAX_CLOCK_SKEW = 365 * 24 * 3_600_000;
+
+/**
+ * Validates the `handshake` option and loads its keys. Accepts its own output, so resolving
+ * twice is harmless.
+ *
+ * @param value what the user passed as `handshake`
+ * @param serviceId the module's `serviceId`, which the handshake needs as its own identity
+ * @returns the resolved option, or `undefined` when `value` is `undefined`
+ * @throws {Error} naming the first bad option
+ */
+export function resolveHandshakeOptions(
+  value: HandshakeOptions | ResolvedHandshakeOptions | undefined,
+  serviceId: string | undefined,
+): ResolvedHandshakeOptions | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object') {
+    fail('handshake', 'an object { privateKey, trustedServices, path?, maxClockSkew? }', value);
+  }
+  if (serviceId === undefined) {
+    fail('serviceId', 'set when "handshake" is configured (it is the handshake target)', serviceId);
+  }
+  const privateKey = loadPrivateIdentityKey(value.privateKey);
+  if (privateKey === undefined) {
+    fail('handshake.privateKey', 'an Ed25519 private key (PEM or KeyObject)', value.privateKey);
+  }
+
+  const entries =
+    value.trustedServices instanceof Map
+      ? [...value.trustedServices.entries()]
+      : value.trustedServices !== null && typeof value.trustedServices === 'object'
+        ? Object.entries(value.trustedServices)
+        : fail(
+            'handshake.trustedServices',
+            'an object mapping service ids to public keys',
+            value.trustedServices,
+          );
+  const trustedServices = new Map<string, readonly KeyObject[]>();
+  for (const [id, keys] of entries as [string, unknown][]) {
+    const option = `handshake.trustedServices[${JSON.stringify(id)}]`;
+    if (id.length === 0 || id.length > MAX_SERVICE_ID_LENGTH) {
+      fail(option, `keyed by a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, id);
+    }
+    const list = Array.isArray(keys) ? (keys as unknown[]) : [keys];
+    if (list.length === 0) fail(option, 'at least one public key', keys);
+    trustedServices.set(
+      id,
+      Object.freeze(
+        list.map(
+          (key, i) =>
+            loadPublicIdentityKey(key) ??
+            fail(
+              Array.isArray(keys) ? `${option}[${i}]` : option,
+              'an Ed25519 public key (PEM or KeyObject)',
+              key,
+            ),
+        ),
+      ),
+    );
+  }
+
+  const path = value.path ?? DEFAULT_HANDSHAKE_PATH;
+  if (typeof path !== 'string' || !ROUTE_PATH.test(path)) {
+    fail('handshake.path', 'a path such as "/mesh/handshake" (no parameters or wildcards)', path);
+  }
+  const maxClockSkew = value.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW;
+  if (!Number.isSafeInteger(maxClockSkew) || maxClockSkew < 1 || maxClockSkew > MAX_CLOCK_SKEW) {
+    fail(
+      'handshake.maxClockSkew',
+      `a positive integer number of milliseconds, at most ${MAX_CLOCK_SKEW}`,
+      maxClockSkew,
+    );
+  }
+
+  let rateLimit: Required<RateLimiterOptions> | false = { ...DEFAULT_HANDSHAKE_RATE_LIMIT };
+  if (value.rateLimit === false) {
+    rateLimit = false;
+  } else if (value.rateLimit !== undefined) {
+    const limit = value.rateLimit;
+    if (limit === null || typeof limit !== 'object') {
+      fail('handshake.rateLimit', 'false or { maxRequests, windowMs, blockDuration? }', limit);
+    }
+    if (!Number.isInteger(limit.maxRequests) || limit.maxRequests < 1) {
+      fail('handshake.rateLimit.maxRequests', 'an integer of at least 1', limit.maxRequests);
+    }
+    for (const field of ['windowMs', 'blockDuration'] as const) {
+      const ms = limit[field];
+      if (field === 'blockDuration' && ms === undefined) continue;
+      if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 1) {
+        fail(`handshake.rateLimit.${field}`, 'a positive integer number of milliseconds', ms);
+      }
+    }
+    rateLimit = {
+      maxRequests: limit.maxRequests,
+      windowMs: limit.windowMs,
+      blockDuration: limit.blockDuration ?? limit.windowMs,
+    };
+  }
+
+  return Object.freeze({
+    privateKey,
+    trustedServices,
+    path,
+    maxClockSkew,
+    rateLimit: rateLimit === false ? false : Object.freeze(rateLimit),
+  });
+}
+
+function fail(option: string, expected: string, got: unknown): never {
+  throw new Error(MeshSessionMessages.invalidOption(option, expected, got));
+}

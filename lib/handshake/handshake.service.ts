@@ -1,0 +1,248 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type HttpException,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
+import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
+import type { RateLimiter } from '../rate-limit/rate-limiter.js';
+import { SessionManager } from '../session/session-manager.js';
+import type { Session } from '../session/session.interface.js';
+import { withTimeout } from '../utils/with-timeout.js';
+import { HANDSHAKE_PROTOCOL_VERSION } from './handshake.constants.js';
+import { HandshakeError } from './handshake.error.js';
+import { HandshakeFailedException } from './handshake.exceptions.js';
+import type { ResolvedHandshakeOptions } from './handshake.options.js';
+import {
+  createEphemeralKeyPair,
+  createHandshakeNonce,
+  deriveSessionKey,
+  parseClientHello,
+  serverHelloBytes,
+  signWithIdentity,
+  verifyWithAnyKey,
+  type ParsedClientHello,
+  type ServerHello,
+} from './handshake.protocol.js';
+
+/** Who sent a handshake. */
+export interface HandshakePeer {
+  /** The peer's address, as the platform reports it; the rate limit keys on it. */
+  address: string;
+}
+
+// Replay-cache scope of handshake nonces; session ids (UUIDs) can never collide with it.
+const NONCE_SCOPE = 'mesh-handshake:';
+
+/**
+ * The server side of the handshake. It checks, in order: the client's signature against the
+ * pinned keys of the service it claims to be; that this service is the target; the timestamp
+ * against `maxClockSkew`; and that the nonce is new (the replay cache lives in the store). It
+ * then derives the session key (X25519 + HKDF-SHA256), creates the session, and signs the
+ * whole transcript.
+ *
+ * Every failure answers the generic 401 `Handshake failed`; the precise reason goes to the
+ * log and to a `'connection'` audit event with `action: 'handshake_failed'`.
+ *
+ * @example
+ * ```ts
+ * // Served by the module at handshake.path; usable directly for another transport:
+ * const reply = await handshakes.accept(helloJson, { address: '10.0.0.7' });
+ * ```
+ */
+@Injectable()
+export class HandshakeService implements OnApplicationShutdown {
+  /** Failed handshakes are logged here at `warn`, with their precise reason. */
+  protected readonly logger = new Logger('MeshHandshake');
+  /** The validated `handshake` option. */
+  protected readonly handshake: ResolvedHandshakeOptions;
+  /** Handshakes per peer address, or `null` when not limited. */
+  protected readonly limiter: RateLimiter | null;
+
+  /**
+   * @param sessions the session manager
+   * @param options the module options; `handshake` must be set
+   * @throws {Error} when the `handshake` option is missing
+   */
+  constructor(
+    protected readonly sessions: SessionManager,
+    @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
+  ) {
+    if (options.handshake === undefined) {
+      throw new Error(MeshSessionMessages.handshakeOptionMissing());
+    }
+    this.handshake = options.handshake;
+    this.limiter =
+      options.handshake.rateLimit === false
+        ? null
+        : sessions.store.createRateLimiter(options.handshake.rateLimit);
+  }
+
+  /**
+   * Counts a handshake attempt against the peer's budget.
+   *
+   * @param peer who is calling
+   * @returns `undefined` when allowed, or the seconds to wait when denied
+   * @throws {SessionStoreUnavailableException} 503 when the limiter's backend fails
+   */
+  async checkRateLimit(peer: HandshakePeer): Promise<number | undefined> {
+    if (this.limiter === null) return undefined;
+    let result;
+    try {
+      result = await withTimeout(
+        this.limiter.checkLimit(`handshake:${peer.address}`),
+        this.options.storeTimeout,
+      );
+    } catch (error) {
+      throw this.storeUnavailable(error);
+    }
+    if (result.allowed) return undefined;
+    this.sessions.audit.emit('rate_limit', undefined, {
+      action: 'handshake_rate_limited',
+      success: false,
+      metadata: { peerAddress: peer.address },
+    });
+    return result.retryAfter ?? 1;
+  }
+
+  /**
+   * Runs the server side of one handshake.
+   *
+   * @param message the client hello: its JSON text, its parsed value, or the reason the body
+   *   could not be read
+   * @param peer who sent it
+   * @returns the signed server hello
+   * @throws {HandshakeFailedException} 401 `Handshake failed`, whatever went wrong
+   * @throws {SessionStoreUnavailableException} 503 when the store fails or times out
+   */
+  async accept(
+    message: string | object | HandshakeError,
+    peer: HandshakePeer,
+  ): Promise<ServerHello> {
+    let claimed: string | undefined;
+    try {
+      if (message instanceof HandshakeError) throw message;
+      let value: unknown = message;
+      if (typeof message === 'string') {
+        try {
+          value = JSON.parse(message);
+        } catch {
+          throw new HandshakeError('body is not valid JSON');
+        }
+      }
+      const hello = parseClientHello(value);
+      claimed = hello.hello.clientId;
+      return await this.complete(hello, peer);
+    } catch (error) {
+      if (error instanceof HandshakeError) throw this.fail(peer, claimed, error.reason);
+      throw this.storeUnavailable(error);
+    }
+  }
+
+  /**
+   * Ends a session at its client's request (the signed `DELETE` on the handshake path).
+   *
+   * @param session the session the request was signed with
+   * @returns whether it was still there
+   */
+  end(session: Session): Promise<boolean> {
+    return this.sessions.invalidateSession(session.id);
+  }
+
+  /** Releases the rate limiter's timers. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.limiter?.close();
+  }
+
+  /** Steps 1 to 8, once the hello is well-formed. */
+  protected async complete(client: ParsedClientHello, peer: HandshakePeer): Promise<ServerHello> {
+    const { clientId, serverId, timestamp, clientVersion, nonce } = client.hello;
+    const now = Date.now();
+    const keys = this.handshake.trustedServices.get(clientId);
+    if (keys === undefined) throw new HandshakeError('unknown service');
+    if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
+      throw new HandshakeError('signature does not verify against the pinned keys of the service');
+    }
+    if (serverId !== this.options.serviceId) {
+      throw new HandshakeError(`wrong target service ${JSON.stringify(serverId)}`);
+    }
+    const skew = this.handshake.maxClockSkew;
+    if (Math.abs(now - timestamp) > skew) {
+      throw new HandshakeError(`timestamp ${now - timestamp} ms off, beyond maxClockSkew`);
+    }
+    // Claimed for as long as the timestamp would still be accepted.
+    const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
+    const fresh = await withTimeout(
+      this.sessions.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
+      this.options.storeTimeout,
+    );
+    if (!fresh) throw new HandshakeError('replayed handshake (nonce already seen)');
+
+    const ephemeral = createEphemeralKeyPair();
+    const serverNonce = createHandshakeNonce();
+    const key = deriveSessionKey({
+      ownPrivateKey: ephemeral.privateKey,
+      peerPublicKey: client.ephemeralKey,
+      client,
+      serverEphemeralKey: ephemeral.publicKey,
+      serverNonce,
+    });
+    let session: Session;
+    try {
+      session = await withTimeout(
+        this.sessions.createSession(clientId, key, {
+          peerAddress: peer.address,
+          ...(clientVersion === undefined ? {} : { clientVersion }),
+          handshakeVersion: HANDSHAKE_PROTOCOL_VERSION,
+        }),
+        this.options.storeTimeout,
+      );
+    } finally {
+      // The session holds its own copy.
+      key.fill(0);
+    }
+    const reply = {
+      sessionId: session.id,
+      ephemeralKey: ephemeral.publicKey,
+      nonce: serverNonce,
+      expiresAt: session.expiresAt,
+    };
+    const signature = signWithIdentity(serverHelloBytes(client, reply), this.handshake.privateKey);
+    return {
+      version: HANDSHAKE_PROTOCOL_VERSION,
+      sessionId: session.id,
+      ephemeralKey: ephemeral.publicKey.toString('base64url'),
+      nonce: serverNonce.toString('base64url'),
+      expiresAt: session.expiresAt,
+      signature: signature.toString('base64url'),
+    };
+  }
+
+  /** Logs and audits the precise reason, and builds the generic 401. */
+  protected fail(peer: HandshakePeer, claimed: string | undefined, reason: string): HttpException {
+    const claimedText = claimed === undefined ? 'no service' : JSON.stringify(claimed);
+    this.logger.warn(MeshSessionMessages.handshakeFailedLog(peer.address, claimedText, reason));
+    this.sessions.audit.emit('connection', undefined, {
+      action: 'handshake_failed',
+      success: false,
+      error: reason,
+      metadata: {
+        peerAddress: peer.address,
+        ...(claimed === undefined ? {} : { claimedServiceId: claimed }),
+      },
+    });
+    return new HandshakeFailedException();
+  }
+
+  /** The 503 for a failed or slow store. */
+  protected storeUnavailable(cause: unknown): HttpException {
+    this.logger.warn(
+      MeshSessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
+    );
+    return new SessionStoreUnavailableException();
+  }
+}

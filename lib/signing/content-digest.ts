@@ -1,0 +1,63 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { parseDictionary, serializeDictionary } from 'structured-headers';
+import { SIGNATURE_HEADER_LIMITS } from './signing.constants.js';
+
+const ALGORITHMS: Readonly<Record<string, { hash: string; bytes: number }>> = {
+  'sha-256': { hash: 'sha256', bytes: 32 },
+  'sha-512': { hash: 'sha512', bytes: 64 },
+};
+
+/**
+ * Builds an RFC 9530 `Content-Digest` value with SHA-256 over the exact body bytes.
+ *
+ * @param body the raw body
+ * @returns for example `sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:`
+ * @example
+ * ```ts
+ * createContentDigest(Buffer.from('{"hello": "world"}'));
+ * ```
+ */
+export function createContentDigest(body: Uint8Array): string {
+  return `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
+}
+
+/**
+ * Checks a `Content-Digest` value against the body. The value must be a canonical Structured
+ * Fields dictionary of byte sequences, within the size bound, holding `sha-256` (and at most
+ * `sha-512` besides); every digest it holds must match.
+ *
+ * @param header the header value as received
+ * @param body the raw body bytes
+ * @returns `'match'`, `'mismatch'`, or `'malformed'`
+ */
+export function verifyContentDigest(
+  header: string,
+  body: Uint8Array,
+): 'match' | 'mismatch' | 'malformed' {
+  if (header.length > SIGNATURE_HEADER_LIMITS['content-digest']) return 'malformed';
+  let entries;
+  try {
+    const dictionary = parseDictionary(header);
+    if (serializeDictionary(dictionary) !== header) return 'malformed';
+    entries = [...dictionary.entries()];
+  } catch {
+    return 'malformed';
+  }
+  if (!entries.some(([name]) => name === 'sha-256')) return 'malformed';
+  let matches = true;
+  for (const [name, member] of entries) {
+    const algorithm = Object.hasOwn(ALGORITHMS, name) ? ALGORITHMS[name] : undefined;
+    const [value, parameters] = member;
+    if (
+      algorithm === undefined ||
+      !(value instanceof ArrayBuffer) ||
+      parameters.size > 0 ||
+      value.byteLength !== algorithm.bytes
+    ) {
+      return 'malformed';
+    }
+    const actual = createHash(algorithm.hash).update(body).digest();
+    matches = timingSafeEqual(Buffer.from(value), actual) && matches;
+  }
+  return matches ? 'match' : 'mismatch';
+}
