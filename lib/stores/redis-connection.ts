@@ -26,6 +26,8 @@ export function redisClientDefaults(commandTimeout: number): RedisOptions {
     // Keep reconnecting forever, at most 500 ms apart, so traffic resumes well within 2 s.
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 500),
     connectTimeout: Math.max(1_000, commandTimeout * 2),
+    // How long a closing socket may linger before it is destroyed.
+    disconnectTimeout: commandTimeout,
     commandTimeout,
   };
 }
@@ -128,6 +130,7 @@ export class RedisConnection {
    * @throws {Error} naming the operation, when Redis fails, is away or is too slow
    */
   run<T>(script: RedisScript, keys: readonly string[], args: readonly RedisArg[]): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(MeshSessionMessages.redisStoreClosed()));
     if (this.client.status !== 'ready' && !this.everReady) {
       return this.afterFirstConnect(() => this.run<T>(script, keys, args), script.name);
     }
@@ -148,6 +151,7 @@ export class RedisConnection {
    * @param command what to run
    */
   call<T>(operation: string, command: (client: Redis | Cluster) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(MeshSessionMessages.redisStoreClosed()));
     if (this.client.status !== 'ready' && !this.everReady) {
       return this.afterFirstConnect(() => this.call(operation, command), operation);
     }
@@ -162,8 +166,11 @@ export class RedisConnection {
     if (this.closed) return;
     this.closed = true;
     if (!this.owned || this.client.status === 'end') return;
+    const ended = new Promise<void>((resolve) => this.client.once('end', () => resolve()));
     try {
       await withTimeout(this.client.quit(), this.commandTimeout);
+      // quit() answers before the socket is closed: wait for that, so nothing is left open.
+      await withTimeout(ended, this.commandTimeout);
     } catch {
       // Redis is away or slow: drop the connection, which also stops reconnecting.
       this.client.disconnect();
@@ -199,7 +206,7 @@ export class RedisConnection {
   }
 
   private failure(operation: string, error: unknown): Error {
-    if (this.closed && this.owned) {
+    if (this.closed) {
       return new Error(MeshSessionMessages.redisStoreClosed(), { cause: error });
     }
     const reason = error instanceof Error ? error.message : String(error);
