@@ -1,0 +1,399 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { Readable } from 'node:stream';
+import { Controller, Get } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import request from 'supertest';
+import {
+  HANDSHAKE_CONTENT_TYPE,
+  MeshSessionModule,
+  SessionGuard,
+  SessionManager,
+  signRequest,
+  type ServerHello,
+} from '../../lib/index.js';
+import {
+  createClientHello,
+  createEphemeralKeyPair,
+  deriveSessionKey,
+  parseServerHello,
+  serverHelloBytes,
+  verifyWithAnyKey,
+  type ParsedClientHello,
+} from '../../lib/handshake/handshake.protocol.js';
+import { AuditRecorder } from '../support/audit-recorder.js';
+import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';
+
+const GENERIC_401 = { statusCode: 401, message: 'Handshake failed', error: 'Unauthorized' };
+
+function hello(
+  overrides: Partial<Parameters<typeof createClientHello>[0]> & { signer?: KeyObject } = {},
+): ParsedClientHello & { ephemeralPrivate: KeyObject } {
+  const ephemeral = overrides.ephemeral ?? createEphemeralKeyPair();
+  const parsed = createClientHello({
+    clientId: 'caller',
+    serverId: 'greeter',
+    identityKey: overrides.signer ?? createPrivateKey(keys.caller.privateKey),
+    ephemeral,
+    clientVersion: 'test/1',
+    ...overrides,
+  });
+  return { ...parsed, ephemeralPrivate: ephemeral.privateKey };
+}
+
+/** A low-order X25519 point, signed by the real caller key. */
+function lowOrderHello(point: string): ParsedClientHello {
+  const { privateKey } = generateKeyPairSync('x25519');
+  return hello({ ephemeral: { privateKey, publicKey: Buffer.from(point, 'hex') } });
+}
+
+describe.each(platforms)('Handshake endpoint on $name', (platform) => {
+  let greeter: RunningApp;
+  let manager: SessionManager;
+
+  beforeAll(async () => {
+    greeter = await startGreeter(platform);
+    manager = greeter.app.get(SessionManager);
+  });
+
+  afterAll(async () => {
+    await greeter.close();
+  });
+
+  const post = (body: string | object, contentType = HANDSHAKE_CONTENT_TYPE) =>
+    request(greeter.url)
+      .post('/mesh/handshake')
+      .set('content-type', contentType)
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+
+  /** Sends a hello, expects the generic 401, and returns the logged and audited reason. */
+  async function expectFailure(body: string | object, reason: RegExp): Promise<void> {
+    const sessionsBefore = (await manager.getStats()).created;
+    const logsBefore = greeter.logger.lines.length;
+    const eventsBefore = greeter.audit.events.length;
+    const res = await post(body);
+    expect(res.status).toBe(401);
+    expect(res.body).toEqual(GENERIC_401);
+    expect(res.text).not.toMatch(reason);
+    const log = greeter.logger.lines.slice(logsBefore).join('\n');
+    expect(log).toMatch(/Handshake from \S*127\.0\.0\.1 \(claims .*\) failed: /);
+    expect(log).toMatch(reason);
+    const failed = greeter.audit.events
+      .slice(eventsBefore)
+      .filter((e) => e.details.action === 'handshake_failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({
+      eventType: 'connection',
+      details: { success: false, error: expect.stringMatching(reason) },
+    });
+    expect((await manager.getStats()).created).toBe(sessionsBefore);
+  }
+
+  it('completes a handshake: signed reply, shared key, session with the handshake facts', async () => {
+    const client = hello();
+    const res = await post(client.hello);
+    expect(res.status).toBe(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const reply = parseServerHello(res.body as ServerHello);
+    const signed = serverHelloBytes(client, {
+      sessionId: reply.hello.sessionId,
+      ephemeralKey: reply.ephemeralKey,
+      nonce: reply.nonce,
+      expiresAt: reply.hello.expiresAt,
+    });
+    expect(
+      verifyWithAnyKey(signed, reply.signature, [createPublicKey(keys.greeter.publicKey)]),
+    ).toBe(true);
+    const key = deriveSessionKey({
+      ownPrivateKey: client.ephemeralPrivate,
+      peerPublicKey: reply.ephemeralKey,
+      client,
+      serverEphemeralKey: reply.ephemeralKey,
+      serverNonce: reply.nonce,
+    });
+    // Read without sliding, to compare expiresAt with the reply.
+    const session = (await manager.getSessionsByServiceId('caller')).find(
+      (candidate) => candidate.id === reply.hello.sessionId,
+    );
+    expect(session?.sessionKey.equals(key)).toBe(true);
+    expect(session?.serviceId).toBe('caller');
+    expect(session?.expiresAt).toBe(reply.hello.expiresAt);
+    expect(session?.metadata).toEqual({
+      peerAddress: expect.stringMatching(/127\.0\.0\.1/),
+      clientVersion: 'test/1',
+      handshakeVersion: 1,
+    });
+    expect(Object.keys(res.body as object).sort()).toEqual(
+      ['version', 'sessionId', 'ephemeralKey', 'nonce', 'expiresAt', 'signature'].sort(),
+    );
+  });
+
+  it('accepts the second pinned key of a service (rotation)', async () => {
+    const res = await post(hello({ signer: createPrivateKey(keys.callerNext.privateKey) }).hello);
+    expect(res.status).toBe(201);
+  });
+
+  it('accepts a well-formed hello sent as application/json', async () => {
+    const res = await post(hello().hello, 'application/json');
+    expect(res.status).toBe(201);
+  });
+
+  it('fails an unknown service', async () => {
+    const stranger = hello({
+      clientId: 'stranger',
+      signer: createPrivateKey(keys.stranger.privateKey),
+    });
+    await expectFailure(stranger.hello, /unknown service/);
+  });
+
+  it('fails a known service signing with the wrong key', async () => {
+    await expectFailure(
+      hello({ signer: createPrivateKey(keys.stranger.privateKey) }).hello,
+      /signature does not verify/,
+    );
+  });
+
+  it('fails a tampered ephemeral key', async () => {
+    const message = hello().hello;
+    const other = createEphemeralKeyPair().publicKey.toString('base64url');
+    await expectFailure({ ...message, ephemeralKey: other }, /signature does not verify/);
+  });
+
+  it('fails a tampered nonce, timestamp or client version', async () => {
+    const message = hello().hello;
+    await expectFailure({ ...message, timestamp: message.timestamp - 1 }, /signature/);
+    await expectFailure({ ...message, clientVersion: 'test/2' }, /signature/);
+    const nonce = Buffer.alloc(32, 7).toString('base64url');
+    await expectFailure({ ...message, nonce }, /signature/);
+  });
+
+  it('fails a hello meant for another service', async () => {
+    await expectFailure(hello({ serverId: 'billing' }).hello, /wrong target service "billing"/);
+  });
+
+  it('fails a stale or a future timestamp', async () => {
+    await expectFailure(hello({ timestamp: Date.now() - 61_000 }).hello, /timestamp .* off/);
+    await expectFailure(hello({ timestamp: Date.now() + 61_000 }).hello, /timestamp .* off/);
+  });
+
+  it('fails a replayed hello', async () => {
+    const message = hello().hello;
+    expect((await post(message)).status).toBe(201);
+    await expectFailure(message, /replayed/);
+  });
+
+  it.each([
+    ['zero', '0000000000000000000000000000000000000000000000000000000000000000'],
+    ['one', '0100000000000000000000000000000000000000000000000000000000000000'],
+    ['order 8', 'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800'],
+    ['p - 1', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'],
+  ])('fails a low-order X25519 key (%s)', async (_name, point) => {
+    await expectFailure(lowOrderHello(point).hello, /low-order/);
+  });
+
+  it.each([
+    ['truncated JSON', '{"version":1,"clientId":', /not valid JSON/],
+    ['not JSON at all', 'hello there', /not valid JSON/],
+    ['a JSON array', '[1,2,3]', /not a JSON object/],
+    ['JSON null', 'null', /not a JSON object/],
+    ['an empty body', '', /no readable body|not valid JSON/],
+  ])('fails malformed JSON: %s', async (_name, body, reason) => {
+    await expectFailure(body, reason);
+  });
+
+  it('fails a hello with a missing, extra or mistyped field', async () => {
+    const { signature: _signature, ...unsigned } = hello().hello;
+    await expectFailure(unsigned, /lacks signature/);
+    await expectFailure({ ...hello().hello, admin: true }, /unexpected field/);
+    await expectFailure({ ...hello().hello, timestamp: '1' }, /timestamp is not a time/);
+    await expectFailure({ ...hello().hello, version: 2 }, /unsupported protocol version/);
+    await expectFailure({ ...hello().hello, nonce: 'AAAA' }, /nonce is not 32 bytes/);
+    await expectFailure({ ...hello().hello, ephemeralKey: 42 }, /ephemeralKey is not 32 bytes/);
+  });
+
+  it('fails oversized fields and oversized bodies', async () => {
+    await expectFailure({ ...hello().hello, clientId: 'c'.repeat(300) }, /clientId is not/);
+    await expectFailure({ ...hello().hello, clientVersion: 'v'.repeat(65) }, /clientVersion/);
+    const nonce = Buffer.alloc(64, 1).toString('base64url');
+    await expectFailure({ ...hello().hello, nonce }, /nonce is not 32 bytes/);
+    await expectFailure(
+      { ...hello().hello, clientVersion: 'v'.repeat(10_000) },
+      /larger than 4096/,
+    );
+  });
+
+  it('fails an oversized body sent without Content-Length (chunked)', async () => {
+    const chunks = Readable.from(Array.from({ length: 20 }, () => Buffer.alloc(1_000, 0x41)));
+    const res = await fetch(`${greeter.url}/mesh/handshake`, {
+      method: 'POST',
+      headers: { 'content-type': HANDSHAKE_CONTENT_TYPE },
+      body: Readable.toWeb(chunks) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual(GENERIC_401);
+  });
+
+  it('ends the session on a signed DELETE, and refuses an unsigned one', async () => {
+    const client = hello();
+    const reply = parseServerHello((await post(client.hello)).body as ServerHello);
+    const key = deriveSessionKey({
+      ownPrivateKey: client.ephemeralPrivate,
+      peerPublicKey: reply.ephemeralKey,
+      client,
+      serverEphemeralKey: reply.ephemeralKey,
+      serverNonce: reply.nonce,
+    });
+    const id = reply.hello.sessionId;
+    const unsigned = await request(greeter.url)
+      .delete('/mesh/handshake')
+      .set('x-mesh-session-id', id);
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.message).toBe('Missing request signature');
+
+    const url = `${greeter.url}/mesh/handshake`;
+    const headers = signRequest({ method: 'DELETE', url, sessionId: id, sessionKey: key });
+    const res = await request(greeter.url)
+      .delete('/mesh/handshake')
+      .set({ ...headers });
+    expect(res.status).toBe(204);
+    expect(await manager.getSession(id)).toBeUndefined();
+  });
+});
+
+@Controller()
+class OpenController {
+  @Get('ping')
+  ping(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+describe.each(platforms)('Handshake options on $name', (platform) => {
+  it('rate-limits handshakes per peer address, with Retry-After', async () => {
+    const greeter = await startGreeter(platform, {
+      handshake: {
+        privateKey: keys.greeter.privateKey,
+        trustedServices: { caller: keys.caller.publicKey },
+        rateLimit: { maxRequests: 3, windowMs: 60_000 },
+      },
+    });
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await request(greeter.url)
+          .post('/mesh/handshake')
+          .set('content-type', HANDSHAKE_CONTENT_TYPE)
+          .send(i === 0 ? JSON.stringify(hello().hello) : 'garbage');
+        statuses.push(res.status);
+      }
+      const limited = await request(greeter.url)
+        .post('/mesh/handshake')
+        .set('content-type', HANDSHAKE_CONTENT_TYPE)
+        .send(JSON.stringify(hello().hello));
+      expect(statuses).toEqual([201, 401, 401]);
+      expect(limited.status).toBe(429);
+      expect(limited.body).toMatchObject({ statusCode: 429, message: 'Too many handshakes' });
+      expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(59);
+      expect(greeter.audit.events).toContainEqual(
+        expect.objectContaining({
+          eventType: 'rate_limit',
+          details: expect.objectContaining({ action: 'handshake_rate_limited' }),
+        }),
+      );
+    } finally {
+      await greeter.close();
+    }
+  });
+
+  it('serves a custom path, with the guard global through APP_GUARD', async () => {
+    const audit = new AuditRecorder();
+    const running = await listen(
+      {
+        imports: [
+          MeshSessionModule.forRoot({
+            serviceId: 'greeter',
+            cleanupInterval: false,
+            monitoring: { adapters: [audit] },
+            handshake: {
+              privateKey: keys.greeter.privateKey,
+              trustedServices: { caller: keys.caller.publicKey },
+              path: '/internal/mesh-hello',
+            },
+          }),
+        ],
+        controllers: [OpenController],
+        providers: [{ provide: APP_GUARD, useExisting: SessionGuard }],
+      },
+      platform,
+    );
+    try {
+      const client = hello();
+      const opened = await request(running.url)
+        .post('/internal/mesh-hello')
+        .set('content-type', HANDSHAKE_CONTENT_TYPE)
+        .send(JSON.stringify(client.hello));
+      expect(opened.status).toBe(201);
+      expect((await request(running.url).post('/mesh/handshake').send('x')).status).toBe(404);
+      expect((await request(running.url).get('/ping')).status).toBe(401);
+
+      // The DELETE passes the global guard and the route's own guard with one nonce.
+      const reply = parseServerHello(opened.body as ServerHello);
+      const key = deriveSessionKey({
+        ownPrivateKey: client.ephemeralPrivate,
+        peerPublicKey: reply.ephemeralKey,
+        client,
+        serverEphemeralKey: reply.ephemeralKey,
+        serverNonce: reply.nonce,
+      });
+      const headers = signRequest({
+        method: 'DELETE',
+        url: `${running.url}/internal/mesh-hello`,
+        sessionId: reply.hello.sessionId,
+        sessionKey: key,
+      });
+      const closed = await request(running.url)
+        .delete('/internal/mesh-hello')
+        .set({ ...headers });
+      expect(closed.status).toBe(204);
+      expect(audit.actions()).toContain('session_invalidated');
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('takes the handshake from forRootAsync with handshakeRoutes: true', async () => {
+    const running = await listen(
+      {
+        imports: [
+          MeshSessionModule.forRootAsync({
+            handshakeRoutes: true,
+            useFactory: async () => ({
+              serviceId: 'greeter',
+              cleanupInterval: false as const,
+              handshake: {
+                privateKey: keys.greeter.privateKey,
+                trustedServices: { caller: keys.caller.publicKey },
+                path: '/async/handshake',
+              },
+            }),
+          }),
+        ],
+      },
+      platform,
+    );
+    try {
+      const res = await request(running.url)
+        .post('/async/handshake')
+        .set('content-type', HANDSHAKE_CONTENT_TYPE)
+        .send(JSON.stringify(hello().hello));
+      expect(res.status).toBe(201);
+    } finally {
+      await running.close();
+    }
+  });
+});
