@@ -14,6 +14,7 @@ import {
   SessionGuard,
   SessionManager,
   signRequest,
+  type ClientHello,
   type ServerHello,
 } from '../../lib/index.js';
 import {
@@ -206,7 +207,8 @@ describe.each(platforms)('Handshake endpoint on $name', (platform) => {
   });
 
   it('fails a hello with a missing, extra or mistyped field', async () => {
-    const { signature: _signature, ...unsigned } = hello().hello;
+    const unsigned: Partial<ClientHello> = { ...hello().hello };
+    delete unsigned.signature;
     await expectFailure(unsigned, /lacks signature/);
     await expectFailure({ ...hello().hello, admin: true }, /unexpected field/);
     await expectFailure({ ...hello().hello, timestamp: '1' }, /timestamp is not a time/);
