@@ -1,0 +1,417 @@
+import { jest } from '@jest/globals';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  createContentDigest,
+  MemorySessionStore,
+  MeshAuditEmitter,
+  RequestVerifier,
+  SessionManager,
+  SessionValidationError,
+  type SignatureVerificationError,
+  signRequest,
+  verifyContentDigest,
+  type MeshAuditEvent,
+  type SignedRequestParts,
+} from '../../lib/index.js';
+import { parseSignatureHeaders } from '../../lib/signing/signature-headers.js';
+import { buildSignatureBase, hmacSha256, targetUriOf } from '../../lib/signing/signature-base.js';
+
+describe('Content-Digest (RFC 9530)', () => {
+  const body = Buffer.from('{"hello": "world"}');
+
+  it('matches the RFC 9530 example for SHA-256', () => {
+    expect(createContentDigest(body)).toBe(
+      'sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:',
+    );
+    expect(verifyContentDigest(createContentDigest(body), body)).toBe('match');
+  });
+
+  it('verifies sha-512 next to sha-256, and tells a mismatch from a malformed value', () => {
+    const sha512 =
+      'sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:';
+    expect(verifyContentDigest(`${createContentDigest(body)}, ${sha512}`, body)).toBe('match');
+    expect(verifyContentDigest(createContentDigest(body), Buffer.from('{"hello": "World"}'))).toBe(
+      'mismatch',
+    );
+    const other = Buffer.from('x');
+    expect(verifyContentDigest(`${createContentDigest(body)}, ${sha512}`, other)).toBe('mismatch');
+  });
+
+  it.each([
+    ['no sha-256', 'sha-512=:AAAA:'],
+    ['an unknown algorithm', `${createContentDigest(body)}, md5=:AAAA:`],
+    ['a string value', 'sha-256="X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE="'],
+    ['a short digest', 'sha-256=:AAAA:'],
+    ['parameters', `${createContentDigest(body)};q=1`],
+    [
+      'non-canonical spacing',
+      `sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:,sha-512=:AA==:`,
+    ],
+    ['garbage', 'sha-256=:not base64!:'],
+    ['an oversized value', `sha-256=:${'A'.repeat(600)}:`],
+    ['empty', ''],
+  ])('calls %s malformed', (_name, header) => {
+    expect(verifyContentDigest(header, body)).toBe('malformed');
+  });
+});
+
+describe('Signature base (RFC 9421 §2.5)', () => {
+  it('reproduces the RFC 9421 B.2.5 hmac-sha256 example', () => {
+    const key = Buffer.from(
+      'uzvJfB4u3N0Jy4T7NZ75MDVcr8zSTInedJtkgcu46YW4XByzNJjxBdtjUkdJPBtbmHhIDi6pcl8jsasjlTMtDQ==',
+      'base64',
+    );
+    const values: Record<string, string> = {
+      date: 'Tue, 20 Apr 2021 02:07:55 GMT',
+      '@authority': 'example.com',
+      'content-type': 'application/json',
+    };
+    const base = buildSignatureBase(
+      ['date', '@authority', 'content-type'],
+      (name) => values[name],
+      '("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+    ) as string;
+    expect(base).toBe(
+      [
+        '"date": Tue, 20 Apr 2021 02:07:55 GMT',
+        '"@authority": example.com',
+        '"content-type": application/json',
+        '"@signature-params": ("date" "@authority" "content-type");created=1618884473;keyid="test-shared-secret"',
+      ].join('\n'),
+    );
+    expect(hmacSha256(key, base).toString('base64')).toBe(
+      'pxcQw6G3AjtMBQjwo8XzkZf/bws5LelbaMk5rGIGtE8=',
+    );
+  });
+
+  it('refuses a component without a value or with a line break', () => {
+    expect(buildSignatureBase(['@method'], () => undefined, '()')).toBeUndefined();
+    expect(buildSignatureBase(['x'], () => 'a\n"@method": GET', '()')).toBeUndefined();
+  });
+
+  it('builds @target-uri from a WHATWG URL: lower-case host, no default port, no fragment', () => {
+    expect(targetUriOf(new URL('HTTP://Example.COM:80/a%20b/../c?q=1#frag'))).toBe(
+      'http://example.com/c?q=1',
+    );
+  });
+});
+
+describe('signRequest', () => {
+  const sessionId = randomUUID();
+  const sessionKey = randomBytes(32);
+
+  it('covers @method and @target-uri, and content-digest with a body', () => {
+    const get = signRequest({
+      method: 'get',
+      url: 'http://a/x',
+      sessionId,
+      sessionKey,
+      created: 5,
+      nonce: 'n'.repeat(16),
+    });
+    expect(get).toEqual({
+      'signature-input': `mesh=("@method" "@target-uri");created=5;nonce="${'n'.repeat(16)}";keyid="${sessionId}";alg="hmac-sha256"`,
+      signature: expect.stringMatching(/^mesh=:[A-Za-z0-9+/]{43}=:$/),
+    });
+    const post = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      body: Buffer.from('{}'),
+      sessionId,
+      sessionKey,
+    });
+    expect(post['signature-input']).toMatch(
+      /^mesh=\("@method" "@target-uri" "content-digest"\);created=\d+;nonce="[\w-]{43}";/,
+    );
+    expect(post['content-digest']).toBe(createContentDigest(Buffer.from('{}')));
+  });
+
+  it('gives a fresh nonce each time', () => {
+    const a = signRequest({ method: 'GET', url: 'http://a/', sessionId, sessionKey });
+    const b = signRequest({ method: 'GET', url: 'http://a/', sessionId, sessionKey });
+    expect(a['signature-input']).not.toBe(b['signature-input']);
+  });
+});
+
+describe('parseSignatureHeaders', () => {
+  const id = randomUUID();
+  const valid = signRequest({
+    method: 'GET',
+    url: 'http://a/x',
+    sessionId: id,
+    sessionKey: randomBytes(32),
+  });
+  const parse = (headers: Record<string, string | string[] | undefined>) => {
+    try {
+      parseSignatureHeaders(headers);
+      return 'ok';
+    } catch (error) {
+      return (error as SignatureVerificationError).reason;
+    }
+  };
+
+  it('parses a valid pair', () => {
+    const parsed = parseSignatureHeaders({ ...valid });
+    expect(parsed.label).toBe('mesh');
+    expect(parsed.components).toEqual(['@method', '@target-uri']);
+    expect(parsed.params).toMatchObject({ keyid: id, alg: 'hmac-sha256' });
+    expect(parsed.signatureParams).toBe(valid['signature-input'].slice('mesh='.length));
+    expect(parsed.signature).toHaveLength(32);
+  });
+
+  it.each<[string, Record<string, string | string[] | undefined>, string]>([
+    ['no headers', {}, 'signature_missing'],
+    ['no Signature', { 'signature-input': valid['signature-input'] }, 'signature_malformed'],
+    ['no Signature-Input', { signature: valid.signature }, 'signature_malformed'],
+    [
+      'an array',
+      { ...valid, signature: [valid.signature, valid.signature] },
+      'signature_malformed',
+    ],
+    [
+      'two signatures',
+      { ...valid, signature: `${valid.signature}, other=:AAAA:` },
+      'signature_malformed',
+    ],
+    [
+      'another label',
+      { ...valid, signature: valid.signature.replace('mesh=', 'other=') },
+      'signature_malformed',
+    ],
+    [
+      'an item, not an inner list',
+      { ...valid, 'signature-input': 'mesh=1' },
+      'signature_malformed',
+    ],
+    [
+      'a duplicated component',
+      {
+        ...valid,
+        'signature-input': valid['signature-input'].replace('"@target-uri"', '"@method"'),
+      },
+      'signature_malformed',
+    ],
+    [
+      'an unknown component',
+      { ...valid, 'signature-input': valid['signature-input'].replace('"@target-uri"', '"@path"') },
+      'signature_malformed',
+    ],
+    [
+      'a component parameter',
+      {
+        ...valid,
+        'signature-input': valid['signature-input'].replace('"@method"', '"@method";req'),
+      },
+      'signature_malformed',
+    ],
+    [
+      'an unknown parameter',
+      { ...valid, 'signature-input': `${valid['signature-input']};foo=1` },
+      'signature_malformed',
+    ],
+    [
+      'a string created',
+      {
+        ...valid,
+        'signature-input': valid['signature-input'].replace(/created=\d+/, 'created="1"'),
+      },
+      'signature_malformed',
+    ],
+    [
+      'a negative created',
+      {
+        ...valid,
+        'signature-input': valid['signature-input'].replace(/created=\d+/, 'created=-1'),
+      },
+      'signature_malformed',
+    ],
+    [
+      'a short nonce',
+      {
+        ...valid,
+        'signature-input': valid['signature-input'].replace(/nonce="[^"]+"/, 'nonce="abc"'),
+      },
+      'signature_malformed',
+    ],
+    ['a signature string', { ...valid, signature: 'mesh="abc"' }, 'signature_malformed'],
+    [
+      'a signature with parameters',
+      { ...valid, signature: `${valid.signature};x=1` },
+      'signature_malformed',
+    ],
+    [
+      'non-canonical spacing',
+      { ...valid, 'signature-input': valid['signature-input'].replace('" "', '"  "') },
+      'signature_malformed',
+    ],
+    [
+      'no @target-uri',
+      { ...valid, 'signature-input': valid['signature-input'].replace(' "@target-uri"', '') },
+      'signature_incomplete',
+    ],
+    [
+      'no keyid',
+      { ...valid, 'signature-input': valid['signature-input'].replace(/;keyid="[^"]+"/, '') },
+      'signature_incomplete',
+    ],
+    [
+      'alg ed25519',
+      { ...valid, 'signature-input': valid['signature-input'].replace('hmac-sha256', 'ed25519') },
+      'signature_algorithm',
+    ],
+    [
+      'an oversized Signature-Input',
+      { ...valid, 'signature-input': `${valid['signature-input']};tag="${'t'.repeat(1_100)}"` },
+      'signature_malformed',
+    ],
+  ])('refuses %s', (_name, headers, reason) => {
+    expect(parse(headers)).toBe(reason);
+  });
+});
+
+describe('RequestVerifier', () => {
+  let store: MemorySessionStore;
+  let manager: SessionManager;
+  let events: MeshAuditEvent[];
+  let verifier: RequestVerifier;
+
+  beforeEach(() => {
+    store = new MemorySessionStore();
+    events = [];
+    const audit = new MeshAuditEmitter({
+      adapters: [{ logEvent: async (e) => void events.push(e) }],
+    });
+    manager = new SessionManager({ store, cleanupInterval: false }, audit);
+    verifier = new RequestVerifier(manager);
+  });
+
+  function parts(
+    headers: Record<string, string>,
+    overrides: Partial<SignedRequestParts> = {},
+  ): SignedRequestParts {
+    return {
+      method: 'GET',
+      targetUri: 'http://a/x',
+      headers,
+      rawBody: undefined,
+      hasBody: false,
+      ...overrides,
+    };
+  }
+
+  it('uses a 60 s skew by default, and handshake.maxClockSkew when set', () => {
+    expect(verifier.maxClockSkew).toBe(60_000);
+    expect(new RequestVerifier(manager, 5_000).maxClockSkew).toBe(5_000);
+  });
+
+  it('checks the session before the clock: an unknown session with a stale created is "not found"', async () => {
+    const headers = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: randomUUID(),
+      sessionKey: randomBytes(32),
+      created: 1,
+    });
+    await expect(verifier.verify(parts({ ...headers }))).rejects.toMatchObject({
+      constructor: SessionValidationError,
+      reason: 'not_found',
+    });
+  });
+
+  it('claims the nonce for as long as created stays acceptable, and slides only after the HMAC', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const before = session.lastActivity;
+    const claim = jest.spyOn(store, 'getAndClaimNonce');
+    const touch = jest.spyOn(store, 'touch');
+    const now = Date.now() + 5;
+    const created = Math.floor(now / 1000);
+    const headers = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: randomBytes(32),
+      created,
+    });
+    await expect(verifier.verify(parts({ ...headers }), now)).rejects.toMatchObject({
+      reason: 'signature_invalid',
+    });
+    expect(claim).toHaveBeenCalledWith(
+      session.id,
+      expect.any(String),
+      created * 1000 + 60_000 - now + 1_000,
+      now,
+    );
+    expect(touch).not.toHaveBeenCalled();
+    expect(session.lastActivity).toBe(before);
+
+    const good = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(verifier.verify(parts({ ...good }))).resolves.toMatchObject({ id: session.id });
+    expect(touch).toHaveBeenCalledTimes(1);
+  });
+
+  it('needs content-digest when the request has a body, and the raw bytes to check it', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const bare = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(
+      verifier.verify(
+        parts({ ...bare }, { method: 'POST', hasBody: true, rawBody: Buffer.from('{}') }),
+      ),
+    ).rejects.toMatchObject({ reason: 'signature_incomplete' });
+
+    const body = Buffer.from('{}');
+    const withDigest = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      body,
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(
+      verifier.verify(
+        parts({ ...withDigest }, { method: 'POST', hasBody: true, rawBody: undefined }),
+      ),
+    ).rejects.toMatchObject({ reason: 'body_unverifiable' });
+    const again = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      body,
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(
+      verifier.verify(parts({ ...again }, { method: 'POST', hasBody: true, rawBody: body })),
+    ).resolves.toMatchObject({ id: session.id });
+  });
+
+  it('counts and audits each refusal with its reason and the service', async () => {
+    const session = await manager.createSession('svc', randomBytes(32));
+    const headers = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: randomBytes(32),
+    });
+    await verifier.verify(parts({ ...headers })).catch(() => undefined);
+    await verifier.verify(parts({})).catch(() => undefined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((await manager.getStats()).rejected).toBe(2);
+    expect(events.map((e) => [e.eventType, e.serviceId, e.details.error])).toEqual(
+      expect.arrayContaining([
+        ['error', 'svc', 'signature_invalid'],
+        ['error', 'unknown', 'signature_missing'],
+      ]),
+    );
+  });
+});
