@@ -1,5 +1,28 @@
 import { inspect } from 'node:util';
+import { SESSION_KEY_LENGTH } from '../mesh-session.constants.js';
 import type { Session } from './session.interface.js';
+
+/**
+ * Where a stored session's key lives when a store keeps keys outside the session objects (the
+ * memory store keeps them in one slab). Internal: not exported from the package.
+ *
+ * @internal
+ */
+export interface SessionKeyVault {
+  /**
+   * A copy of the key in `slot`, in a Buffer of its own.
+   *
+   * @param slot the slot the store gave the session
+   */
+  copyKey(slot: number): Buffer;
+}
+
+/** Binds a session's key to a vault slot; set once by the class's static block. */
+let bindKey: (session: MeshSession, vault: SessionKeyVault, slot: number) => void;
+/** Ends a session's access to its key; set once by the class's static block. */
+let releaseKey: (session: MeshSession) => void;
+/** Reads a session's vault slot (-1 when none); set once by the class's static block. */
+let keySlot: (session: MeshSession) => number;
 
 /**
  * The {@link Session} implementation that stores hand out.
@@ -8,6 +31,9 @@ import type { Session } from './session.interface.js';
  * `JSON.stringify`, object spread, `Object.keys` and `util.inspect` (and so Nest's `Logger`)
  * never show it. Custom stores should build their sessions with this class.
  *
+ * The id is flattened on construction: `crypto.randomUUID()` returns a string made of many
+ * pieces (about 480 bytes); a flat copy takes about 58.
+ *
  * @example
  * ```ts
  * const session = new MeshSession(randomUUID(), 'billing', key, now, now, now + 60_000);
@@ -15,7 +41,27 @@ import type { Session } from './session.interface.js';
  * ```
  */
 export class MeshSession implements Session {
-  readonly #sessionKey: Buffer;
+  /** The key, or the copy read from the vault; `undefined` until read when it is in a vault. */
+  #key: Buffer | undefined;
+  #vault: SessionKeyVault | undefined = undefined;
+  #slot = -1;
+
+  static {
+    bindKey = (session, vault, slot) => {
+      // The session's own Buffer is wiped: from now on the vault holds the only stored copy.
+      session.#key?.fill(0);
+      session.#key = undefined;
+      session.#vault = vault;
+      session.#slot = slot;
+    };
+    releaseKey = (session) => {
+      // A copy already handed out is wiped in place, so every holder sees the key gone.
+      session.#key?.fill(0);
+      session.#vault = undefined;
+      session.#slot = -1;
+    };
+    keySlot = (session) => session.#slot;
+  }
 
   /**
    * @param id session id (UUID v4)
@@ -35,12 +81,26 @@ export class MeshSession implements Session {
     public expiresAt: number,
     public metadata?: Record<string, unknown>,
   ) {
-    this.#sessionKey = sessionKey;
+    // Reading one character flattens the id in place; the garbage collector then drops the
+    // pieces.
+    if (typeof id === 'string' && id.length > 0) id.charCodeAt(0);
+    this.#key = sessionKey;
   }
 
-  /** The shared AES-256 key. Never serialised. */
+  /**
+   * The shared AES-256 key. Never serialised. Once the session is removed from its store, the
+   * key reads as zeros.
+   */
   get sessionKey(): Buffer {
-    return this.#sessionKey;
+    let key = this.#key;
+    if (key === undefined) {
+      key =
+        this.#vault === undefined
+          ? Buffer.alloc(SESSION_KEY_LENGTH)
+          : this.#vault.copyKey(this.#slot);
+      this.#key = key;
+    }
+    return key;
   }
 
   /**
@@ -63,4 +123,33 @@ export class MeshSession implements Session {
   [inspect.custom](): string {
     return `MeshSession ${inspect(this.toJSON())}`;
   }
+}
+
+/**
+ * Moves a session's key into a store's vault: the session's own Buffer is wiped, and later
+ * reads copy the key out of `slot`. Internal: for stores that keep keys in a slab.
+ *
+ * @internal
+ */
+export function bindSessionKey(session: MeshSession, vault: SessionKeyVault, slot: number): void {
+  bindKey(session, vault, slot);
+}
+
+/**
+ * Ends a session's access to its vault slot, so that the slot can be reused: any copy of the key
+ * already read is wiped, and later reads give zeros. Internal.
+ *
+ * @internal
+ */
+export function releaseSessionKey(session: MeshSession): void {
+  releaseKey(session);
+}
+
+/**
+ * The vault slot of a session, or -1 when its key is not in a vault. Internal.
+ *
+ * @internal
+ */
+export function sessionKeySlot(session: MeshSession): number {
+  return keySlot(session);
 }

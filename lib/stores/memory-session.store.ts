@@ -1,24 +1,55 @@
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { MeshSession } from '../session/mesh-session.js';
+import { SESSION_KEY_LENGTH } from '../mesh-session.constants.js';
+import {
+  bindSessionKey,
+  MeshSession,
+  releaseSessionKey,
+  sessionKeySlot,
+  type SessionKeyVault,
+} from '../session/mesh-session.js';
 import type { Session } from '../session/session.interface.js';
 import { SessionStore } from './session-store.interface.js';
 
 /** Width of one expiry bucket (ms). */
 const BUCKET_MS = 1_000;
 /** How long cleanup may hold the event loop before it yields (ms). */
-const SLICE_BUDGET_MS = 5;
+const SLICE_BUDGET_MS = 4;
 /** How many entries cleanup handles between two clock reads. */
-const SLICE_CHECK_EVERY = 256;
+const SLICE_CHECK_EVERY = 128;
+/** Smallest capacity of the id table (entries; a power of two). */
+const MIN_TABLE_CAPACITY = 1 << 10;
+/** Smallest capacity of the key slab (keys). */
+const MIN_SLAB_SLOTS = 1 << 10;
+
+/** Value of each lower-case hex digit by character code; -1 for anything else. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = 10 + i;
+
+/** The sessions of one service, with removed ones dropped lazily. */
+interface ServiceGroup {
+  /** The service id string all sessions of the group share. */
+  readonly serviceId: string;
+  /** The group's sessions, and sessions removed since the last compaction. */
+  sessions: MeshSession[];
+  /** How many of `sessions` are still stored. */
+  live: number;
+}
 
 /**
  * A {@link SessionStore} in process memory: the default store.
  *
- * - Sessions are indexed by id and by service id.
+ * - Sessions are indexed by id in an open-addressing table keyed by the id's 128 bits, so that a
+ *   lookup reads one table entry and the session, and by service id.
+ * - Keys live in one slab of 32-byte slots, not in a Buffer each; a session reads its key out of
+ *   its slot. A removed session's slot is wiped, and the session gives up the slot before it
+ *   can be reused, so a stale session object never reads another session's key.
  * - Expiry candidates sit in one-second time buckets, so cleanup only visits buckets whose time
  *   has come. A touch does not move a session between buckets; cleanup re-files a session it
  *   finds still alive, so each live session has exactly one bucket entry.
- * - Keys of removed sessions are overwritten with zeros.
+ * - Cleanup works in slices of a few milliseconds and yields to the event loop between them.
  *
  * Sessions are not shared between processes: use a shared store when a service runs several
  * instances.
@@ -28,39 +59,42 @@ const SLICE_CHECK_EVERY = 256;
  * MeshSessionModule.forRoot({ store: new MemorySessionStore() });
  * ```
  */
-export class MemorySessionStore extends SessionStore {
-  private readonly sessions = new Map<string, MeshSession>();
-  private readonly byService = new Map<string, Set<MeshSession>>();
+export class MemorySessionStore extends SessionStore implements SessionKeyVault {
+  /** Id table: sessions by position; `undefined` marks a free entry. */
+  private table: (MeshSession | undefined)[] = new Array<MeshSession | undefined>(
+    MIN_TABLE_CAPACITY,
+  ).fill(undefined);
+  /** The 128 bits of the id of each table entry, as four 32-bit words. */
+  private tableIds = new Int32Array(MIN_TABLE_CAPACITY * 4);
+  private tableMask = MIN_TABLE_CAPACITY - 1;
+  private tableSize = 0;
+  /** Sessions whose id is not a lower-case UUID (custom sessions): rare, kept in a Map. */
+  private readonly otherIds = new Map<string, MeshSession>();
+  /** Per-store seed of the table hash. */
+  private readonly hashSeed = randomBytes(4).readInt32LE(0);
+
+  /** The keys: slot `i` holds bytes `32 * i` to `32 * i + 31`. */
+  private slab = Buffer.alloc(MIN_SLAB_SLOTS * SESSION_KEY_LENGTH);
+  private slabSlots = MIN_SLAB_SLOTS;
+  /** Slots below this mark have been handed out at least once. */
+  private slabMark = 0;
+  /** Slots given back, for reuse. */
+  private freeSlots = new Int32Array(MIN_SLAB_SLOTS);
+  private freeCount = 0;
+
+  private readonly byService = new Map<string, ServiceGroup>();
   private readonly buckets = new Map<number, MeshSession[]>();
   /** Min-heap of the keys of `buckets`. */
   private readonly bucketHeap: number[] = [];
   /** Claimed nonces and when each claim ends, in claim order. */
   private readonly nonces = new Map<string, number>();
+  /** The words of the id being looked up (scratch). */
+  private readonly idWords = new Int32Array(4);
+  /** The words of an entry being shifted back by `erase` (scratch). */
+  private readonly shiftWords = new Int32Array(4);
 
   async create(session: Session): Promise<void> {
-    if (this.sessions.has(session.id)) {
-      throw new Error(`Session id collision: a session with this id already exists`);
-    }
-    const stored =
-      session instanceof MeshSession
-        ? session
-        : new MeshSession(
-            session.id,
-            session.serviceId,
-            session.sessionKey,
-            session.createdAt,
-            session.lastActivity,
-            session.expiresAt,
-            session.metadata,
-          );
-    this.sessions.set(stored.id, stored);
-    let group = this.byService.get(stored.serviceId);
-    if (group === undefined) {
-      group = new Set();
-      this.byService.set(stored.serviceId, group);
-    }
-    group.add(stored);
-    this.file(stored);
+    this.add(session);
   }
 
   async touch(
@@ -69,7 +103,7 @@ export class MemorySessionStore extends SessionStore {
     idleTimeout: number,
     maxLifetime: number | undefined,
   ): Promise<Session | undefined> {
-    const session = this.sessions.get(id);
+    const session = this.find(id);
     if (session === undefined) return undefined;
     if (session.expiresAt <= now) {
       this.remove(session);
@@ -85,7 +119,7 @@ export class MemorySessionStore extends SessionStore {
   }
 
   async get(id: string, now: number): Promise<Session | undefined> {
-    const session = this.sessions.get(id);
+    const session = this.find(id);
     return session !== undefined && session.expiresAt > now ? session : undefined;
   }
 
@@ -94,14 +128,14 @@ export class MemorySessionStore extends SessionStore {
     patch: Record<string, unknown>,
     now: number,
   ): Promise<Session | undefined> {
-    const session = this.sessions.get(id);
+    const session = this.find(id);
     if (session === undefined || session.expiresAt <= now) return undefined;
     session.metadata = { ...session.metadata, ...patch };
     return session;
   }
 
   async delete(id: string): Promise<Session | undefined> {
-    const session = this.sessions.get(id);
+    const session = this.find(id);
     if (session !== undefined) this.remove(session);
     return session;
   }
@@ -110,7 +144,8 @@ export class MemorySessionStore extends SessionStore {
     const group = this.byService.get(serviceId);
     const live: Session[] = [];
     if (group === undefined) return live;
-    for (const session of group) {
+    this.compact(group);
+    for (const session of group.sessions) {
       if (session.expiresAt > now) live.push(session);
     }
     return live;
@@ -119,14 +154,18 @@ export class MemorySessionStore extends SessionStore {
   async deleteByServiceId(serviceId: string): Promise<number> {
     const group = this.byService.get(serviceId);
     if (group === undefined) return 0;
-    const removed = group.size;
-    for (const session of [...group]) this.remove(session);
+    const removed = group.live;
+    for (const session of group.sessions) {
+      if (sessionKeySlot(session) !== -1) this.remove(session);
+    }
     return removed;
   }
 
   async deleteExpired(now: number): Promise<number> {
     const lastDueBucket = Math.floor(now / BUCKET_MS);
-    const survivors: MeshSession[] = [];
+    // Survivors whose new bucket is already due wait until the loop ends, or it would meet them
+    // again.
+    const deferred: MeshSession[] = [];
     let removed = 0;
     let handled = 0;
     let sliceStart = performance.now();
@@ -136,14 +175,17 @@ export class MemorySessionStore extends SessionStore {
       const entries = this.buckets.get(key);
       this.buckets.delete(key);
       if (entries === undefined) continue;
-      for (const session of entries) {
-        // An entry may be stale: the session was invalidated, or already expired on access.
-        if (this.sessions.get(session.id) === session) {
+      for (let i = 0; i < entries.length; i++) {
+        const session = entries[i];
+        // An entry is stale when its session was removed (invalidated, or expired on access).
+        if (sessionKeySlot(session) !== -1) {
           if (session.expiresAt <= now) {
             this.remove(session);
             removed++;
+          } else if (Math.floor(session.expiresAt / BUCKET_MS) > lastDueBucket) {
+            this.file(session);
           } else {
-            survivors.push(session);
+            deferred.push(session);
           }
         }
         if (
@@ -155,19 +197,256 @@ export class MemorySessionStore extends SessionStore {
         }
       }
     }
-    // Re-filed after the loop: a survivor of the current bucket would otherwise be seen again.
-    for (const session of survivors) {
-      if (this.sessions.get(session.id) === session) this.file(session);
+    for (const session of deferred) {
+      if (sessionKeySlot(session) !== -1) this.file(session);
     }
     this.pruneNonces(now);
     return removed;
   }
 
   async count(): Promise<number> {
-    return this.sessions.size;
+    return this.tableSize + this.otherIds.size;
   }
 
   async claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean> {
+    return this.claim(scope, nonce, ttl, now);
+  }
+
+  override async getAndClaimNonce(
+    id: string,
+    nonce: string,
+    ttl: number,
+    now: number,
+  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
+    const found = this.find(id);
+    const session = found !== undefined && found.expiresAt > now ? found : undefined;
+    if (session === undefined) return { session, nonceFresh: false };
+    return { session, nonceFresh: this.claim(id, nonce, ttl, now) };
+  }
+
+  /**
+   * A copy of the key in `slot`, in a Buffer with its own memory (not a pooled one, whose
+   * ArrayBuffer other data shares). Called by the sessions of this store.
+   *
+   * @internal
+   */
+  copyKey(slot: number): Buffer {
+    const key = Buffer.allocUnsafeSlow(SESSION_KEY_LENGTH);
+    const start = slot * SESSION_KEY_LENGTH;
+    this.slab.copy(key, 0, start, start + SESSION_KEY_LENGTH);
+    return key;
+  }
+
+  private add(input: Session): void {
+    if (this.find(input.id) !== undefined) {
+      throw new Error(`Session id collision: a session with this id already exists`);
+    }
+    // A session object is adopted unless another store already holds it, or it is not a
+    // MeshSession; then this store keeps its own object, with its own copy of the key, so that
+    // each object belongs to one store and no caller's Buffer is wiped.
+    const session =
+      input instanceof MeshSession && sessionKeySlot(input) === -1
+        ? input
+        : new MeshSession(
+            input.id,
+            input.serviceId,
+            Buffer.from(input.sessionKey),
+            input.createdAt,
+            input.lastActivity,
+            input.expiresAt,
+            input.metadata,
+          );
+    const slot = this.takeSlot();
+    session.sessionKey.copy(this.slab, slot * SESSION_KEY_LENGTH, 0, SESSION_KEY_LENGTH);
+    bindSessionKey(session, this, slot);
+
+    let group = this.byService.get(session.serviceId);
+    if (group === undefined) {
+      group = { serviceId: session.serviceId, sessions: [], live: 0 };
+      this.byService.set(session.serviceId, group);
+    } else {
+      // All sessions of a service share one id string; `serviceId` is read-only for callers,
+      // and the store is the one place that may swap it for an equal string.
+      (session as { serviceId: string }).serviceId = group.serviceId;
+      if (group.sessions.length >= 2 * group.live + 16) this.compact(group);
+    }
+    group.sessions.push(session);
+    group.live++;
+
+    if (this.parseId(session.id)) this.insert(session);
+    else this.otherIds.set(session.id, session);
+    this.file(session);
+  }
+
+  private remove(session: MeshSession): void {
+    const slot = sessionKeySlot(session);
+    if (slot === -1) return;
+    if (this.parseId(session.id)) this.erase(this.idWords);
+    else this.otherIds.delete(session.id);
+    const group = this.byService.get(session.serviceId);
+    if (group !== undefined && --group.live === 0) this.byService.delete(session.serviceId);
+    releaseSessionKey(session);
+    this.slab.fill(0, slot * SESSION_KEY_LENGTH, (slot + 1) * SESSION_KEY_LENGTH);
+    this.freeSlots[this.freeCount++] = slot;
+  }
+
+  /** Drops removed sessions from a service group. */
+  private compact(group: ServiceGroup): void {
+    if (group.sessions.length === group.live) return;
+    group.sessions = group.sessions.filter((s) => sessionKeySlot(s) !== -1);
+  }
+
+  private find(id: string): MeshSession | undefined {
+    if (!this.parseId(id)) return this.otherIds.size === 0 ? undefined : this.otherIds.get(id);
+    const words = this.idWords;
+    const ids = this.tableIds;
+    const mask = this.tableMask;
+    let i = this.hash(words) & mask;
+    for (;;) {
+      const session = this.table[i];
+      if (session === undefined) return undefined;
+      const at = i << 2;
+      if (
+        ids[at] === words[0] &&
+        ids[at + 1] === words[1] &&
+        ids[at + 2] === words[2] &&
+        ids[at + 3] === words[3]
+      ) {
+        return session;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Puts a session whose id words are in `idWords` into the id table. */
+  private insert(session: MeshSession): void {
+    if ((this.tableSize + 1) * 2 > this.table.length) this.growTable();
+    this.place(session, this.idWords);
+    this.tableSize++;
+  }
+
+  private place(session: MeshSession, words: Int32Array): void {
+    const mask = this.tableMask;
+    let i = this.hash(words) & mask;
+    while (this.table[i] !== undefined) i = (i + 1) & mask;
+    this.table[i] = session;
+    const at = i << 2;
+    this.tableIds[at] = words[0];
+    this.tableIds[at + 1] = words[1];
+    this.tableIds[at + 2] = words[2];
+    this.tableIds[at + 3] = words[3];
+  }
+
+  /** Removes the entry with these id words, shifting its cluster back (no tombstones). */
+  private erase(words: Int32Array): void {
+    const table = this.table;
+    const ids = this.tableIds;
+    const mask = this.tableMask;
+    let i = this.hash(words) & mask;
+    for (;;) {
+      if (table[i] === undefined) return;
+      const at = i << 2;
+      if (
+        ids[at] === words[0] &&
+        ids[at + 1] === words[1] &&
+        ids[at + 2] === words[2] &&
+        ids[at + 3] === words[3]
+      ) {
+        break;
+      }
+      i = (i + 1) & mask;
+    }
+    const entry = this.shiftWords;
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      if (table[j] === undefined) break;
+      const bj = j << 2;
+      entry[0] = ids[bj];
+      entry[1] = ids[bj + 1];
+      entry[2] = ids[bj + 2];
+      entry[3] = ids[bj + 3];
+      const home = this.hash(entry) & mask;
+      // The entry at j stays when its home lies cyclically in (i, j].
+      if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
+      table[i] = table[j];
+      ids.copyWithin(i << 2, bj, bj + 4);
+      i = j;
+    }
+    table[i] = undefined;
+    this.tableSize--;
+  }
+
+  private growTable(): void {
+    const oldTable = this.table;
+    const oldIds = this.tableIds;
+    const capacity = oldTable.length * 2;
+    this.table = new Array<MeshSession | undefined>(capacity).fill(undefined);
+    this.tableIds = new Int32Array(capacity * 4);
+    this.tableMask = capacity - 1;
+    const words = new Int32Array(4);
+    for (let i = 0; i < oldTable.length; i++) {
+      const session = oldTable[i];
+      if (session === undefined) continue;
+      words.set(oldIds.subarray(i << 2, (i << 2) + 4));
+      this.place(session, words);
+    }
+  }
+
+  /** A 32-bit mix of the id's words (UUID v7 and v1 ids are not random in their first bits). */
+  private hash(words: Int32Array): number {
+    let h = words[0] ^ words[1] ^ words[2] ^ words[3] ^ this.hashSeed;
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    return h ^ (h >>> 16);
+  }
+
+  /**
+   * Reads a lower-case UUID (8-4-4-4-12 hex digits) into `idWords`.
+   *
+   * @returns `false` for anything else
+   */
+  private parseId(id: string): boolean {
+    if (
+      id.length !== 36 ||
+      id.charCodeAt(8) !== 45 ||
+      id.charCodeAt(13) !== 45 ||
+      id.charCodeAt(18) !== 45 ||
+      id.charCodeAt(23) !== 45
+    ) {
+      return false;
+    }
+    const w0 = hexWord(id, 0, 4);
+    const w1 = hexWord(id, 9, 14);
+    const w2 = hexWord(id, 19, 24);
+    const w3 = hexWord(id, 28, 32);
+    // hexWord gives NaN for a non-hex digit.
+    if (w0 !== w0 || w1 !== w1 || w2 !== w2 || w3 !== w3) return false;
+    const words = this.idWords;
+    words[0] = w0;
+    words[1] = w1;
+    words[2] = w2;
+    words[3] = w3;
+    return true;
+  }
+
+  private takeSlot(): number {
+    if (this.freeCount > 0) return this.freeSlots[--this.freeCount];
+    if (this.slabMark === this.slabSlots) {
+      const slots = this.slabSlots * 2;
+      const slab = Buffer.alloc(slots * SESSION_KEY_LENGTH);
+      this.slab.copy(slab);
+      this.slab.fill(0);
+      this.slab = slab;
+      const free = new Int32Array(slots);
+      free.set(this.freeSlots);
+      this.freeSlots = free;
+      this.slabSlots = slots;
+    }
+    return this.slabMark++;
+  }
+
+  private claim(scope: string, nonce: string, ttl: number, now: number): boolean {
     const key = `${scope}\u0000${nonce}`;
     const until = this.nonces.get(key);
     if (until !== undefined && until > now) return false;
@@ -184,16 +463,6 @@ export class MemorySessionStore extends SessionStore {
       if (until > now || seen++ >= limit) break;
       this.nonces.delete(key);
     }
-  }
-
-  private remove(session: MeshSession): void {
-    this.sessions.delete(session.id);
-    const group = this.byService.get(session.serviceId);
-    if (group !== undefined) {
-      group.delete(session);
-      if (group.size === 0) this.byService.delete(session.serviceId);
-    }
-    session.sessionKey.fill(0);
   }
 
   private file(session: MeshSession): void {
@@ -238,4 +507,21 @@ export class MemorySessionStore extends SessionStore {
     }
     return top;
   }
+}
+
+/**
+ * The 32-bit value of 8 lower-case hex digits: 4 from `first` and 4 from `second` (they are
+ * consecutive when `second === first + 4`).
+ *
+ * @returns the value, or NaN when a character is not a lower-case hex digit
+ */
+function hexWord(id: string, first: number, second: number): number {
+  let value = 0;
+  for (let i = 0; i < 8; i++) {
+    const code = id.charCodeAt(i < 4 ? first + i : second + i - 4);
+    const digit = code < 128 ? HEX_VALUE[code] : -1;
+    if (digit < 0) return NaN;
+    value = (value << 4) | digit;
+  }
+  return value;
 }
