@@ -1,0 +1,67 @@
+// What the cleanup benchmark runs against, behind one shape:
+//   create(serviceId, key) -> the new session's id (after the session is stored)
+//   cleanup(expiredIds)    -> how many sessions were removed
+//   count()                -> how many are left
+// `expiredIds` is only used by the floor, which knows exactly what to delete; the others find
+// the expired sessions themselves.
+import { randomUUID } from 'node:crypto';
+import { SessionManager } from '../../dist/index.js';
+import { SeedSessionManager } from '../reference/seed-session-manager.mjs';
+
+/**
+ * @param {string} name 'ours', 'floor', 'seed', or a plug-in name handled by `createStore`
+ * @param {{ timeout: number, size: number, createStore?: () => Promise<object> }} options
+ */
+export async function createCleanupTarget(name, { timeout, createStore }) {
+  switch (name) {
+    case 'floor': {
+      const map = new Map();
+      return {
+        synchronous: true,
+        create: async (serviceId, sessionKey) => {
+          const now = Date.now();
+          const id = randomUUID();
+          map.set(id, {
+            id,
+            serviceId,
+            sessionKey,
+            createdAt: now,
+            lastActivity: now,
+            expiresAt: now + timeout,
+          });
+          return id;
+        },
+        cleanup: async (ids) => {
+          for (let i = 0; i < ids.length; i++) map.delete(ids[i]);
+          return ids.length;
+        },
+        count: async () => map.size,
+      };
+    }
+    case 'seed': {
+      const manager = new SeedSessionManager(timeout);
+      return {
+        synchronous: true,
+        create: async (serviceId, key) => manager.createSession(serviceId, key).id,
+        cleanup: async () => manager.cleanupExpiredSessions(),
+        count: async () => manager.sessions.size,
+      };
+    }
+    default: {
+      // Our SessionManager over a store: the memory store, or one a plug-in creates.
+      const store = name === 'ours' ? undefined : await createStore();
+      const manager = new SessionManager({
+        sessionTimeout: timeout,
+        cleanupInterval: false,
+        store,
+      });
+      return {
+        synchronous: false,
+        manager,
+        create: async (serviceId, key) => (await manager.createSession(serviceId, key)).id,
+        cleanup: () => manager.cleanupExpiredSessions(),
+        count: async () => (await manager.getStats()).activeSessions,
+      };
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// cleanupExpiredSessions() with 10% of the sessions expired, for one implementation at one
+// size, in a fresh process (run by bench/run.mjs):
+//   node --expose-gc bench/store/cleanup-worker.mjs --impl ours --size 1000000 --rounds 3
+//
+// The clock is faked (Date.now is replaced), so that exactly the oldest tenth of the sessions is
+// expired in each round. Sessions are created in generations of size/10, one per fake ms; round
+// r expires generation r, then a new generation tops the store back up to `size`. The cleanup's
+// own slicing and the event-loop monitor use the monotonic clock and stay real.
+//
+// - ours:  one `await manager.cleanupExpiredSessions()`; its total time, and the longest
+//          event-loop block from monitorEventLoopDelay (resolution 1 ms) and from a 1 ms timer.
+// - floor: delete-only, the least any store can do: `Map.delete` of exactly the expired ids.
+// - seed:  the seed's full-scan cleanup (synchronous: the block is the whole call).
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { clearInterval, setInterval } from 'node:timers';
+import { setImmediate as tick } from 'node:timers/promises';
+import { collect, parseArgs, report, summarize } from '../lib/stats.mjs';
+import { createCleanupTarget } from './cleanup-targets.mjs';
+
+const args = parseArgs();
+const implName = String(args.impl);
+const size = Number(args.size);
+const rounds = Number(args.rounds ?? 3);
+const TIMEOUT = 3_600_000;
+const generation = size / 10;
+const GAP = TIMEOUT / 5;
+const T0 = Date.UTC(2026, 0, 1);
+
+let fakeNow = T0;
+Date.now = () => fakeNow;
+
+const services = Math.max(1, Math.floor(size / 10));
+const target = await createCleanupTarget(implName, { timeout: TIMEOUT, size });
+const generations = [];
+
+async function createGeneration(g) {
+  const ids = [];
+  for (let i = 0; i < generation; i++) {
+    fakeNow = T0 + g * GAP + i;
+    ids.push(await target.create(`svc-${(g * generation + i) % services}`, randomBytes(32)));
+  }
+  generations[g] = ids;
+}
+
+for (let g = 0; g < 10; g++) await createGeneration(g);
+
+async function cleanupRound(r) {
+  fakeNow = T0 + r * GAP + TIMEOUT + generation;
+  collect();
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  let last = performance.now();
+  let maxGap = 0;
+  const timer = setInterval(() => {
+    const t = performance.now();
+    if (t - last > maxGap) maxGap = t - last;
+    last = t;
+  }, 1);
+  await tick();
+  histogram.enable();
+  last = performance.now();
+  const start = performance.now();
+  const removed = await target.cleanup(generations[r]);
+  const elapsed = performance.now() - start;
+  histogram.disable();
+  clearInterval(timer);
+  if (removed !== generation) {
+    throw new Error(`${implName} removed ${removed} sessions, expected ${generation}`);
+  }
+  if ((await target.count()) !== size - generation) throw new Error(`${implName}: wrong count`);
+  generations[r] = undefined;
+  await createGeneration(10 + r);
+  return {
+    ms: elapsed,
+    // The histogram reports how late its 1 ms timer fired; a synchronous cleanup shows as one
+    // block of its whole length.
+    blockMs: target.synchronous ? elapsed : histogram.max / 1e6,
+    gapMs: target.synchronous ? elapsed : maxGap,
+  };
+}
+
+await cleanupRound(0);
+const results = [];
+for (let r = 1; r <= rounds; r++) results.push(await cleanupRound(r));
+report({
+  impl: implName,
+  size,
+  rounds,
+  expired: generation,
+  cleanupMs: summarize(results.map((x) => x.ms)),
+  longestBlockMs: summarize(results.map((x) => x.blockMs)),
+  longestTimerGapMs: summarize(results.map((x) => x.gapMs)),
+});
