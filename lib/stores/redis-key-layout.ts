@@ -29,7 +29,7 @@ export interface RedisSessionKeys {
  * | key | type | holds |
  * |---|---|---|
  * | `<prefix>{pNN}:s:<sha256(id)>` | hash | one session; its TTL follows `expiresAt` |
- * | `<prefix>{pNN}:x` | sorted set | `sha256(id) + sha256(serviceId)` scored by `expiresAt` |
+ * | `<prefix>{pNN}:x` | sorted set | `sha256(id) + sha256(serviceId)`, scored by `expiresAt` as filed |
  * | `<prefix>{pNN}:v:<sha256(serviceId)>` | set | `sha256(id)` of the service's sessions |
  * | `<prefix>{pNN}:n:<sha256(scope, nonce)>` | string | a claimed nonce, with its own TTL |
  * | `<prefix>rl:<serviceId>` | string | the rate-limit counter (rate-limiter-flexible) |

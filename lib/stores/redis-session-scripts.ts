@@ -19,7 +19,9 @@ export interface RedisScript {
  * - the partition's expiry index is the declared key ending in 'x'; the partition prefix
  *   (hash tag included) is that key without its last character, so keys built from it stay in
  *   the declared key's slot, and an ioredis `keyPrefix` on the client is kept;
- * - an index member is sha256(id) .. sha256(serviceId), both base64url;
+ * - an index member is sha256(id) .. sha256(serviceId), both base64url; its score is the
+ *   session's expiresAt when it was filed, a lower bound: a touch does not move it (that keeps
+ *   the guard's script short), and cleanup re-files a session it finds still live;
  * - times are integer milliseconds, formatted with %.0f so they never turn into exponents.
  */
 const FIELD = `
@@ -73,7 +75,8 @@ return 1
   /**
    * The guard's one round trip. KEYS: record, index. ARGV: now, idleTimeout, maxLifetime or
    * '', hid. Returns nil for no record; {0, record, expiresAt} after removing an expired one;
-   * {1, record, newExpiresAt} after sliding a live one (its `l` is then `now`).
+   * {1, record, newExpiresAt} after sliding a live one (its `l` is then `now`, and its TTL
+   * follows the new expiresAt).
    */
   touch: script(
     'touch',
@@ -103,7 +106,6 @@ end
 local nes = string.format('%.0f', ne)
 redis.call('HSET', KEYS[1], 'l', ARGV[1], 'e', nes)
 redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ne - now))
-redis.call('ZADD', KEYS[2], nes, member)
 return {1, r, nes}
 `,
   ),
@@ -184,10 +186,11 @@ return {n, #ids}
   ),
 
   /**
-   * KEYS: index. ARGV: now, batch. Removes up to `batch` index entries due by `now`, with
-   * whatever is left of their records and their service-set entries. Returns {removed,
-   * visited}; call again while visited == batch. Concurrent runs never count an entry twice:
-   * only the run whose ZREM removed it counts it.
+   * KEYS: index. ARGV: now, batch. Visits up to `batch` index entries due by `now`: a session
+   * that was slid since it was filed is re-filed under its current expiresAt; any other goes,
+   * with whatever is left of its record and its service-set entry. Returns {removed, visited};
+   * call again while visited == batch. Concurrent runs never count an entry twice: only the
+   * run whose ZREM removed it counts it.
    */
   deleteExpired: script(
     'deleteExpired',

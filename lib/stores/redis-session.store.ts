@@ -241,7 +241,8 @@ export class RedisSessionStore extends SessionStore {
 
   /**
    * Prunes the expiry indexes: every entry due by `now` goes, with what is left of its record
-   * (Redis has usually dropped it already through its TTL) and its service-index entry. It
+   * (Redis has usually dropped it already through its TTL) and its service-index entry, unless
+   * the session was slid since it was filed: then it is re-filed under its new expiry. It
    * works in batches of 256 entries, one script call each, a few partitions at a time, so
    * neither Redis nor the event loop is held for long. Instances may run it at the same time:
    * each entry is counted by the one call that removed it.

@@ -193,8 +193,8 @@ describe('RedisSessionStore on Redis', () => {
         .filter((m) => !/^(info|config)/.test(m[1]))
         .map((m) => [m[1], Number(m[2])]),
     );
-    expect(calls).toEqual({ evalsha: 30, hgetall: 30, hset: 30, pexpire: 30, zadd: 30 });
-    expect(seen.filter((line) => line.source === 'lua')).toHaveLength(4 * 30);
+    expect(calls).toEqual({ evalsha: 30, hgetall: 30, hset: 30, pexpire: 30 });
+    expect(seen.filter((line) => line.source === 'lua')).toHaveLength(3 * 30);
   });
 
   it('gives every session key a TTL that follows expiresAt, and Redis drops it itself', async () => {
@@ -465,7 +465,11 @@ describe('RedisSessionStore on Redis', () => {
         expect(Object.keys(fields).sort()).toEqual(
           ['c', 'e', 'i', 'k', 'l', 'm', 'm.note', 'v', 'w'].sort(),
         );
-        expect(Number(await admin.zscore(index, member))).toBe(Number(fields.e));
+        // Filed under its expiry at creation: touches do not move it (cleanup re-files it when
+        // due). Callers' clocks differ here by up to 80 ms, so the real expiry may be that early.
+        expect(Number(await admin.zscore(index, member))).toBeLessThanOrEqual(
+          Number(fields.e) + 1_000,
+        );
         expect(await admin.sismember(serviceSet, hid)).toBe(1);
       }
     }
