@@ -1,7 +1,6 @@
 import {
   parseDictionary,
   serializeDictionary,
-  serializeInnerList,
   type BareItem,
   type Dictionary,
 } from 'structured-headers';
@@ -126,7 +125,9 @@ export function parseSignatureHeaders(
     label,
     components,
     params: params as unknown as SignatureParameters,
-    signatureParams: serializeInnerList([items, parameters]),
+    // The header is canonical and holds this one member, so what follows "label=" is exactly
+    // the serialised inner list: no need to serialise it again.
+    signatureParams: (input as string).slice(label.length + 1),
     signature: Buffer.from(bytes),
   };
 }

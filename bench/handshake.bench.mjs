@@ -1,0 +1,108 @@
+// Issue 3: handshakes per second, on the built package (run `npm run build` first):
+//   node bench/handshake.bench.mjs [--platform fastify|express] [--handshakes 2000] [--concurrency 8] [--rounds 5]
+//
+// 1. In process: the full handshake (client hello, server checks and key derivation, session
+//    creation in the memory store, signed reply, client verification and derivation) with
+//    MeshConnection talking to HandshakeService through an in-memory fetch: the crypto and
+//    bookkeeping cost of one handshake, both sides on one core.
+// 2. Over HTTP: MeshConnection.connect() against a Nest app in a child process (one core
+//    each), `--concurrency` handshakes in flight, on loopback.
+// Each figure is the median of `--rounds` rounds, with the spread around it.
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  generateIdentityKeyPair,
+  HandshakeService,
+  MeshConnection,
+  resolveMeshClientOptions,
+  resolveMeshSessionOptions,
+  SessionManager,
+} from '../dist/index.js';
+import { spawnBenchServer } from './handshake-app.mjs';
+import { parseArgs, summarize } from './lib/stats.mjs';
+
+const args = parseArgs();
+const PLATFORM = args.platform === 'express' ? 'express' : 'fastify';
+const HANDSHAKES = Number(args.handshakes ?? 2000);
+const CONCURRENCY = Number(args.concurrency ?? 8);
+const ROUNDS = Number(args.rounds ?? 5);
+
+const greeter = generateIdentityKeyPair();
+const caller = generateIdentityKeyPair();
+
+function clientOptions(url, fetchImpl) {
+  return resolveMeshClientOptions({
+    serviceId: 'caller',
+    privateKey: caller.privateKey,
+    services: { greeter: { url, publicKey: greeter.publicKey } },
+    fetch: fetchImpl,
+  });
+}
+
+/** Runs `total` handshakes with `concurrency` in flight; returns handshakes per second. */
+async function drive(options, total, concurrency) {
+  const service = options.services.get('greeter');
+  let started = 0;
+  const worker = async () => {
+    while (started < total) {
+      started++;
+      await new MeshConnection(options, service).connect();
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return total / ((performance.now() - t0) / 1000);
+}
+
+async function inProcess() {
+  const options = resolveMeshSessionOptions({
+    serviceId: 'greeter',
+    cleanupInterval: false,
+    handshake: {
+      privateKey: greeter.privateKey,
+      trustedServices: { caller: caller.publicKey },
+      rateLimit: false,
+    },
+  });
+  const sessions = new SessionManager(options);
+  const handshakes = new HandshakeService(sessions, options);
+  const peer = { address: '127.0.0.1' };
+  const inMemoryFetch = async (_url, init) =>
+    new globalThis.Response(JSON.stringify(await handshakes.accept(init.body, peer)), {
+      status: 201,
+    });
+  const client = clientOptions('http://greeter.local', inMemoryFetch);
+  await drive(client, 200, 1); // warm-up
+  const rates = [];
+  for (let round = 0; round < ROUNDS; round++) rates.push(await drive(client, HANDSHAKES, 1));
+  return summarize(rates);
+}
+
+async function overHttp() {
+  const server = await spawnBenchServer({
+    platform: PLATFORM,
+    greeterPrivateKey: greeter.privateKey,
+    callerPublicKey: caller.publicKey,
+    sessionKey: randomBytes(32),
+  });
+  try {
+    const client = clientOptions(`http://127.0.0.1:${server.port}`);
+    await drive(client, 200, CONCURRENCY); // warm-up
+    const rates = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      rates.push(await drive(client, HANDSHAKES, CONCURRENCY));
+    }
+    return summarize(rates);
+  } finally {
+    await server.close();
+  }
+}
+
+const fmt = ({ median, spreadPct }) =>
+  `${Math.round(median)} handshakes/s (±${spreadPct.toFixed(1)}%)`;
+console.log(`Node ${process.version}, ${ROUNDS} rounds of ${HANDSHAKES} handshakes`);
+console.log(`in process, client and server on one core:   ${fmt(await inProcess())}`);
+console.log(
+  `over HTTP (${PLATFORM}, ${CONCURRENCY} in flight, server in its own process): ${fmt(await overHttp())}`,
+);
