@@ -1,7 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
-import { LoggerMonitoringAdapter, MeshSessionModule, SESSION_TIMEOUTS } from 'nestjs-mesh-session';
+import {
+  LoggerMonitoringAdapter,
+  MeshSessionModule,
+  RedisSessionStore,
+  SESSION_TIMEOUTS,
+} from 'nestjs-mesh-session';
 import { DemoSessionsController } from './demo-sessions.controller.js';
 import { GreetController } from './greet.controller.js';
 import { HealthController } from './health.controller.js';
@@ -22,8 +28,25 @@ import { HealthController } from './health.controller.js';
       cleanupInterval: 60_000,
       rateLimit: { maxRequests: 100, windowMs: 60_000 },
       monitoring: { adapters: [new LoggerMonitoringAdapter()] },
+      store: sampleStore(),
     }),
   ],
   controllers: [GreetController, HealthController, DemoSessionsController],
 })
 export class AppModule {}
+
+/**
+ * Redis when `REDIS_URL` is set, so that every instance shares the sessions; memory otherwise.
+ * Session keys are sealed in Redis with `MESH_STORE_KEY` (32 bytes, base64: `openssl rand
+ * -base64 32`), which every instance must share. Without it the sample makes a random key at
+ * start, which suits a single instance: after a restart, older sessions read as absent.
+ */
+function sampleStore(): RedisSessionStore | undefined {
+  const url = process.env.REDIS_URL;
+  if (url === undefined || url === '') return undefined;
+  const key = process.env.MESH_STORE_KEY;
+  return new RedisSessionStore({
+    url,
+    encryptionKeys: [key ? Buffer.from(key, 'base64') : randomBytes(32)],
+  });
+}
