@@ -8,13 +8,13 @@ import {
   RedisSessionStore,
   SESSION_TIMEOUTS,
 } from 'nestjs-mesh-session';
-import { DemoSessionsController } from './demo-sessions.controller.js';
 import { GreetController } from './greet.controller.js';
 import { HealthController } from './health.controller.js';
+import { sampleIdentities } from './sample-identities.js';
 
 /**
- * The sample "greeter" service: a guarded `greet` route, `/health`, and a demo stand-in for
- * the handshake that creates sessions.
+ * The sample "greeter" service: `/health`, and `greet`, guarded in signature mode. Sessions
+ * come from the handshake at `/mesh/handshake`, which only the pinned "caller" can open.
  */
 @Module({
   imports: [
@@ -29,9 +29,14 @@ import { HealthController } from './health.controller.js';
       rateLimit: { maxRequests: 100, windowMs: 60_000 },
       monitoring: { adapters: [new LoggerMonitoringAdapter()] },
       store: sampleStore(),
+      // Signature mode follows: every request must be signed with its session's key.
+      handshake: {
+        privateKey: sampleIdentities.greeter.privateKey,
+        trustedServices: { caller: sampleIdentities.caller.publicKey },
+      },
     }),
   ],
-  controllers: [GreetController, HealthController, DemoSessionsController],
+  controllers: [GreetController, HealthController],
 })
 export class AppModule {}
 

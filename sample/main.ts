@@ -1,15 +1,24 @@
-import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { AppModule } from './app.module.js';
+import { startSample } from './sample.js';
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
-  // SIGTERM/SIGINT run the module's shutdown: stop the job, final cleanup, close the store.
-  app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 3000);
-  await app.listen(port);
-  new Logger('Sample').log(`greeter listening on http://localhost:${port}`);
+  const greeterPort = Number(process.env.PORT ?? 3000);
+  const callerPort = Number(process.env.CALLER_PORT ?? greeterPort + 1);
+  const sample = await startSample({
+    greeterPort,
+    callerPort,
+    greeterUrl: process.env.GREETER_URL,
+  });
+  const logger = new Logger('Sample');
+  logger.log(`greeter listening on http://localhost:${greeterPort}`);
+  logger.log(`caller listening on http://localhost:${callerPort}: try /hello?name=World`);
+  // The caller stops first, so that it can end its session on the greeter; then the greeter
+  // runs its module shutdown (job stopped, final cleanup, store closed).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void sample.close().then(() => process.exit(0));
+    });
+  }
 }
 
 void bootstrap();

@@ -63,6 +63,11 @@ export interface SessionGuardResponse {
  * | over the rate limit | 429 with `Retry-After` and `RateLimit-*` headers |
  * | store error or timeout | 503 `Session store unavailable` with `Retry-After` |
  *
+ * In signature mode (`requestSigning`, on by default with `handshake`) the session id alone is
+ * refused: the request must carry an RFC 9421 signature made with the session key (see
+ * `RequestVerifier`), and every failure is a 401 that names the check (`Missing request
+ * signature`, `Invalid request signature`, `Request nonce already used`, ...).
+ *
  * Subclass it to change a step: every step is a small `protected` method.
  *
  * @example

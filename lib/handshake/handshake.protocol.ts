@@ -217,7 +217,8 @@ export function serverHelloBytes(
 export function createClientHello(input: {
   clientId: string;
   serverId: string;
-  identityKey: KeyObject;
+  /** The client's Ed25519 private key: a `KeyObject`, or PEM. */
+  identityKey: KeyObject | string;
   ephemeral: EphemeralKeyPair;
   nonce?: Buffer;
   timestamp?: number;

@@ -1,23 +1,17 @@
-import type { INestApplication } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { AppModule } from '../../sample/app.module.js';
+import { startSample, type RunningSample } from '../../sample/sample.js';
 
-describe('sample app', () => {
-  let app: INestApplication;
+describe('sample: greeter and caller', () => {
+  let sample: RunningSample;
 
   beforeAll(async () => {
-    const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    sample = await startSample({ greeterPort: 0, callerPort: 0, logger: false });
   });
 
-  afterAll(() => app.close());
+  afterAll(() => sample.close());
 
-  it('walks the README flow: health, demo session, greet', async () => {
-    const server = app.getHttpServer();
-
-    const health = await request(server).get('/health');
+  it('walks the README flow: health, hello through the caller, refusals on the greeter', async () => {
+    const health = await request(sample.greeterUrl).get('/health');
     expect(health.status).toBe(200);
     expect(health.body.info.sessions).toEqual({
       status: 'up',
@@ -25,45 +19,44 @@ describe('sample app', () => {
       maxActiveSessions: 1000,
     });
 
-    const created = await request(server).post('/demo/sessions').send({ serviceId: 'billing' });
-    expect(created.status).toBe(201);
-    expect(Object.keys(created.body).sort()).toEqual(['expiresAt', 'sessionId']);
-    expect(created.text).not.toMatch(/key/i);
+    // The caller handshakes with the greeter on first use, then signs each call.
+    const hello = await request(sample.callerUrl).get('/hello?name=World');
+    expect(hello.status).toBe(200);
+    expect(hello.body).toEqual({ message: 'Hello, World', serviceId: 'caller' });
+    const again = await request(sample.callerUrl).get('/hello');
+    expect(again.body).toEqual({ message: 'Hello, World', serviceId: 'caller' });
 
-    const greet = await request(server)
-      .get('/greet?name=World')
-      .set('x-mesh-session-id', created.body.sessionId);
-    expect(greet.status).toBe(200);
-    expect(greet.body).toEqual({ message: 'Hello, World', serviceId: 'billing' });
-
-    const anonymous = await request(server).get('/greet?name=World');
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.body.message).toBe('Missing session id');
-
-    const after = await request(server).get('/health');
+    const after = await request(sample.greeterUrl).get('/health');
     expect(after.body.info.sessions.activeSessions).toBe(1);
+
+    // Straight to the greeter, without a signature or a pinned identity: refused.
+    const unsigned = await request(sample.greeterUrl).post('/greet').send({ name: 'World' });
+    expect(unsigned.status).toBe(401);
+    expect(unsigned.body.message).toBe('Missing request signature');
+    const handshake = await request(sample.greeterUrl)
+      .post('/mesh/handshake')
+      .set('content-type', 'text/plain')
+      .send('{"clientId":"caller"}');
+    expect(handshake.status).toBe(401);
+    expect(handshake.body).toEqual({
+      statusCode: 401,
+      message: 'Handshake failed',
+      error: 'Unauthorized',
+    });
+  });
+
+  it('removed the demo stand-in for the handshake', async () => {
+    const res = await request(sample.greeterUrl).post('/demo/sessions').send({ serviceId: 'x' });
+    expect(res.status).toBe(404);
   });
 
   it('answers 400 for bad input, never 500', async () => {
-    const server = app.getHttpServer();
-    expect((await request(server).post('/demo/sessions').send({})).status).toBe(400);
-    expect((await request(server).post('/demo/sessions').send({ serviceId: 42 })).status).toBe(400);
-    expect(
-      (
-        await request(server)
-          .post('/demo/sessions')
-          .set('content-type', 'application/json')
-          .send('{')
-      ).status,
-    ).toBe(400);
-    const { body } = await request(server).post('/demo/sessions').send({ serviceId: 'x' });
-    const long = await request(server)
-      .get(`/greet?name=${'a'.repeat(101)}`)
-      .set('x-mesh-session-id', body.sessionId);
+    const long = await request(sample.callerUrl).get(`/hello?name=${'a'.repeat(101)}`);
     expect(long.status).toBe(400);
-    const twice = await request(server)
-      .get('/greet?name=a&name=b')
-      .set('x-mesh-session-id', body.sessionId);
+    expect(long.body.message).toBe('name must be 1 to 100 characters');
+    const twice = await request(sample.callerUrl).get('/hello?name=a&name=b');
     expect(twice.status).toBe(400);
+    const empty = await request(sample.callerUrl).get('/hello?name=');
+    expect(empty.status).toBe(400);
   });
 });
