@@ -184,9 +184,12 @@ export class RedisConnection {
     });
   }
 
-  /** Before the first connection only: wait for it, up to `commandTimeout`. */
-  private afterFirstConnect<T>(then: () => Promise<T>, operation: string): Promise<T> {
-    if (this.closed) return Promise.reject(new Error(MeshSessionMessages.redisStoreClosed()));
+  /**
+   * Before the client's first connection: a promise of it, rejected after `commandTimeout`.
+   * Once the client has been ready, `undefined`: later outages fail calls at once instead.
+   */
+  firstConnection(): Promise<void> | undefined {
+    if (this.everReady || this.client.status === 'ready') return undefined;
     this.readyWait ??= new Promise<void>((resolve, reject) => {
       const onReady = (): void => {
         clearTimeout(timer);
@@ -200,7 +203,13 @@ export class RedisConnection {
       this.client.once('ready', onReady);
       if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
     });
-    return this.readyWait.then(then, (error: unknown) => {
+    return this.readyWait;
+  }
+
+  /** Runs `then` once the first connection is up. */
+  private afterFirstConnect<T>(then: () => Promise<T>, operation: string): Promise<T> {
+    const connected = this.firstConnection() ?? Promise.resolve();
+    return connected.then(then, (error: unknown) => {
       throw this.failure(operation, error);
     });
   }

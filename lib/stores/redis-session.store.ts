@@ -7,6 +7,7 @@ import { MeshSession } from '../session/mesh-session.js';
 import type { Session } from '../session/session.interface.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeyLayout } from './redis-key-layout.js';
+import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisSessionCipher } from './redis-session-cipher.js';
 import { RedisSessionScripts as Scripts } from './redis-session-scripts.js';
 import {
@@ -296,7 +297,7 @@ export class RedisSessionStore extends SessionStore {
    * store's client), so every instance shares one budget per service.
    */
   override createRateLimiter(options: RateLimiterOptions): RateLimiter {
-    return new RateLimiter(
+    return new RedisRateLimiter(
       options,
       new RateLimiterRedis({
         storeClient: this.connection.client,
@@ -305,6 +306,7 @@ export class RedisSessionStore extends SessionStore {
         rejectIfRedisNotReady: true,
         ...RateLimiter.toFlexibleOptions(options),
       }),
+      this.connection,
     );
   }
 

@@ -20,8 +20,13 @@ import {
   signRequest,
   type Session,
 } from '../../lib/index.js';
+import {
+  createClientHello,
+  createEphemeralKeyPair,
+} from '../../lib/handshake/handshake.protocol.js';
 import { fakeDateOnly, httpAdapters, startHttpApp } from '../support/http-app.js';
 import { RedisServer } from '../support/redis-server.js';
+import { keys, startGreeter } from './handshake-fixtures.js';
 
 /*
  * Two instances of one service, two Nest apps, one Redis: what one instance does to a session,
@@ -187,6 +192,44 @@ describe.each(httpAdapters)('two instances sharing one Redis on $name', (adapter
       sessionKey: key,
     });
     expect((await send(signedB, { ...fresh })).status).toBe(200);
+  });
+
+  it('refuses on B a handshake replayed from A', async () => {
+    const keyPrefix = `handshake-${adapter.name}:`;
+    const store = () =>
+      new RedisSessionStore({ url: server.url, encryptionKeys: [KEY], keyPrefix });
+    const [greeterA, greeterB] = await Promise.all([
+      startGreeter(adapter, { store: store() }),
+      startGreeter(adapter, { store: store() }),
+    ]);
+    try {
+      const { hello } = createClientHello({
+        clientId: 'caller',
+        serverId: 'greeter',
+        identityKey: keys.caller.privateKey,
+        ephemeral: createEphemeralKeyPair(),
+      });
+      const first = await request(greeterA.app.getHttpServer()).post('/mesh/handshake').send(hello);
+      expect(first.status).toBeLessThan(300);
+      const replay = await request(greeterB.app.getHttpServer())
+        .post('/mesh/handshake')
+        .send(hello);
+      expect(replay.status).toBe(401);
+      expect(replay.body.message).toBe('Handshake failed');
+      // A fresh hello is welcome on B: only the replay was refused.
+      const fresh = createClientHello({
+        clientId: 'caller',
+        serverId: 'greeter',
+        identityKey: keys.caller.privateKey,
+        ephemeral: createEphemeralKeyPair(),
+      });
+      const ok = await request(greeterB.app.getHttpServer())
+        .post('/mesh/handshake')
+        .send(fresh.hello);
+      expect(ok.status).toBeLessThan(300);
+    } finally {
+      await Promise.all([greeterA.close(), greeterB.close()]);
+    }
   });
 
   it('counts right when both instances run the cleanup job at once', async () => {

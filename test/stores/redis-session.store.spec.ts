@@ -478,6 +478,18 @@ describe('RedisSessionStore on Redis', () => {
     expect(REDIS_PARTITIONS).toBe(32);
   });
 
+  it('counts the rate limit in Redis from the first request of a store just created', async () => {
+    const keyPrefix = `limit${++prefixes}:`;
+    // Nothing awaited before: the clients are still connecting.
+    const limiters = [openStore({ keyPrefix }), openStore({ keyPrefix })].map((store) =>
+      store.createRateLimiter({ maxRequests: 3, windowMs: MIN }),
+    );
+    const results = [];
+    for (let i = 0; i < 4; i++) results.push(await limiters[i % 2].checkLimit('svc'));
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false]);
+    expect(await admin.get(`${keyPrefix}rl:svc`)).toBe('4');
+  });
+
   it('closes a client it created, and never one it was given', async () => {
     const owned = openStore();
     await owned.count();
