@@ -61,6 +61,7 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
         create: async (serviceId, key) => (await manager.createSession(serviceId, key)).id,
         cleanup: () => manager.cleanupExpiredSessions(),
         count: async () => (await manager.getStats()).activeSessions,
+        close: () => manager.store.close(),
       };
     }
   }

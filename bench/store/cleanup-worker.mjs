@@ -11,10 +11,12 @@
 //          event-loop block from monitorEventLoopDelay (resolution 1 ms) and from a 1 ms timer.
 // - floor: delete-only, the least any store can do: `Map.delete` of exactly the expired ids.
 // - seed:  the seed's full-scan cleanup (synchronous: the block is the whole call).
+// - redis: like ours, on a RedisSessionStore (--redis-url); sessions are created 256 at a time.
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { setImmediate as tick } from 'node:timers/promises';
+import { RedisSessionStore } from '../../dist/index.js';
 import { collect, parseArgs, report, summarize } from '../lib/stats.mjs';
 import { createCleanupTarget } from './cleanup-targets.mjs';
 
@@ -31,14 +33,30 @@ let fakeNow = T0;
 Date.now = () => fakeNow;
 
 const services = Math.max(1, Math.floor(size / 10));
-const target = await createCleanupTarget(implName, { timeout: TIMEOUT, size });
+const target = await createCleanupTarget(implName, {
+  timeout: TIMEOUT,
+  size,
+  createStore: async () =>
+    new RedisSessionStore({
+      url: String(args['redis-url']),
+      encryptionKeys: [randomBytes(32)],
+      keyPrefix: `cleanup-${process.pid}:`,
+    }),
+});
+const concurrency = implName === 'redis' ? 256 : 1;
 const generations = [];
 
 async function createGeneration(g) {
-  const ids = [];
-  for (let i = 0; i < generation; i++) {
-    fakeNow = T0 + g * GAP + i;
-    ids.push(await target.create(`svc-${(g * generation + i) % services}`, randomBytes(32)));
+  const ids = new Array(generation);
+  for (let from = 0; from < generation; from += concurrency) {
+    const batch = [];
+    for (let i = from; i < Math.min(generation, from + concurrency); i++) {
+      // The manager reads the clock when the call starts, before its first await.
+      fakeNow = T0 + g * GAP + i;
+      batch.push(target.create(`svc-${(g * generation + i) % services}`, randomBytes(32)));
+    }
+    const created = await Promise.all(batch);
+    for (let k = 0; k < created.length; k++) ids[from + k] = created[k];
   }
   generations[g] = ids;
 }
@@ -82,6 +100,7 @@ async function cleanupRound(r) {
 await cleanupRound(0);
 const results = [];
 for (let r = 1; r <= rounds; r++) results.push(await cleanupRound(r));
+await target.close?.();
 report({
   impl: implName,
   size,

@@ -1,0 +1,173 @@
+// A Nest app for the HTTP benchmarks, in a child process of its own (forked by bench/run.mjs),
+// so that the server and the load generator never share an event loop.
+//
+// The parent sends one config message over IPC (never on a command line or in a log):
+//   { platform: 'fastify' | 'express',
+//     variant: 'unguarded' | 'guarded' | 'signature' | 'express-session',
+//     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions }
+// The child starts the app on a free loopback port and answers { port, sessionId?, cookie? }.
+// Every variant serves GET /bench -> {"ok":true} and imports the same module, so the only
+// difference between two variants is what guards the route:
+// - unguarded:       nothing;
+// - guarded:         SessionGuard, session-id mode, on the memory or the Redis store;
+// - signature:       SessionGuard in signature mode (RFC 9421), memory store;
+// - express-session: express-session with connect-redis, and a guard that requires a session
+//                    (Express only).
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Req,
+  UnauthorizedException,
+  UseGuards,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { RedisStore } from 'connect-redis';
+import session from 'express-session';
+import { createClient } from 'redis';
+import {
+  MeshSessionModule,
+  RedisSessionStore,
+  SessionGuard,
+  SessionManager,
+} from '../../dist/index.js';
+
+/** The guard of the express-session variant: the request must carry a live session. */
+class ExpressSessionGuard {
+  canActivate(context) {
+    const req = context.switchToHttp().getRequest();
+    if (req.session?.serviceId === undefined) throw new UnauthorizedException('No session');
+    return true;
+  }
+}
+Injectable()(ExpressSessionGuard);
+
+// Plain JavaScript has no decorator syntax: decorators are applied as functions.
+function benchController(guard) {
+  class BenchController {
+    bench() {
+      return { ok: true };
+    }
+  }
+  const proto = BenchController.prototype;
+  Reflect.decorate([Get('bench')], proto, 'bench', Object.getOwnPropertyDescriptor(proto, 'bench'));
+  if (guard !== undefined) UseGuards(guard)(BenchController);
+  Controller()(BenchController);
+  return BenchController;
+}
+
+function loginController() {
+  class LoginController {
+    login(req) {
+      req.session.serviceId = 'caller';
+      return { ok: true };
+    }
+  }
+  const proto = LoginController.prototype;
+  Reflect.decorate([Get('login')], proto, 'login', Object.getOwnPropertyDescriptor(proto, 'login'));
+  Req()(proto, 'login', 0);
+  Controller()(LoginController);
+  return LoginController;
+}
+
+function benchModule(config, store) {
+  const guard = { unguarded: undefined, guarded: SessionGuard, signature: SessionGuard }[
+    config.variant
+  ];
+  const controllers =
+    config.variant === 'express-session'
+      ? [benchController(ExpressSessionGuard), loginController()]
+      : [benchController(guard)];
+  class BenchModule {}
+  Module({
+    imports: [
+      MeshSessionModule.forRoot({
+        serviceId: 'bench',
+        cleanupInterval: false,
+        requestSigning: config.variant === 'signature',
+        store,
+      }),
+    ],
+    controllers,
+    providers: config.variant === 'express-session' ? [ExpressSessionGuard] : [],
+  })(BenchModule);
+  return BenchModule;
+}
+
+function get(port, path) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function serve(config) {
+  const store =
+    config.store === 'redis' && config.variant !== 'express-session'
+      ? new RedisSessionStore({
+          url: config.redisUrl,
+          encryptionKeys: [randomBytes(32)],
+          keyPrefix: `bench-${process.pid}:`,
+        })
+      : undefined;
+  const express = config.platform === 'express';
+  const app = await NestFactory.create(
+    benchModule(config, store),
+    express ? new ExpressAdapter() : new FastifyAdapter(),
+    { logger: ['error'], rawBody: true },
+  );
+  let redisClient;
+  if (config.variant === 'express-session') {
+    redisClient = createClient({ url: config.redisUrl });
+    await redisClient.connect();
+    app.use(
+      session({
+        store: new RedisStore({ client: redisClient, prefix: `sess-${process.pid}:` }),
+        secret: randomBytes(32).toString('hex'),
+        resave: false,
+        saveUninitialized: false,
+        cookie: { maxAge: 3_600_000, httpOnly: true },
+      }),
+    );
+  }
+  await app.listen(0, '127.0.0.1');
+  const port = app.getHttpServer().address().port;
+  const answer = { port };
+  if (config.variant === 'express-session') {
+    const res = await get(port, '/login');
+    answer.cookie = String(res.headers['set-cookie'][0]).split(';')[0];
+  } else {
+    const manager = app.get(SessionManager);
+    // The store holds other sessions too, as a live service's would.
+    for (let i = 0; i < config.fillerSessions; i++) {
+      await manager.createSession(`filler-${i % 100}`, randomBytes(32));
+    }
+    const created = await manager.createSession('caller', Buffer.from(config.sessionKey, 'hex'));
+    answer.sessionId = created.id;
+  }
+  process.on('message', async (message) => {
+    if (message?.stop) {
+      await app.close();
+      await redisClient?.quit();
+      process.exit(0);
+    }
+  });
+  process.send(answer);
+}
+
+process.once('message', (config) => {
+  serve(config).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+});

@@ -1,0 +1,857 @@
+// The benchmark suite (issue 5): `npm run bench` (under 10 minutes on 2 cores) writes
+// bench/results.md; `npm run bench -- --quick` is a smoke run of under a minute that writes
+// bench/.tmp/results-quick.md instead, so that the committed results always come from a full run.
+//
+// - Store scenarios: every implementation and size in a fresh `node --expose-gc` process
+//   (bench/store/worker.mjs, bench/store/cleanup-worker.mjs), each after a warm-up; every figure
+//   is the median of the rounds, with the spread (largest distance from the median).
+// - HTTP scenarios: Nest apps in child processes (bench/http/server.mjs), autocannon driven from
+//   this process (50 connections, 10 s per run), warm-up first, runs interleaved A/B/A/B, and
+//   the median of the per-round ratios.
+// - A private redis-server on a free port serves every Redis scenario, so INFO commandstats
+//   counts only the benchmark's own commands.
+//
+// Options: --quick, --only store,cleanup,http,redis,extras (comma-separated), --out <file>.
+import { execFile, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { URL, fileURLToPath } from 'node:url';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { signRequest } from '../dist/index.js';
+import { median, parseArgs, summarize } from './lib/stats.mjs';
+import { IMPLEMENTATIONS, LABELS } from './store/impls.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const args = parseArgs();
+const QUICK = args.quick === true;
+const ONLY = typeof args.only === 'string' ? new Set(args.only.split(',')) : undefined;
+const wants = (part) => ONLY === undefined || ONLY.has(part);
+const OUT = args.out ?? join(here, QUICK ? '.tmp/results-quick.md' : 'results.md');
+
+const PLAN = QUICK
+  ? {
+      sizes: [10_000],
+      rounds: 3,
+      lookups: 20_000,
+      cleanupSizes: [10_000],
+      redisCleanupSize: 10_000,
+      http: { duration: 1, warmup: 1, rounds: 3, fillerSessions: 100 },
+    }
+  : {
+      sizes: [100_000, 1_000_000],
+      rounds: 5,
+      lookups: 200_000,
+      cleanupSizes: [100_000, 1_000_000],
+      redisCleanupSize: 1_000_000,
+      http: { duration: 10, warmup: 3, rounds: 3, fillerSessions: 10_000 },
+    };
+
+const startedAt = new Date();
+const clock = performance.now();
+const log = (...parts) =>
+  console.log(`[${((performance.now() - clock) / 1000).toFixed(0).padStart(4)} s]`, ...parts);
+
+// ---------------------------------------------------------------------------------------------
+// Child processes.
+
+function runWorker(script, workerArgs, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(here, script), ...workerArgs], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      if (code !== 0 || line === undefined) {
+        reject(new Error(`${script} ${workerArgs.join(' ')} failed (${signal ?? code})\n${out}`));
+      } else {
+        resolve(JSON.parse(line.slice('RESULT '.length)));
+      }
+    });
+  });
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server of our own, on a free port, with persistence off. */
+async function startRedis() {
+  const port = await freePort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(
+      () => reject(new Error(`redis-server did not start:\n${out}`)),
+      10_000,
+    );
+    child.once('error', reject);
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  child.stdout.resume();
+  const version = (await promisify(execFile)('redis-server', ['--version'])).stdout.trim();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    version,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', resolve);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+function startServer(config) {
+  const child = fork(join(here, 'http/server.mjs'), [], {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    const onExit = (code) => reject(new Error(`bench server ${config.name} exited with ${code}`));
+    child.once('exit', onExit);
+    child.once('message', (answer) =>
+      resolve({
+        ...config,
+        ...answer,
+        stop: () =>
+          new Promise((done) => {
+            child.off('exit', onExit);
+            child.once('exit', done);
+            child.send({ stop: true });
+          }),
+      }),
+    );
+    child.send(config);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Store scenarios.
+
+async function storeScenarios() {
+  const results = [];
+  for (const size of PLAN.sizes) {
+    for (const impl of IMPLEMENTATIONS) {
+      log(`store: ${impl} at ${size.toLocaleString('en')}`);
+      results.push(
+        await runWorker(
+          'store/worker.mjs',
+          [
+            '--impl',
+            impl,
+            '--size',
+            String(size),
+            '--rounds',
+            String(PLAN.rounds),
+            '--lookups',
+            String(PLAN.lookups),
+          ],
+          240_000,
+        ),
+      );
+    }
+  }
+  return results;
+}
+
+async function cleanupScenarios(redis) {
+  const results = [];
+  for (const size of PLAN.cleanupSizes) {
+    for (const impl of ['ours', 'floor', 'seed']) {
+      log(`cleanup: ${impl} at ${size.toLocaleString('en')}`);
+      results.push(
+        await runWorker(
+          'store/cleanup-worker.mjs',
+          ['--impl', impl, '--size', String(size), '--rounds', '3'],
+          240_000,
+        ),
+      );
+    }
+  }
+  if (redis !== undefined && wants('redis')) {
+    const size = PLAN.redisCleanupSize;
+    log(`cleanup: redis at ${size.toLocaleString('en')}`);
+    results.push(
+      await runWorker(
+        'store/cleanup-worker.mjs',
+        ['--impl', 'redis', '--size', String(size), '--rounds', '3', '--redis-url', redis.url],
+        300_000,
+      ),
+    );
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP scenarios.
+
+const SESSION_HEADER = 'x-mesh-session-id';
+
+/** The request headers a variant's load sends, one object per request (signature mode). */
+function headerPool(server, count) {
+  if (server.variant === 'express-session') return [{ cookie: server.cookie }];
+  if (server.variant !== 'signature') return [{ [SESSION_HEADER]: server.sessionId }];
+  const url = new URL(`http://127.0.0.1:${server.port}/bench`);
+  const pool = new Array(count);
+  for (let i = 0; i < count; i++) {
+    pool[i] = signRequest({
+      method: 'GET',
+      url,
+      sessionId: server.sessionId,
+      sessionKey: server.key,
+    });
+  }
+  return pool;
+}
+
+function commandCalls(info) {
+  let calls = 0;
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) {
+    if (match[1] !== 'info') calls += Number(match[2]);
+  }
+  return calls;
+}
+
+/** One autocannon run against one server; every variant goes through `setupRequest`. */
+async function load(server, duration, admin, expectedRequests) {
+  const pool = headerPool(server, Math.max(1, Math.ceil(expectedRequests)));
+  let next = 0;
+  let signedOnTheFly = 0;
+  const url = new URL(`http://127.0.0.1:${server.port}/bench`);
+  const setupRequest = (request) => {
+    let headers = pool[next++];
+    if (server.variant !== 'signature') headers = pool[0];
+    else if (headers === undefined) {
+      signedOnTheFly++;
+      headers = signRequest({
+        method: 'GET',
+        url,
+        sessionId: server.sessionId,
+        sessionKey: server.key,
+      });
+    }
+    request.headers = { ...request.headers, ...headers };
+    return request;
+  };
+  const before = admin === undefined ? 0 : commandCalls(await admin.info('commandstats'));
+  const result = await autocannon({
+    url: url.href,
+    connections: 50,
+    duration,
+    requests: [{ method: 'GET', setupRequest }],
+  });
+  const after = admin === undefined ? 0 : commandCalls(await admin.info('commandstats'));
+  const ok = result['2xx'];
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || ok === 0) {
+    throw new Error(
+      `${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${ok} ok`,
+    );
+  }
+  return {
+    rps: ok / (result.duration || duration),
+    requests: ok,
+    latencyP50: result.latency.p50,
+    latencyP99: result.latency.p99,
+    // Includes the INFO call that reads the counters after the run.
+    redisCommands: admin === undefined ? undefined : after - before - 1,
+    signedOnTheFly,
+  };
+}
+
+/**
+ * Starts the servers of a group, warms each up, then runs rounds of one load per server in
+ * turn (A/B/C/A/B/C...).
+ */
+async function httpGroup(name, configs, redis, admin) {
+  const { duration, warmup, rounds, fillerSessions } = PLAN.http;
+  log(`http: ${name}: starting ${configs.length} servers`);
+  const servers = [];
+  for (const config of configs) {
+    const key = randomBytes(32);
+    const server = await startServer({
+      ...config,
+      redisUrl: redis?.url,
+      sessionKey: key.toString('hex'),
+      fillerSessions,
+    });
+    servers.push({ ...server, key });
+  }
+  try {
+    const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+    const expected = {};
+    for (const server of servers) {
+      log(`http: ${name}: warm-up ${server.name}`);
+      const warm = await load(server, warmup, undefined, 5_000);
+      expected[server.name] = warm.rps * duration * 1.5 + 1_000;
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const server of servers) {
+        const useAdmin = server.store === 'redis' || server.variant === 'express-session';
+        const run = await load(
+          server,
+          duration,
+          useAdmin ? admin : undefined,
+          expected[server.name],
+        );
+        log(`http: ${name}: round ${round + 1} ${server.name}: ${run.rps.toFixed(0)} req/s`);
+        runs[server.name].push(run);
+      }
+    }
+    return { name, servers: configs, runs };
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+}
+
+async function httpScenarios(redis) {
+  const admin = redis === undefined ? undefined : new Redis(redis.url);
+  try {
+    const fastify = await httpGroup(
+      'Fastify',
+      [
+        { name: 'fastify-unguarded', platform: 'fastify', variant: 'unguarded', store: 'memory' },
+        { name: 'fastify-guarded', platform: 'fastify', variant: 'guarded', store: 'memory' },
+        { name: 'fastify-signature', platform: 'fastify', variant: 'signature', store: 'memory' },
+        ...(redis === undefined
+          ? []
+          : [
+              {
+                name: 'fastify-guarded-redis',
+                platform: 'fastify',
+                variant: 'guarded',
+                store: 'redis',
+              },
+            ]),
+      ],
+      redis,
+      admin,
+    );
+    const express = await httpGroup(
+      'Express',
+      [
+        { name: 'express-unguarded', platform: 'express', variant: 'unguarded', store: 'memory' },
+        { name: 'express-guarded', platform: 'express', variant: 'guarded', store: 'memory' },
+        ...(redis === undefined
+          ? []
+          : [
+              {
+                name: 'express-guarded-redis',
+                platform: 'express',
+                variant: 'guarded',
+                store: 'redis',
+              },
+              {
+                name: 'express-session-connect-redis',
+                platform: 'express',
+                variant: 'express-session',
+                store: 'redis',
+              },
+            ]),
+      ],
+      redis,
+      admin,
+    );
+    return [fastify, express];
+  } finally {
+    admin?.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Other engineers' benchmarks (issue 3 and 4), run with short settings when present.
+
+const EXTRAS = [
+  {
+    file: 'handshake.bench.mjs',
+    args: QUICK
+      ? ['--handshakes', '200', '--rounds', '3']
+      : ['--handshakes', '1000', '--rounds', '3'],
+  },
+  {
+    file: 'signing.bench.mjs',
+    args: QUICK ? ['--requests', '500', '--rounds', '3'] : ['--requests', '2000', '--rounds', '3'],
+  },
+];
+
+async function extras() {
+  const outputs = [];
+  for (const extra of EXTRAS) {
+    if (!existsSync(join(here, extra.file))) continue;
+    log(`extras: ${extra.file}`);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--expose-gc', join(here, extra.file), ...extra.args],
+      { cwd: root, timeout: 180_000, maxBuffer: 10 * 1024 * 1024 },
+    );
+    outputs.push({ file: extra.file, args: extra.args, stdout });
+  }
+  return outputs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report.
+
+const fmt = (n, digits = 0) =>
+  n === undefined || Number.isNaN(n)
+    ? 'n/a'
+    : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const spread = (s) => `±${s.spreadPct.toFixed(0)}%`;
+const mark = (ok) => (ok === undefined ? '–' : ok ? 'met' : '**missed**');
+
+function versionOf(pkg) {
+  try {
+    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8'))
+      .version;
+  } catch {
+    return 'not installed';
+  }
+}
+
+function gitCommit() {
+  try {
+    const head = readFileSync(join(root, '.git/HEAD'), 'utf8').trim();
+    const ref = head.startsWith('ref: ') ? head.slice(5) : undefined;
+    return (ref === undefined ? head : readFileSync(join(root, '.git', ref), 'utf8').trim()).slice(
+      0,
+      10,
+    );
+  } catch {
+    return 'unknown';
+  }
+}
+
+function report({ store, cleanup, http, extraOutputs, redis, loadStart, loadEnd }) {
+  const targets = [];
+  const target = (scenario, measured, goal, ok) => targets.push({ scenario, measured, goal, ok });
+  const lines = [];
+  const push = (...l) => lines.push(...l);
+  const own = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const cpu = cpus();
+
+  push(
+    `# Benchmark results${QUICK ? ' (quick smoke run: not the committed figures)' : ''}`,
+    '',
+    `Generated by \`npm run bench${QUICK ? ' -- --quick' : ''}\` on ${startedAt.toISOString()} in ${fmt((performance.now() - clock) / 1000)} s.`,
+    '',
+    '## Machine and versions',
+    '',
+    '| | |',
+    '|---|---|',
+    `| CPU | ${cpu.length} × ${cpu[0]?.model ?? 'unknown'} |`,
+    `| Memory | ${fmt(totalmem() / 2 ** 30, 1)} GiB |`,
+    `| Load average (1 min) at start / end | ${loadStart.toFixed(2)} / ${loadEnd.toFixed(2)} |`,
+    `| Node | ${process.version} (${process.platform} ${process.arch}) |`,
+    `| ${own.name} | ${own.version} (commit ${gitCommit()}) |`,
+    ...[
+      'lru-cache',
+      '@isaacs/ttlcache',
+      'express-session',
+      'connect-redis',
+      'redis',
+      'ioredis',
+      'autocannon',
+      '@nestjs/core',
+      '@nestjs/platform-express',
+      '@nestjs/platform-fastify',
+      'express',
+      'fastify',
+    ].map((pkg) => `| ${pkg} | ${versionOf(pkg)} |`),
+    `| redis-server | ${redis?.version ?? 'not used'} |`,
+    '',
+    'Every figure is the median of the rounds; the spread is the largest distance of a round from',
+    'the median. Ratios come from one run, so they hold where absolute numbers drift on a shared',
+    'machine.',
+    '',
+  );
+
+  if (store.length > 0) {
+    const by = (impl, size) => store.find((r) => r.impl === impl && r.size === size);
+    push(
+      '## Store',
+      '',
+      'Each implementation and size ran in a fresh `node --expose-gc` process (`bench/store/worker.mjs`), with 32-byte keys (one `randomBytes(32)` each), N/10 services, lookups on random ids read from fresh strings (as from request headers), after a warm-up round.',
+      '',
+    );
+    for (const size of PLAN.sizes) {
+      const ours = by('ours', size);
+      if (ours === undefined) continue;
+      push(
+        `### getSession with touch, N = ${fmt(size)}`,
+        '',
+        '| implementation | ns per call | spread | ours vs it (its time / ours) | target |',
+        '|---|---:|---:|---:|---|',
+      );
+      const getTargets = { floor: 0.6, seed: 1.3, 'lru-cache': 1.3, ttlcache: 15, memorystore: 15 };
+      for (const impl of IMPLEMENTATIONS) {
+        const r = by(impl, size);
+        if (r === undefined) continue;
+        const ratio = r.getNs.median / ours.getNs.median;
+        const goal = getTargets[impl];
+        push(
+          `| ${LABELS[impl]} | ${fmt(r.getNs.median)} | ${spread(r.getNs)} | ${impl === 'ours' ? '' : `${fmt(ratio, 2)}×`} | ${goal === undefined ? '' : `≥ ${goal}× ${mark(ratio >= goal)}`} |`,
+        );
+        if (goal !== undefined) {
+          target(
+            `getSession vs ${impl}, N = ${fmt(size)}`,
+            `${fmt(ratio, 2)}×`,
+            `≥ ${goal}×`,
+            ratio >= goal,
+          );
+        }
+      }
+      push('');
+
+      const seed = by('seed', size);
+      if (ours.byServiceUs !== undefined && seed?.byServiceUs !== undefined) {
+        const ratio = seed.byServiceUs.median / ours.byServiceUs.median;
+        push(
+          `### getSessionByServiceId, N = ${fmt(size)} (${fmt(size / 10)} services)`,
+          '',
+          '| implementation | µs per call | spread |',
+          '|---|---:|---:|',
+          `| ${LABELS.ours} | ${fmt(ours.byServiceUs.median, 2)} | ${spread(ours.byServiceUs)} |`,
+          `| ${LABELS.seed} (linear scan) | ${fmt(seed.byServiceUs.median, 0)} | ${spread(seed.byServiceUs)} |`,
+          '',
+          `Ours is ${fmt(ratio)}× the seed (target ≥ 1,000×: ${mark(ratio >= 1000)}).`,
+          '',
+        );
+        target(
+          `getSessionByServiceId vs seed, N = ${fmt(size)}`,
+          `${fmt(ratio)}×`,
+          '≥ 1,000×',
+          ratio >= 1000,
+        );
+      }
+
+      push(
+        `### createSession on a store holding N = ${fmt(size)}`,
+        '',
+        '| implementation | ns per call | spread | ours vs it (its time / ours) |',
+        '|---|---:|---:|---:|',
+      );
+      for (const impl of IMPLEMENTATIONS) {
+        const r = by(impl, size);
+        if (r === undefined) continue;
+        const ratio = r.createNs.median / ours.createNs.median;
+        push(
+          `| ${LABELS[impl]} | ${fmt(r.createNs.median)} | ${spread(r.createNs)} | ${impl === 'ours' ? '' : `${fmt(ratio, 2)}×`} |`,
+        );
+      }
+      if (seed !== undefined) {
+        const ratio = seed.createNs.median / ours.createNs.median;
+        push('', `Ours is ${fmt(ratio, 2)}× the seed (target ≥ 0.75×: ${mark(ratio >= 0.75)}).`);
+        target(
+          `createSession vs seed, N = ${fmt(size)}`,
+          `${fmt(ratio, 2)}×`,
+          '≥ 0.75×',
+          ratio >= 0.75,
+        );
+      }
+      push('');
+    }
+
+    push(
+      '### Heap per session, including its key',
+      '',
+      `| implementation | ${PLAN.sizes.map((s) => `N = ${fmt(s)}`).join(' | ')} |`,
+      `|---|${PLAN.sizes.map(() => '---:').join('|')}|`,
+    );
+    for (const impl of IMPLEMENTATIONS) {
+      push(
+        `| ${LABELS[impl]} | ${PLAN.sizes.map((s) => (by(impl, s) === undefined ? 'n/a' : `${fmt(by(impl, s).heapPerSession)} B`)).join(' | ')} |`,
+      );
+    }
+    const top = PLAN.sizes[PLAN.sizes.length - 1];
+    const ours = by('ours', top);
+    const seed = by('seed', top);
+    if (ours !== undefined && seed !== undefined) {
+      const share = ours.heapPerSession / seed.heapPerSession;
+      push(
+        '',
+        `(V8 heap plus ArrayBuffer memory after a full GC, divided by N.) At N = ${fmt(top)}: ours ${fmt(ours.heapPerSession)} B (target ≤ 450 B: ${mark(ours.heapPerSession <= 450)}), ${fmt(share, 2)} of the seed's (target < 0.55: ${mark(share < 0.55)}).`,
+        '',
+      );
+      target(
+        `heap per session, N = ${fmt(top)}`,
+        `${fmt(ours.heapPerSession)} B`,
+        '≤ 450 B',
+        ours.heapPerSession <= 450,
+      );
+      target(
+        `heap per session vs seed, N = ${fmt(top)}`,
+        `${fmt(share, 2)}×`,
+        '< 0.55×',
+        share < 0.55,
+      );
+    }
+  }
+
+  if (cleanup.length > 0) {
+    push(
+      '## cleanupExpiredSessions() with 10% expired',
+      '',
+      'A fake clock (Date.now replaced) expires exactly the oldest tenth in each round; a new tenth tops the store up between rounds (`bench/store/cleanup-worker.mjs`). The floor deletes exactly the expired ids from a `Map` (delete-only, no search). The longest event-loop block comes from `monitorEventLoopDelay` (resolution 1 ms); synchronous cleanups block for their whole length.',
+      '',
+      '| implementation | N | total ms | spread | longest block ms | spread |',
+      '|---|---:|---:|---:|---:|---:|',
+    );
+    for (const r of cleanup) {
+      const label =
+        r.impl === 'floor'
+          ? 'floor (Map.delete of the expired ids only)'
+          : r.impl === 'redis'
+            ? 'RedisSessionStore via SessionManager'
+            : LABELS[r.impl];
+      push(
+        `| ${label} | ${fmt(r.size)} | ${fmt(r.cleanupMs.median, 1)} | ${spread(r.cleanupMs)} | ${fmt(r.longestBlockMs.median, 1)} | ${spread(r.longestBlockMs)} |`,
+      );
+    }
+    push('');
+    for (const size of PLAN.cleanupSizes) {
+      const ours = cleanup.find((r) => r.impl === 'ours' && r.size === size);
+      const floor = cleanup.find((r) => r.impl === 'floor' && r.size === size);
+      if (ours === undefined || floor === undefined) continue;
+      const ratio = ours.cleanupMs.median / floor.cleanupMs.median;
+      push(
+        `- N = ${fmt(size)}: ours takes ${fmt(ratio, 2)}× the floor's delete-only time (target ≤ 1.1×: ${mark(ratio <= 1.1)}); longest block ${fmt(ours.longestBlockMs.median, 1)} ms (target ≤ 10 ms: ${mark(ours.longestBlockMs.median <= 10)}).`,
+      );
+      target(
+        `cleanup time vs floor delete-only, N = ${fmt(size)}`,
+        `${fmt(ratio, 2)}×`,
+        '≤ 1.1×',
+        ratio <= 1.1,
+      );
+      target(
+        `cleanup longest block, N = ${fmt(size)}`,
+        `${fmt(ours.longestBlockMs.median, 1)} ms`,
+        '≤ 10 ms',
+        ours.longestBlockMs.median <= 10,
+      );
+    }
+    const red = cleanup.find((r) => r.impl === 'redis');
+    if (red !== undefined) {
+      push(
+        `- Redis store at N = ${fmt(red.size)}: one cleanup takes ${fmt(red.cleanupMs.median, 0)} ms; longest block ${fmt(red.longestBlockMs.median, 1)} ms (target ≤ 10 ms: ${mark(red.longestBlockMs.median <= 10)}).`,
+      );
+      target(
+        `Redis cleanup longest block, N = ${fmt(red.size)}`,
+        `${fmt(red.longestBlockMs.median, 1)} ms`,
+        '≤ 10 ms',
+        red.longestBlockMs.median <= 10,
+      );
+    }
+    push('');
+  }
+
+  if (http.length > 0) {
+    const { duration, rounds } = PLAN.http;
+    push(
+      '## HTTP',
+      '',
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each.`,
+      '',
+    );
+    const rps = (group, name) => group.runs[name]?.map((r) => r.rps);
+    for (const group of http) {
+      push(
+        `### ${group.name}`,
+        '',
+        '| server | req/s (median) | spread | p50 latency ms | p99 latency ms |',
+        '|---|---:|---:|---:|---:|',
+      );
+      for (const server of group.servers) {
+        const runs = group.runs[server.name];
+        const s = summarize(runs.map((r) => r.rps));
+        push(
+          `| ${server.name} | ${fmt(s.median)} | ${spread(s)} | ${fmt(median(runs.map((r) => r.latencyP50)), 1)} | ${fmt(median(runs.map((r) => r.latencyP99)), 1)} |`,
+        );
+      }
+      push('');
+    }
+    const ratioTarget = (label, group, a, b, goal) => {
+      const num = rps(group, a);
+      const den = rps(group, b);
+      if (num === undefined || den === undefined) return;
+      const perRound = num.map((n, i) => n / den[i]);
+      const s = summarize(perRound);
+      push(
+        `| ${label} | ${perRound.map((x) => fmt(x, 3)).join(', ')} | ${fmt(s.median, 3)} | ≥ ${goal} | ${mark(s.median >= goal)} |`,
+      );
+      target(label, fmt(s.median, 3), `≥ ${goal}`, s.median >= goal);
+    };
+    const [fastify, express] = http;
+    push(
+      '### HTTP ratios (median of the per-round ratios)',
+      '',
+      '| scenario | per round | median | target | |',
+      '|---|---|---:|---|---|',
+    );
+    ratioTarget(
+      'Fastify: guarded (memory) / unguarded',
+      fastify,
+      'fastify-guarded',
+      'fastify-unguarded',
+      0.9,
+    );
+    ratioTarget(
+      'Express: guarded (memory) / unguarded',
+      express,
+      'express-guarded',
+      'express-unguarded',
+      0.95,
+    );
+    ratioTarget(
+      'Fastify: signature mode / session-id mode (memory)',
+      fastify,
+      'fastify-signature',
+      'fastify-guarded',
+      0.85,
+    );
+    ratioTarget(
+      'Fastify: guarded on Redis / guarded on memory',
+      fastify,
+      'fastify-guarded-redis',
+      'fastify-guarded',
+      0.7,
+    );
+    ratioTarget(
+      'Express: ours on Redis / express-session + connect-redis (same Redis)',
+      express,
+      'express-guarded-redis',
+      'express-session-connect-redis',
+      1.5,
+    );
+    push('');
+    const perRequest = [];
+    for (const group of http) {
+      for (const server of group.servers) {
+        for (const run of group.runs[server.name]) {
+          if (run.redisCommands !== undefined)
+            perRequest.push({ name: server.name, value: run.redisCommands / run.requests });
+        }
+      }
+    }
+    if (perRequest.length > 0) {
+      push(
+        '### Redis commands per request (INFO commandstats delta / 2xx responses)',
+        '',
+        '| server | per round |',
+        '|---|---|',
+      );
+      for (const name of [...new Set(perRequest.map((p) => p.name))]) {
+        push(
+          `| ${name} | ${perRequest
+            .filter((p) => p.name === name)
+            .map((p) => fmt(p.value, 4))
+            .join(', ')} |`,
+        );
+      }
+      const ours = perRequest.filter((p) => p.name.includes('guarded-redis')).map((p) => p.value);
+      const exact = ours.every((v) => Math.abs(v - 1) < 1e-9);
+      push(
+        '',
+        `Guarded requests on the Redis store: ${exact ? 'exactly 1.0 command each' : `not exactly 1.0 (${ours.map((v) => fmt(v, 4)).join(', ')})`} (target exactly 1.0: ${mark(exact)}).`,
+        '',
+      );
+      target(
+        'Redis commands per guarded request',
+        ours.map((v) => fmt(v, 4)).join(', '),
+        'exactly 1.0',
+        exact,
+      );
+    }
+    const onTheFly = http
+      .flatMap((g) => Object.values(g.runs).flat())
+      .reduce((n, r) => n + r.signedOnTheFly, 0);
+    if (onTheFly > 0)
+      push(
+        `(${fmt(onTheFly)} signature-mode requests were signed during a run because the pre-signed pool ran out.)`,
+        '',
+      );
+  }
+
+  if (extraOutputs.length > 0) {
+    push(
+      '## Issue 3 and 4 benchmarks',
+      '',
+      'Run by the suite with short settings; their own output, unchanged.',
+      '',
+    );
+    for (const extra of extraOutputs) {
+      push(
+        `### \`node bench/${extra.file} ${extra.args.join(' ')}\``,
+        '',
+        '```',
+        extra.stdout.trim(),
+        '```',
+        '',
+      );
+    }
+  }
+
+  push('## Targets', '', '| scenario | measured | target | |', '|---|---|---|---|');
+  for (const t of targets) push(`| ${t.scenario} | ${t.measured} | ${t.goal} | ${mark(t.ok)} |`);
+  push('');
+  return { markdown: lines.join('\n'), targets };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const loadStart = loadavg()[0];
+const redis = wants('redis') || wants('http') || wants('cleanup') ? await startRedis() : undefined;
+try {
+  const store = wants('store') ? await storeScenarios() : [];
+  const cleanup = wants('cleanup') ? await cleanupScenarios(redis) : [];
+  const http = wants('http') ? await httpScenarios(redis) : [];
+  const extraOutputs = wants('extras') ? await extras() : [];
+  const { markdown, targets } = report({
+    store,
+    cleanup,
+    http,
+    extraOutputs,
+    redis,
+    loadStart,
+    loadEnd: loadavg()[0],
+  });
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, markdown);
+  log(`wrote ${OUT}`);
+  for (const t of targets)
+    console.log(`${t.ok ? 'met    ' : 'MISSED '} ${t.scenario}: ${t.measured} (target ${t.goal})`);
+} finally {
+  await redis?.stop();
+}
