@@ -340,6 +340,11 @@ export class MeshConnection {
       headers[name.toLowerCase()] = value;
     }
     let body: Buffer | undefined;
+    if ((method === 'GET' || method === 'HEAD') && init.body !== undefined && init.body !== null) {
+      throw new TypeError(
+        MeshSessionMessages.invalidArgument('init.body', `absent for ${method}`, init.body),
+      );
+    }
     if (init.body === undefined || init.body === null) {
       body = undefined;
     } else if (typeof init.body === 'string') {

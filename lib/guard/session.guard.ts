@@ -183,7 +183,7 @@ export class SessionGuard implements CanActivate {
       headers: request.headers,
       rawBody: Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined,
       hasBody:
-        (typeof length === 'string' && length !== '0') ||
+        (typeof length === 'string' && Number(length) > 0) ||
         request.headers['transfer-encoding'] !== undefined,
     };
   }

@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
   Inject,
   Injectable,
@@ -62,6 +63,8 @@ export class HandshakeService implements OnApplicationShutdown {
   protected readonly handshake: ResolvedHandshakeOptions;
   /** Handshakes per peer address, or `null` when not limited. */
   protected readonly limiter: RateLimiter | null;
+  /** Checked against when the claimed service is unknown: this service's own public key. */
+  private readonly decoyKey: KeyObject;
 
   /**
    * @param sessions the session manager
@@ -76,6 +79,7 @@ export class HandshakeService implements OnApplicationShutdown {
       throw new Error(MeshSessionMessages.handshakeOptionMissing());
     }
     this.handshake = options.handshake;
+    this.decoyKey = createPublicKey(options.handshake.privateKey);
     this.limiter =
       options.handshake.rateLimit === false
         ? null
@@ -163,7 +167,11 @@ export class HandshakeService implements OnApplicationShutdown {
     const { clientId, serverId, timestamp, clientVersion, nonce } = client.hello;
     const now = Date.now();
     const keys = this.handshake.trustedServices.get(clientId);
-    if (keys === undefined) throw new HandshakeError('unknown service');
+    if (keys === undefined) {
+      // The same work as for a known service, so that timing does not tell which ids are pinned.
+      verifyWithAnyKey(client.signedBytes, client.signature, [this.decoyKey]);
+      throw new HandshakeError('unknown service');
+    }
     if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
       throw new HandshakeError('signature does not verify against the pinned keys of the service');
     }

@@ -106,6 +106,15 @@ describe('MeshClient options', () => {
     expect(() => client.connect('billing')).toThrow(TypeError);
   });
 
+  it('refuses a body on GET or HEAD before sending anything', async () => {
+    const connection = new MeshClient(valid()).connect('greeter');
+    await expect(connection.request({ path: '/x', body: { a: 1 } })).rejects.toThrow(/"init.body"/);
+    await expect(connection.request({ method: 'head', path: '/x', body: 'a' })).rejects.toThrow(
+      TypeError,
+    );
+    expect(connection.sessionId).toBeUndefined();
+  });
+
   it('refuses an empty method name in call()', async () => {
     await expect(new MeshClient(valid()).connect('greeter').call('')).rejects.toThrow(/"method"/);
   });
