@@ -1,8 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { MeshSession, RedisSessionStore, type Session } from '../../lib/index.js';
+import {
+  MeshSession,
+  MeshSessionModule,
+  RedisSessionStore,
+  SessionManager,
+  SessionStore,
+  type Session,
+} from '../../lib/index.js';
 import { loadIoredis } from '../../lib/stores/redis-connection.js';
 import { REDIS_PARTITIONS, RedisKeyLayout } from '../../lib/stores/redis-key-layout.js';
 import { keyEncodings } from '../support/audit-recorder.js';
@@ -506,6 +514,33 @@ describe('RedisSessionStore on Redis', () => {
     expect(client.status).toBe('ready');
     expect(await client.ping()).toBe('PONG');
     client.disconnect();
+  });
+
+  it('plugs into forRootAsync; app shutdown closes only a client the store created', async () => {
+    const given = new Redis(server.port, '127.0.0.1', { enableOfflineQueue: false });
+    const start = (store: () => RedisSessionStore) =>
+      Test.createTestingModule({
+        imports: [
+          MeshSessionModule.forRootAsync({
+            useFactory: async () => ({ store: store(), cleanupInterval: false }),
+          }),
+        ],
+      })
+        .compile()
+        .then((moduleRef) => moduleRef.createNestApplication({ logger: false }).init());
+    const owning = await start(() => openStore());
+    const borrowing = await start(
+      () => new RedisSessionStore({ client: given, encryptionKeys: [KEY], keyPrefix: 'given:' }),
+    );
+    const store = owning.get(SessionStore) as RedisSessionStore;
+    expect(store).toBeInstanceOf(RedisSessionStore);
+    const session = await owning.get(SessionManager).createSession('svc', randomBytes(32));
+    expect((await store.get(session.id, Date.now()))?.serviceId).toBe('svc');
+    await borrowing.get(SessionManager).createSession('svc', randomBytes(32));
+    await Promise.all([owning.close(), borrowing.close()]);
+    expect(store.client.status).toBe('end');
+    expect(given.status).toBe('ready');
+    given.disconnect();
   });
 
   it('warns once when a given client would queue commands while Redis is offline', async () => {
