@@ -13,6 +13,11 @@ export interface MeshClientModuleExtras {
   isGlobal?: boolean;
 }
 
+/**
+ * Built by `ConfigurableModuleBuilder`: the base class of `MeshClientModule` (with `forRoot` and
+ * `forRootAsync`), the token of the raw options (which `MeshClient` injects), and the types of
+ * what both methods accept.
+ */
 export const {
   ConfigurableModuleClass: MeshClientConfigurableModule,
   MODULE_OPTIONS_TOKEN: MESH_CLIENT_MODULE_OPTIONS,
