@@ -90,6 +90,7 @@ export class SessionGuard implements CanActivate {
    * @param reflector reads `@SkipSession()`
    * @param options the module options
    * @param rateLimiter the per-service limiter, or `null` when rate limiting is off
+   * @param verifier signature mode's verifier; one is built from `sessions` when absent
    */
   constructor(
     protected readonly sessions: SessionManager,
