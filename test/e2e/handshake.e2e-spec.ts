@@ -26,7 +26,7 @@ import {
   verifyWithAnyKey,
   type ParsedClientHello,
 } from '../../lib/handshake/handshake.protocol.js';
-import { AuditRecorder } from '../support/audit-recorder.js';
+import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Handshake failed', error: 'Unauthorized' };
@@ -128,6 +128,10 @@ describe.each(platforms)('Handshake endpoint on $name', (platform) => {
       clientVersion: 'test/1',
       handshakeVersion: 1,
     });
+    const seen = [res.text, ...greeter.logger.lines, JSON.stringify(greeter.audit.events)].join(
+      '\n',
+    );
+    for (const encoding of keyEncodings(key)) expect(seen).not.toContain(encoding);
     expect(Object.keys(res.body as object).sort()).toEqual(
       ['version', 'sessionId', 'ephemeralKey', 'nonce', 'expiresAt', 'signature'].sort(),
     );
