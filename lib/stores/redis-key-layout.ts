@@ -7,6 +7,48 @@ import { createHash } from 'node:crypto';
  */
 export const REDIS_PARTITIONS = 32;
 
+/**
+ * The hash tag of each partition. Tag `p` hashes into Cluster slots `[512p, 512p + 512)`, so
+ * the partitions spread evenly over the slot space: a Cluster whose masters hold contiguous,
+ * even slot ranges (as `redis-cli --cluster create` makes them) gets an even share of them
+ * (11/10/11 on 3 masters, 8 each on 4). The numbers after the dot were searched for that; a
+ * test checks every tag's slot with `CLUSTER KEYSLOT`.
+ */
+export const REDIS_PARTITION_TAGS: readonly string[] = Object.freeze([
+  'p00.62',
+  'p01.50',
+  'p02.11',
+  'p03.23',
+  'p04.71',
+  'p05.43',
+  'p06.110',
+  'p07.30',
+  'p08.52',
+  'p09.60',
+  'p10.32',
+  'p11.3',
+  'p12.30',
+  'p13.113',
+  'p14.1',
+  'p15.13',
+  'p16.20',
+  'p17.12',
+  'p18.101',
+  'p19.32',
+  'p20.20',
+  'p21.12',
+  'p22.53',
+  'p23.61',
+  'p24.32',
+  'p25.173',
+  'p26.41',
+  'p27.73',
+  'p28.10',
+  'p29.22',
+  'p30.0',
+  'p31.42',
+]);
+
 /** Length of a base64url SHA-256 digest, the form hashed ids take in key names. */
 export const REDIS_HASH_LENGTH = 43;
 
@@ -14,7 +56,7 @@ export const REDIS_HASH_LENGTH = 43;
 export interface RedisSessionKeys {
   /** base64url SHA-256 of the session id: the only form of the id that appears in key names. */
   readonly hid: string;
-  /** `<prefix>{pNN}:` — the partition's key prefix, hash tag included. */
+  /** `<prefix>{<tag>}:` — the partition's key prefix, hash tag included. */
   readonly base: string;
   /** The session record (a hash). */
   readonly record: string;
@@ -28,34 +70,31 @@ export interface RedisSessionKeys {
  *
  * | key | type | holds |
  * |---|---|---|
- * | `<prefix>{pNN}:s:<sha256(id)>` | hash | one session; its TTL follows `expiresAt` |
- * | `<prefix>{pNN}:x` | sorted set | `sha256(id) + sha256(serviceId)`, scored by `expiresAt` as filed |
- * | `<prefix>{pNN}:v:<sha256(serviceId)>` | set | `sha256(id)` of the service's sessions |
- * | `<prefix>{pNN}:n:<sha256(scope, nonce)>` | string | a claimed nonce, with its own TTL |
+ * | `<prefix>{<tag>}:s:<sha256(id)>` | hash | one session; its TTL follows `expiresAt` |
+ * | `<prefix>{<tag>}:x` | sorted set | `sha256(id) + sha256(serviceId)`, scored by `expiresAt` as filed |
+ * | `<prefix>{<tag>}:v:<sha256(serviceId)>` | set | `sha256(id)` of the service's sessions |
+ * | `<prefix>{<tag>}:n:<sha256(scope, nonce)>` | string | a claimed nonce, with its own TTL |
  * | `<prefix>rl:<serviceId>` | string | the rate-limit counter (rate-limiter-flexible) |
  *
- * `NN` is the partition (`00`..`31`), taken from the first byte of `sha256(id)` (or of
- * `sha256(scope)` for a nonce). The `{pNN}` hash tag puts all keys of a partition in one Cluster
- * slot, so the scripts never touch two slots.
+ * `<tag>` is the partition's hash tag ({@link REDIS_PARTITION_TAGS}, `p00.62` to `p31.42`); the
+ * partition is the first byte of `sha256(id)` modulo 32 (of `sha256(scope)` for a nonce). The
+ * tag puts all keys of a partition in one Cluster slot, so the scripts never touch two slots.
  *
  * @example
  * ```ts
  * const layout = new RedisKeyLayout('mesh:');
- * layout.session(id).record; // 'mesh:{p07}:s:3q2+7w...'
+ * layout.session(id).record; // 'mesh:{p07.30}:s:3q2-7w...'
  * ```
  */
 export class RedisKeyLayout {
-  /** The partition prefixes, `<prefix>{pNN}:`, by partition number. */
+  /** The partition prefixes, `<prefix>{<tag>}:`, by partition number. */
   readonly partitions: readonly string[];
   /** Prefix of the rate limiter's keys (rate-limiter-flexible adds `:<key>`). */
   readonly rateLimitPrefix: string;
 
   /** @param prefix the store's `keyPrefix` */
   constructor(readonly prefix: string) {
-    this.partitions = Array.from(
-      { length: REDIS_PARTITIONS },
-      (_, p) => `${prefix}{p${String(p).padStart(2, '0')}}:`,
-    );
+    this.partitions = REDIS_PARTITION_TAGS.map((tag) => `${prefix}{${tag}}:`);
     this.rateLimitPrefix = `${prefix}rl`;
   }
 
