@@ -1,6 +1,9 @@
 // Issue 3: handshakes per second, on the built package (run `npm run build` first):
 //   node bench/handshake.bench.mjs [--platform fastify|express] [--handshakes 2000] [--concurrency 8] [--rounds 5]
 //
+// 0. The server side alone: HandshakeService.accept() on client hellos signed beforehand
+//    (signature check, replay claim, X25519, HKDF, session creation, signed reply): what one
+//    server core can accept.
 // 1. In process: the full handshake (client hello, server checks and key derivation, session
 //    creation in the memory store, signed reply, client verification and derivation) with
 //    MeshConnection talking to HandshakeService through an in-memory fetch: the crypto and
@@ -9,7 +12,7 @@
 //    each), `--concurrency` handshakes in flight, on loopback.
 // Each figure is the median of `--rounds` rounds, with the spread around it.
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   generateIdentityKeyPair,
@@ -19,6 +22,7 @@ import {
   resolveMeshSessionOptions,
   SessionManager,
 } from '../dist/index.js';
+import { createClientHello, createEphemeralKeyPair } from '../dist/handshake/handshake.protocol.js';
 import { spawnBenchServer } from './handshake-app.mjs';
 import { parseArgs, summarize } from './lib/stats.mjs';
 
@@ -55,8 +59,36 @@ async function drive(options, total, concurrency) {
   return total / ((performance.now() - t0) / 1000);
 }
 
-async function inProcess() {
-  const options = resolveMeshSessionOptions({
+/** The server side alone: HandshakeService.accept() on hellos signed before the clock starts. */
+async function serverSide() {
+  const options = serverOptions();
+  const handshakes = new HandshakeService(new SessionManager(options), options);
+  const identityKey = createPrivateKey(caller.privateKey);
+  const peer = { address: '127.0.0.1' };
+  const hellos = (n) =>
+    Array.from({ length: n }, () =>
+      JSON.stringify(
+        createClientHello({
+          clientId: 'caller',
+          serverId: 'greeter',
+          identityKey,
+          ephemeral: createEphemeralKeyPair(),
+        }).hello,
+      ),
+    );
+  const time = async (batch) => {
+    const t0 = performance.now();
+    for (const hello of batch) await handshakes.accept(hello, peer);
+    return batch.length / ((performance.now() - t0) / 1000);
+  };
+  await time(hellos(200)); // warm-up
+  const rates = [];
+  for (let round = 0; round < ROUNDS; round++) rates.push(await time(hellos(HANDSHAKES)));
+  return summarize(rates);
+}
+
+function serverOptions() {
+  return resolveMeshSessionOptions({
     serviceId: 'greeter',
     cleanupInterval: false,
     handshake: {
@@ -65,6 +97,10 @@ async function inProcess() {
       rateLimit: false,
     },
   });
+}
+
+async function inProcess() {
+  const options = serverOptions();
   const sessions = new SessionManager(options);
   const handshakes = new HandshakeService(sessions, options);
   const peer = { address: '127.0.0.1' };
@@ -102,6 +138,7 @@ async function overHttp() {
 const fmt = ({ median, spreadPct }) =>
   `${Math.round(median)} handshakes/s (±${spreadPct.toFixed(1)}%)`;
 console.log(`Node ${process.version}, ${ROUNDS} rounds of ${HANDSHAKES} handshakes`);
+console.log(`server side alone (HandshakeService.accept), one core: ${fmt(await serverSide())}`);
 console.log(`in process, client and server on one core:   ${fmt(await inProcess())}`);
 console.log(
   `over HTTP (${PLATFORM}, ${CONCURRENCY} in flight, server in its own process): ${fmt(await overHttp())}`,
