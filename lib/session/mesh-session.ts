@@ -15,7 +15,17 @@ export interface SessionKeyVault {
    * @param slot the slot the store gave the session
    */
   copyKey(slot: number): Buffer;
+  /**
+   * The times of the sessions in the vault: `createdAt`, `lastActivity` and `expiresAt` of
+   * `slot` at `TIMES_STRIDE * slot + TIMES_OFFSET` and the next two indexes.
+   */
+  readonly times: Float64Array;
 }
+
+/** Float64 indexes per vault slot. @internal */
+export const TIMES_STRIDE = 8;
+/** Index of a slot's `createdAt` within its stride; `lastActivity` and `expiresAt` follow. @internal */
+export const TIMES_OFFSET = 4;
 
 /** Binds a session's key to a vault slot; set once by the class's static block. */
 let bindKey: (session: MeshSession, vault: SessionKeyVault, slot: number) => void;
@@ -24,12 +34,26 @@ let releaseKey: (session: MeshSession) => void;
 /** Reads a session's vault slot (-1 when none); set once by the class's static block. */
 let keySlot: (session: MeshSession) => number;
 
+/** Where a session's time fields are, relative to its slot's first time. */
+const CREATED_AT = 0;
+const LAST_ACTIVITY = 1;
+const EXPIRES_AT = 2;
+
+// The own property descriptors of the times, shared by every session; set by the static block.
+let createdAtProperty: PropertyDescriptor;
+let lastActivityProperty: PropertyDescriptor;
+let expiresAtProperty: PropertyDescriptor;
+
 /**
  * The {@link Session} implementation that stores hand out.
  *
  * The key lives in a private field behind a getter, so it is not an own enumerable property:
  * `JSON.stringify`, object spread, `Object.keys` and `util.inspect` (and so Nest's `Logger`)
  * never show it. Custom stores should build their sessions with this class.
+ *
+ * `createdAt`, `lastActivity` and `expiresAt` are own enumerable accessor properties: a session
+ * in the memory store reads them from the store's slab, where a check and its slide touch one
+ * cache line; any other session keeps them itself. They read and spread like plain fields.
  *
  * The id is flattened on construction: `crypto.randomUUID()` returns a string made of many
  * pieces (about 480 bytes); a flat copy takes about 58.
@@ -41,13 +65,51 @@ let keySlot: (session: MeshSession) => number;
  * ```
  */
 export class MeshSession implements Session {
+  /** Session id (UUID v4). */
+  declare readonly id: string;
+  /** Remote service id. */
+  declare readonly serviceId: string;
+  /** Creation time (ms since the epoch). */
+  declare readonly createdAt: number;
+  /** Last activity (ms since the epoch). */
+  declare lastActivity: number;
+  /** Expiry (ms since the epoch). */
+  declare expiresAt: number;
+  /** Plain JSON-serialisable metadata. */
+  declare metadata?: Record<string, unknown>;
   /** The key, or the copy read from the vault; `undefined` until read when it is in a vault. */
   #key: Buffer | undefined;
+  /** The store's vault while the session is stored there: it then holds the key and times. */
   #vault: SessionKeyVault | undefined = undefined;
   #slot = -1;
+  /** The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault. */
+  #times: [number, number, number] | undefined;
 
   static {
+    const time = (field: number): PropertyDescriptor => ({
+      enumerable: true,
+      configurable: false,
+      get(this: MeshSession): number {
+        const vault = this.#vault;
+        return vault === undefined
+          ? (this.#times as [number, number, number])[field]
+          : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + field];
+      },
+      set(this: MeshSession, value: number): void {
+        const vault = this.#vault;
+        if (vault === undefined) (this.#times as [number, number, number])[field] = value;
+        else vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + field] = value;
+      },
+    });
+    createdAtProperty = time(CREATED_AT);
+    lastActivityProperty = time(LAST_ACTIVITY);
+    expiresAtProperty = time(EXPIRES_AT);
     bindKey = (session, vault, slot) => {
+      const at = slot * TIMES_STRIDE + TIMES_OFFSET;
+      vault.times[at + CREATED_AT] = session.createdAt;
+      vault.times[at + LAST_ACTIVITY] = session.lastActivity;
+      vault.times[at + EXPIRES_AT] = session.expiresAt;
+      session.#times = undefined;
       // The session's own Buffer is wiped: from now on the vault holds the only stored copy.
       session.#key?.fill(0);
       session.#key = undefined;
@@ -55,6 +117,15 @@ export class MeshSession implements Session {
       session.#slot = slot;
     };
     releaseKey = (session) => {
+      const vault = session.#vault;
+      if (vault === undefined) return;
+      // The session keeps its last times, so a caller can still tell why it ended.
+      const at = session.#slot * TIMES_STRIDE + TIMES_OFFSET;
+      session.#times = [
+        vault.times[at + CREATED_AT],
+        vault.times[at + LAST_ACTIVITY],
+        vault.times[at + EXPIRES_AT],
+      ];
       // A copy already handed out is wiped in place, so every holder sees the key gone.
       session.#key?.fill(0);
       session.#vault = undefined;
@@ -73,18 +144,27 @@ export class MeshSession implements Session {
    * @param metadata plain JSON-serialisable metadata
    */
   constructor(
-    readonly id: string,
-    readonly serviceId: string,
+    id: string,
+    serviceId: string,
     sessionKey: Buffer,
-    readonly createdAt: number,
-    public lastActivity: number,
-    public expiresAt: number,
-    public metadata?: Record<string, unknown>,
+    createdAt: number,
+    lastActivity: number,
+    expiresAt: number,
+    metadata?: Record<string, unknown>,
   ) {
     // Reading one character flattens the id in place; the garbage collector then drops the
     // pieces.
     if (typeof id === 'string' && id.length > 0) id.charCodeAt(0);
     this.#key = sessionKey;
+    this.#times = [createdAt, lastActivity, expiresAt];
+    // Own properties, in the order of the Session interface.
+    this.id = id;
+    this.serviceId = serviceId;
+    // Three defineProperty calls cost about half of one defineProperties with a map.
+    Object.defineProperty(this, 'createdAt', createdAtProperty);
+    Object.defineProperty(this, 'lastActivity', lastActivityProperty);
+    Object.defineProperty(this, 'expiresAt', expiresAtProperty);
+    this.metadata = metadata;
   }
 
   /**

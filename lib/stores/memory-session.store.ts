@@ -7,6 +7,8 @@ import {
   MeshSession,
   releaseSessionKey,
   sessionKeySlot,
+  TIMES_OFFSET,
+  TIMES_STRIDE,
   type SessionKeyVault,
 } from '../session/mesh-session.js';
 import type { Session } from '../session/session.interface.js';
@@ -15,18 +17,88 @@ import { SessionStore } from './session-store.interface.js';
 /** Width of one expiry bucket (ms). */
 const BUCKET_MS = 1_000;
 /** How long cleanup may hold the event loop before it yields (ms). */
-const SLICE_BUDGET_MS = 4;
+const SLICE_BUDGET_MS = 3;
 /** How many entries cleanup handles between two clock reads. */
 const SLICE_CHECK_EVERY = 128;
 /** Smallest capacity of the id table (entries; a power of two). */
 const MIN_TABLE_CAPACITY = 1 << 10;
-/** Smallest capacity of the key slab (keys). */
+/** Smallest capacity of the slab (sessions). */
 const MIN_SLAB_SLOTS = 1 << 10;
+/** Bytes per slab slot: the key, then the three times, in one 64-byte cache line. */
+const SLOT_BYTES = TIMES_STRIDE * 8;
+/** Int32 words per id-table entry: the id's four words, then the session's slab slot. */
+const ENTRY_WORDS = 5;
+const COLLISION = 'Session id collision: a session with this id already exists';
 
 /** Value of each lower-case hex digit by character code; -1 for anything else. */
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
 for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = 10 + i;
+
+/**
+ * The keys and times of a store's sessions, one 64-byte slot each: the 32-byte key, then
+ * `createdAt`, `lastActivity` and `expiresAt`. Sessions read their key and times here through
+ * their slot; the slab itself is never handed out.
+ */
+class SessionSlab implements SessionKeyVault {
+  /** The slots, as bytes. */
+  bytes = Buffer.alloc(MIN_SLAB_SLOTS * SLOT_BYTES);
+  /** The same memory, as float64 (the times). */
+  times = new Float64Array(this.bytes.buffer, this.bytes.byteOffset, MIN_SLAB_SLOTS * TIMES_STRIDE);
+  private capacity = MIN_SLAB_SLOTS;
+  /** Slots below this mark have been handed out at least once. */
+  private mark = 0;
+  /** Slots given back, for reuse. */
+  private free = new Int32Array(MIN_SLAB_SLOTS);
+  private freeCount = 0;
+
+  /**
+   * A copy of the key in `slot`, in a Buffer with memory of its own (not a pooled one, whose
+   * ArrayBuffer other data shares).
+   */
+  copyKey(slot: number): Buffer {
+    const key = Buffer.allocUnsafeSlow(SESSION_KEY_LENGTH);
+    const start = slot * SLOT_BYTES;
+    this.bytes.copy(key, 0, start, start + SESSION_KEY_LENGTH);
+    return key;
+  }
+
+  /** A free slot. */
+  take(): number {
+    if (this.freeCount > 0) return this.free[--this.freeCount];
+    if (this.mark === this.capacity) this.grow();
+    return this.mark++;
+  }
+
+  /** Wipes a slot and gives it back. */
+  release(slot: number): void {
+    this.bytes.fill(0, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
+    this.free[this.freeCount++] = slot;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const bytes = Buffer.alloc(capacity * SLOT_BYTES);
+    this.bytes.copy(bytes);
+    // The old memory held keys: wipe it before letting it go.
+    this.bytes.fill(0);
+    this.bytes = bytes;
+    this.times = new Float64Array(bytes.buffer, bytes.byteOffset, capacity * TIMES_STRIDE);
+    const free = new Int32Array(capacity);
+    free.set(this.free);
+    this.free = free;
+    this.capacity = capacity;
+  }
+}
+
+/** `MemorySessionStore#touch` without the Promise; set by the class's static block. */
+let touchSync: (
+  store: MemorySessionStore,
+  id: string,
+  now: number,
+  idleTimeout: number,
+  maxLifetime: number | undefined,
+) => MeshSession | undefined;
 
 /** The sessions of one service, with removed ones dropped lazily. */
 interface ServiceGroup {
@@ -43,9 +115,11 @@ interface ServiceGroup {
  *
  * - Sessions are indexed by id in an open-addressing table keyed by the id's 128 bits, so that a
  *   lookup reads one table entry and the session, and by service id.
- * - Keys live in one slab of 32-byte slots, not in a Buffer each; a session reads its key out of
- *   its slot. A removed session's slot is wiped, and the session gives up the slot before it
- *   can be reused, so a stale session object never reads another session's key.
+ * - Keys and times live in one slab of 64-byte slots, not in a Buffer and three boxed numbers
+ *   per session: a check and its slide touch one cache line. A session reads its key and times
+ *   through its slot. A removed session's slot is wiped, and the session gives up the slot (it
+ *   keeps its last times) before the slot can be reused, so a stale session object never reads
+ *   another session's key.
  * - Expiry candidates sit in one-second time buckets, so cleanup only visits buckets whose time
  *   has come. A touch does not move a session between buckets; cleanup re-files a session it
  *   finds still alive, so each live session has exactly one bucket entry.
@@ -59,28 +133,28 @@ interface ServiceGroup {
  * MeshSessionModule.forRoot({ store: new MemorySessionStore() });
  * ```
  */
-export class MemorySessionStore extends SessionStore implements SessionKeyVault {
+export class MemorySessionStore extends SessionStore {
+  static {
+    touchSync = (store, id, now, idleTimeout, maxLifetime) =>
+      store.touchNow(id, now, idleTimeout, maxLifetime);
+  }
+
   /** Id table: sessions by position; `undefined` marks a free entry. */
   private table: (MeshSession | undefined)[] = new Array<MeshSession | undefined>(
     MIN_TABLE_CAPACITY,
   ).fill(undefined);
-  /** The 128 bits of the id of each table entry, as four 32-bit words. */
-  private tableIds = new Int32Array(MIN_TABLE_CAPACITY * 4);
+  /** Per table entry: the 128 bits of the id as four 32-bit words, then the slab slot. */
+  private tableIds = new Int32Array(MIN_TABLE_CAPACITY * ENTRY_WORDS);
   private tableMask = MIN_TABLE_CAPACITY - 1;
   private tableSize = 0;
   /** Sessions whose id is not a lower-case UUID (custom sessions): rare, kept in a Map. */
   private readonly otherIds = new Map<string, MeshSession>();
   /** Per-store seed of the table hash. */
   private readonly hashSeed = randomBytes(4).readInt32LE(0);
-
-  /** The keys: slot `i` holds bytes `32 * i` to `32 * i + 31`. */
-  private slab = Buffer.alloc(MIN_SLAB_SLOTS * SESSION_KEY_LENGTH);
-  private slabSlots = MIN_SLAB_SLOTS;
-  /** Slots below this mark have been handed out at least once. */
-  private slabMark = 0;
-  /** Slots given back, for reuse. */
-  private freeSlots = new Int32Array(MIN_SLAB_SLOTS);
-  private freeCount = 0;
+  /** Keys and times. */
+  private readonly slab = new SessionSlab();
+  /** The slab slot of the session `find` returned last. */
+  private foundSlot = -1;
 
   private readonly byService = new Map<string, ServiceGroup>();
   private readonly buckets = new Map<number, MeshSession[]>();
@@ -103,19 +177,7 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     idleTimeout: number,
     maxLifetime: number | undefined,
   ): Promise<Session | undefined> {
-    const session = this.find(id);
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= now) {
-      this.remove(session);
-      return session;
-    }
-    let expiresAt = now + idleTimeout;
-    if (maxLifetime !== undefined && session.createdAt + maxLifetime < expiresAt) {
-      expiresAt = session.createdAt + maxLifetime;
-    }
-    session.lastActivity = now;
-    session.expiresAt = expiresAt;
-    return session;
+    return this.touchNow(id, now, idleTimeout, maxLifetime);
   }
 
   async get(id: string, now: number): Promise<Session | undefined> {
@@ -224,22 +286,41 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     return { session, nonceFresh: this.claim(id, nonce, ttl, now) };
   }
 
-  /**
-   * A copy of the key in `slot`, in a Buffer with its own memory (not a pooled one, whose
-   * ArrayBuffer other data shares). Called by the sessions of this store.
-   *
-   * @internal
-   */
-  copyKey(slot: number): Buffer {
-    const key = Buffer.allocUnsafeSlow(SESSION_KEY_LENGTH);
-    const start = slot * SESSION_KEY_LENGTH;
-    this.slab.copy(key, 0, start, start + SESSION_KEY_LENGTH);
-    return key;
+  /** `touch`, answered synchronously. */
+  private touchNow(
+    id: string,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): MeshSession | undefined {
+    const session = this.find(id);
+    if (session === undefined) return undefined;
+    // The times sit in the slab next to the key: the check and the slide touch one cache line.
+    const times = this.slab.times;
+    const at = this.foundSlot * TIMES_STRIDE + TIMES_OFFSET;
+    if (times[at + 2] <= now) {
+      this.remove(session);
+      return session;
+    }
+    let expiresAt = now + idleTimeout;
+    if (maxLifetime !== undefined && times[at] + maxLifetime < expiresAt) {
+      expiresAt = times[at] + maxLifetime;
+    }
+    times[at + 1] = now;
+    times[at + 2] = expiresAt;
+    return session;
   }
 
   private add(input: Session): void {
-    if (this.find(input.id) !== undefined) {
-      throw new Error(`Session id collision: a session with this id already exists`);
+    // One probe finds both a colliding entry and the free entry the new session takes.
+    const canonical = this.parseId(input.id);
+    let position = -1;
+    if (canonical) {
+      if ((this.tableSize + 1) * 2 > this.table.length) this.growTable();
+      position = this.probe(this.idWords);
+      if (this.table[position] !== undefined) throw new Error(COLLISION);
+    } else if (this.otherIds.has(input.id)) {
+      throw new Error(COLLISION);
     }
     // A session object is adopted unless another store already holds it, or it is not a
     // MeshSession; then this store keeps its own object, with its own copy of the key, so that
@@ -256,9 +337,13 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
             input.expiresAt,
             input.metadata,
           );
-    const slot = this.takeSlot();
-    session.sessionKey.copy(this.slab, slot * SESSION_KEY_LENGTH, 0, SESSION_KEY_LENGTH);
-    bindSessionKey(session, this, slot);
+    const key = session.sessionKey;
+    const slot = this.slab.take();
+    this.slab.bytes.set(
+      key.length === SESSION_KEY_LENGTH ? key : key.subarray(0, SESSION_KEY_LENGTH),
+      slot * SLOT_BYTES,
+    );
+    bindSessionKey(session, this.slab, slot);
 
     let group = this.byService.get(session.serviceId);
     if (group === undefined) {
@@ -273,7 +358,7 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     group.sessions.push(session);
     group.live++;
 
-    if (this.parseId(session.id)) this.insert(session);
+    if (canonical) this.occupy(position, session, this.idWords, slot);
     else this.otherIds.set(session.id, session);
     this.file(session);
   }
@@ -286,8 +371,7 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     const group = this.byService.get(session.serviceId);
     if (group !== undefined && --group.live === 0) this.byService.delete(session.serviceId);
     releaseSessionKey(session);
-    this.slab.fill(0, slot * SESSION_KEY_LENGTH, (slot + 1) * SESSION_KEY_LENGTH);
-    this.freeSlots[this.freeCount++] = slot;
+    this.slab.release(slot);
   }
 
   /** Drops removed sessions from a service group. */
@@ -296,8 +380,13 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     group.sessions = group.sessions.filter((s) => sessionKeySlot(s) !== -1);
   }
 
+  /** The stored session with this id; its slab slot is left in `foundSlot`. */
   private find(id: string): MeshSession | undefined {
-    if (!this.parseId(id)) return this.otherIds.size === 0 ? undefined : this.otherIds.get(id);
+    if (!this.parseId(id)) {
+      const session = this.otherIds.size === 0 ? undefined : this.otherIds.get(id);
+      if (session !== undefined) this.foundSlot = sessionKeySlot(session);
+      return session;
+    }
     const words = this.idWords;
     const ids = this.tableIds;
     const mask = this.tableMask;
@@ -305,36 +394,50 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     for (;;) {
       const session = this.table[i];
       if (session === undefined) return undefined;
-      const at = i << 2;
+      const at = i * ENTRY_WORDS;
       if (
         ids[at] === words[0] &&
         ids[at + 1] === words[1] &&
         ids[at + 2] === words[2] &&
         ids[at + 3] === words[3]
       ) {
+        this.foundSlot = ids[at + 4];
         return session;
       }
       i = (i + 1) & mask;
     }
   }
 
-  /** Puts a session whose id words are in `idWords` into the id table. */
-  private insert(session: MeshSession): void {
-    if ((this.tableSize + 1) * 2 > this.table.length) this.growTable();
-    this.place(session, this.idWords);
-    this.tableSize++;
-  }
-
-  private place(session: MeshSession, words: Int32Array): void {
+  /** The entry holding these id words, or else the free entry where they would go. */
+  private probe(words: Int32Array): number {
+    const ids = this.tableIds;
     const mask = this.tableMask;
     let i = this.hash(words) & mask;
-    while (this.table[i] !== undefined) i = (i + 1) & mask;
+    for (;;) {
+      if (this.table[i] === undefined) return i;
+      const at = i * ENTRY_WORDS;
+      if (
+        ids[at] === words[0] &&
+        ids[at + 1] === words[1] &&
+        ids[at + 2] === words[2] &&
+        ids[at + 3] === words[3]
+      ) {
+        return i;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Fills the free table entry `i`. */
+  private occupy(i: number, session: MeshSession, words: Int32Array, slot: number): void {
     this.table[i] = session;
-    const at = i << 2;
+    const at = i * ENTRY_WORDS;
     this.tableIds[at] = words[0];
     this.tableIds[at + 1] = words[1];
     this.tableIds[at + 2] = words[2];
     this.tableIds[at + 3] = words[3];
+    this.tableIds[at + 4] = slot;
+    this.tableSize++;
   }
 
   /** Removes the entry with these id words, shifting its cluster back (no tombstones). */
@@ -345,7 +448,7 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     let i = this.hash(words) & mask;
     for (;;) {
       if (table[i] === undefined) return;
-      const at = i << 2;
+      const at = i * ENTRY_WORDS;
       if (
         ids[at] === words[0] &&
         ids[at + 1] === words[1] &&
@@ -361,7 +464,7 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     for (;;) {
       j = (j + 1) & mask;
       if (table[j] === undefined) break;
-      const bj = j << 2;
+      const bj = j * ENTRY_WORDS;
       entry[0] = ids[bj];
       entry[1] = ids[bj + 1];
       entry[2] = ids[bj + 2];
@@ -370,7 +473,7 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
       // The entry at j stays when its home lies cyclically in (i, j].
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
       table[i] = table[j];
-      ids.copyWithin(i << 2, bj, bj + 4);
+      ids.copyWithin(i * ENTRY_WORDS, bj, bj + ENTRY_WORDS);
       i = j;
     }
     table[i] = undefined;
@@ -382,14 +485,17 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     const oldIds = this.tableIds;
     const capacity = oldTable.length * 2;
     this.table = new Array<MeshSession | undefined>(capacity).fill(undefined);
-    this.tableIds = new Int32Array(capacity * 4);
+    this.tableIds = new Int32Array(capacity * ENTRY_WORDS);
     this.tableMask = capacity - 1;
+    // occupy() counts the entries again.
+    this.tableSize = 0;
     const words = new Int32Array(4);
     for (let i = 0; i < oldTable.length; i++) {
       const session = oldTable[i];
       if (session === undefined) continue;
-      words.set(oldIds.subarray(i << 2, (i << 2) + 4));
-      this.place(session, words);
+      const at = i * ENTRY_WORDS;
+      words.set(oldIds.subarray(at, at + 4));
+      this.occupy(this.probe(words), session, words, oldIds[at + 4]);
     }
   }
 
@@ -428,22 +534,6 @@ export class MemorySessionStore extends SessionStore implements SessionKeyVault 
     words[2] = w2;
     words[3] = w3;
     return true;
-  }
-
-  private takeSlot(): number {
-    if (this.freeCount > 0) return this.freeSlots[--this.freeCount];
-    if (this.slabMark === this.slabSlots) {
-      const slots = this.slabSlots * 2;
-      const slab = Buffer.alloc(slots * SESSION_KEY_LENGTH);
-      this.slab.copy(slab);
-      this.slab.fill(0);
-      this.slab = slab;
-      const free = new Int32Array(slots);
-      free.set(this.freeSlots);
-      this.freeSlots = free;
-      this.slabSlots = slots;
-    }
-    return this.slabMark++;
   }
 
   private claim(scope: string, nonce: string, ttl: number, now: number): boolean {
@@ -524,4 +614,40 @@ function hexWord(id: string, first: number, second: number): number {
     value = (value << 4) | digit;
   }
   return value;
+}
+
+/**
+ * `store` when it is a plain `MemorySessionStore` whose calls are answered synchronously: not a
+ * subclass, and with no method replaced on the instance (as a test spy does). Callers may then
+ * skip a Promise, and a time limit on its calls could never fire. Cheap enough to ask on every
+ * call. Internal: not exported from the package.
+ *
+ * @internal
+ */
+export function inProcessStore(store: SessionStore): MemorySessionStore | undefined {
+  const stock = MemorySessionStore.prototype;
+  return Object.getPrototypeOf(store) === stock &&
+    store.touch === stock.touch &&
+    store.delete === stock.delete &&
+    store.get === stock.get &&
+    store.getAndClaimNonce === stock.getAndClaimNonce &&
+    store.claimNonce === stock.claimNonce
+    ? (store as MemorySessionStore)
+    : undefined;
+}
+
+/**
+ * {@link SessionStore.touch} on a store from {@link inProcessStore}, answered synchronously.
+ * Internal.
+ *
+ * @internal
+ */
+export function touchInProcess(
+  store: MemorySessionStore,
+  id: string,
+  now: number,
+  idleTimeout: number,
+  maxLifetime: number | undefined,
+): Session | undefined {
+  return touchSync(store, id, now, idleTimeout, maxLifetime);
 }

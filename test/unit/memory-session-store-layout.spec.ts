@@ -122,6 +122,67 @@ describe('MemorySessionStore layout', () => {
     });
   });
 
+  describe('times in the slab', () => {
+    it('reads and spreads the times like plain fields, in the interface order', async () => {
+      const s = session('svc');
+      await store.create(s);
+      await store.touch(s.id, T0 + 5, MIN, undefined);
+      expect(Object.keys(s)).toEqual([
+        'id',
+        'serviceId',
+        'createdAt',
+        'lastActivity',
+        'expiresAt',
+        'metadata',
+      ]);
+      expect({ ...s }).toEqual({
+        id: s.id,
+        serviceId: 'svc',
+        createdAt: T0,
+        lastActivity: T0 + 5,
+        expiresAt: T0 + 5 + MIN,
+        metadata: undefined,
+      });
+      expect(JSON.parse(JSON.stringify(s))).toMatchObject({ lastActivity: T0 + 5 });
+    });
+
+    it('keeps a removed session at its last times, whoever reuses its slot', async () => {
+      const old = session('svc');
+      await store.create(old);
+      await store.touch(old.id, T0 + 7, MIN, undefined);
+      await store.delete(old.id);
+      const reuser = new MeshSession(
+        randomUUID(),
+        'svc',
+        randomBytes(32),
+        T0 + 99,
+        T0 + 99,
+        T0 + 2 * MIN,
+      );
+      await store.create(reuser);
+      await store.touch(reuser.id, T0 + 100, MIN, undefined);
+      expect([old.createdAt, old.lastActivity, old.expiresAt]).toEqual([T0, T0 + 7, T0 + 7 + MIN]);
+      expect([reuser.createdAt, reuser.lastActivity]).toEqual([T0 + 99, T0 + 100]);
+    });
+
+    it('writes through to the store when a stored session is assigned', async () => {
+      const s = session('svc');
+      await store.create(s);
+      s.expiresAt = T0 + 1;
+      expect(await store.get(s.id, T0)).toBe(s);
+      expect(await store.get(s.id, T0 + 1)).toBeUndefined();
+    });
+
+    it('caps a slide at createdAt + maxLifetime, to the millisecond', async () => {
+      const s = session('svc', T0 + MIN);
+      await store.create(s);
+      const touched = await store.touch(s.id, T0 + 30_000, MIN, 75_001);
+      expect(touched?.expiresAt).toBe(T0 + 75_001);
+      expect(await store.get(s.id, T0 + 75_000)).toBe(s);
+      expect(await store.get(s.id, T0 + 75_001)).toBeUndefined();
+    });
+  });
+
   describe('ids', () => {
     it('stores ids that are not lower-case UUIDs, and matches ids exactly', async () => {
       const upper = session('svc', T0 + MIN, randomUUID().toUpperCase());
