@@ -21,6 +21,7 @@ import { SessionValidationError } from '../session/session-validation.error.js';
 import type { Session } from '../session/session.interface.js';
 import { RequestVerifier, type SignedRequestParts } from '../signing/request-verifier.js';
 import { SignatureVerificationError } from '../signing/signature-verification.error.js';
+import { inProcessStore } from '../stores/memory-session.store.js';
 import { withTimeout } from '../utils/with-timeout.js';
 import {
   SessionRateLimitException,
@@ -142,7 +143,7 @@ export class SessionGuard implements CanActivate {
     response: SessionGuardResponse,
   ): Promise<Session> {
     try {
-      return await withTimeout(this.sessions.validateSession(id), this.options.storeTimeout);
+      return await this.withStoreTimeout(this.sessions.validateSession(id));
     } catch (error) {
       if (error instanceof SessionValidationError) {
         throw new SessionUnauthorizedException(error.message);
@@ -161,9 +162,8 @@ export class SessionGuard implements CanActivate {
   ): Promise<Session> {
     this.verifier ??= new RequestVerifier(this.sessions);
     try {
-      const session = await withTimeout(
+      const session = await this.withStoreTimeout(
         this.verifier.verify(this.getSignedRequest(request)),
-        this.options.storeTimeout,
       );
       verifiedRequests.add(request);
       return session;
@@ -173,6 +173,16 @@ export class SessionGuard implements CanActivate {
       }
       throw this.storeUnavailable(response, error);
     }
+  }
+
+  /**
+   * Limits a store call to `storeTimeout`. A plain memory store answers in process, so its
+   * calls skip the timer: it could never fire, and arming one costs on every request.
+   */
+  protected withStoreTimeout<T>(pending: Promise<T>): Promise<T> {
+    return inProcessStore(this.sessions.store) === undefined
+      ? withTimeout(pending, this.options.storeTimeout)
+      : pending;
   }
 
   /** The parts of the request that signature mode verifies. */

@@ -7,7 +7,11 @@ import {
 } from '../mesh-session.options.js';
 import type { MeshAuditEventType } from '../monitoring/mesh-audit-event.interface.js';
 import { MeshAuditEmitter, sessionRef } from '../monitoring/mesh-audit.emitter.js';
-import { MemorySessionStore } from '../stores/memory-session.store.js';
+import {
+  inProcessStore,
+  MemorySessionStore,
+  touchInProcess,
+} from '../stores/memory-session.store.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
@@ -123,10 +127,20 @@ export class SessionManager {
    * @param id session id
    * @returns the session, or `undefined` when the id is malformed, unknown or expired
    */
-  async getSession(id: string): Promise<Session | undefined> {
-    if (!isSessionId(id)) return undefined;
+  getSession(id: string): Promise<Session | undefined> {
+    if (!isSessionId(id)) return Promise.resolve(undefined);
+    return this.slide(id);
+  }
+
+  /** `getSession` once the id is known to be well-formed. */
+  private async slide(id: string): Promise<Session | undefined> {
     const now = Date.now();
-    const session = await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime);
+    // A plain memory store answers without a Promise: one await less on every request.
+    const inProcess = inProcessStore(this.store);
+    const session =
+      inProcess === undefined
+        ? await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime)
+        : touchInProcess(inProcess, id, now, this.sessionTimeout, this.maxLifetime);
     if (session === undefined) return undefined;
     if (session.expiresAt <= now) {
       this.expired++;
@@ -256,7 +270,7 @@ export class SessionManager {
       throw this.reject('missing', MeshSessionMessages.missingSessionId());
     }
     if (!isSessionId(id)) throw this.reject('invalid', MeshSessionMessages.invalidSessionId());
-    const session = await this.getSession(id);
+    const session = await this.slide(id);
     if (session === undefined)
       throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
     if (session.metadata?.revoked === true) {
