@@ -5,7 +5,8 @@
 //   { platform: 'fastify' | 'express',
 //     variant: 'unguarded' | 'guarded' | 'signature' | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions }
-// The child starts the app on a free loopback port and answers { port, sessionId?, cookie? }.
+// The child starts the app on a free loopback port and answers { port, sessionId?, cookie? };
+// later, { served: true } asks how many requests the bench route has answered.
 // Every variant serves GET /bench -> {"ok":true} and imports the same module, so the only
 // difference between two variants is what guards the route:
 // - unguarded:       nothing;
@@ -48,10 +49,14 @@ class ExpressSessionGuard {
 }
 Injectable()(ExpressSessionGuard);
 
+/** Requests the bench route answered; the parent asks for it around each run. */
+let served = 0;
+
 // Plain JavaScript has no decorator syntax: decorators are applied as functions.
 function benchController(guard) {
   class BenchController {
     bench() {
+      served++;
       return { ok: true };
     }
   }
@@ -156,6 +161,7 @@ async function serve(config) {
     answer.sessionId = created.id;
   }
   process.on('message', async (message) => {
+    if (message?.served) process.send({ served });
     if (message?.stop) {
       await app.close();
       await redisClient?.quit();
