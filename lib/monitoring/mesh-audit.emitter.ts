@@ -4,6 +4,8 @@ import { MeshSessionMessages } from '../mesh-session.messages.js';
 import type { MeshAuditEvent, MeshAuditEventType } from './mesh-audit-event.interface.js';
 import type { MonitoringAdapter, MonitoringOptions } from './monitoring-adapter.interface.js';
 
+const MAX_TRACKED_DELIVERIES = 1_000;
+
 /**
  * The single fan-out of audit events to the monitoring adapters. It never awaits an adapter on
  * the caller's path: an adapter that throws, rejects or hangs is isolated here, and each
@@ -18,6 +20,10 @@ import type { MonitoringAdapter, MonitoringOptions } from './monitoring-adapter.
 export class MeshAuditEmitter {
   private readonly logger = new Logger('MeshSession');
   private readonly adapters: readonly MonitoringAdapter[];
+  /**
+   * Deliveries still running, for `flush()` at shutdown. Bounded: an adapter that never
+   * resolves must not make the emitter hold every event it was ever given.
+   */
   private readonly pending = new Set<Promise<void>>();
 
   /**
@@ -74,7 +80,7 @@ export class MeshAuditEmitter {
           this.reportFailure(adapter, error);
         },
       );
-      this.pending.add(tracked);
+      if (this.pending.size < MAX_TRACKED_DELIVERIES) this.pending.add(tracked);
     }
   }
 

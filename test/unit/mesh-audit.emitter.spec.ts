@@ -100,3 +100,14 @@ describe('LoggerMonitoringAdapter', () => {
     expect(String(warn.mock.calls[0][0])).toContain('service=peer');
   });
 });
+
+describe('MeshAuditEmitter with an adapter that never resolves', () => {
+  it('keeps a bounded number of deliveries for flush()', async () => {
+    const hanging: MonitoringAdapter = { logEvent: () => new Promise<void>(() => undefined) };
+    const emitter = new MeshAuditEmitter({ adapters: [hanging] });
+    for (let i = 0; i < 5_000; i++) emitter.emit('error', undefined, { success: false });
+    const pending = (emitter as unknown as { pending: Set<unknown> }).pending;
+    expect(pending.size).toBe(1_000);
+    await emitter.flush(10);
+  });
+});
