@@ -41,9 +41,9 @@ export interface SessionGuardRequest {
   rawBody?: Buffer;
 }
 
-// Requests this module already verified: with the guard both global and on a route, the
-// second run must not claim the same nonce again.
-const verifiedRequests = new WeakSet<object>();
+// Requests this guard already passed: with the guard both global and on a route, the second
+// run must not slide the session, spend rate-limit budget or claim a nonce again.
+const checkedRequests = new WeakSet<object>();
 
 /** The part of an Express response or Fastify reply the guard writes. */
 export interface SessionGuardResponse {
@@ -112,12 +112,13 @@ export class SessionGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<SessionGuardRequest>();
     const response = http.getResponse<SessionGuardResponse>();
-    if (this.options.requestSigning && verifiedRequests.has(request)) return true;
+    if (checkedRequests.has(request)) return true;
     const session = this.options.requestSigning
       ? await this.verifySignature(request, response)
       : await this.validate(this.getSessionId(request), response);
     if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     request[SESSION_REQUEST_PROPERTY] = session;
+    checkedRequests.add(request);
     return true;
   }
 
@@ -165,7 +166,6 @@ export class SessionGuard implements CanActivate {
       const session = await this.withStoreTimeout(
         this.verifier.verify(this.getSignedRequest(request)),
       );
-      verifiedRequests.add(request);
       return session;
     } catch (error) {
       if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {

@@ -274,3 +274,43 @@ describe.each(httpAdapters)('SessionGuard as APP_GUARD on $name', (adapter) => {
     expect(res.status).toBe(200);
   });
 });
+
+@Controller('double')
+class DoubleGuardedController {
+  @UseGuards(SessionGuard)
+  @Get()
+  double(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+describe.each(httpAdapters)('SessionGuard both global and on a route, on $name', (adapter) => {
+  let app: INestApplication;
+
+  beforeAll(async () => {
+    app = await startHttpApp(
+      {
+        imports: [
+          MeshSessionModule.forRoot({
+            cleanupInterval: false,
+            rateLimit: { maxRequests: 2, windowMs: 60_000 },
+          }),
+        ],
+        controllers: [DoubleGuardedController],
+        providers: [{ provide: APP_GUARD, useClass: SessionGuard }],
+      },
+      adapter,
+    );
+  });
+
+  afterAll(() => app.close());
+
+  it('checks a request once: one unit of rate-limit budget per request', async () => {
+    const session = await app.get(SessionManager).createSession('svc', randomBytes(32));
+    const call = () =>
+      request(app.getHttpServer()).get('/double').set('x-mesh-session-id', session.id);
+    expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(200);
+    expect((await call()).status).toBe(429);
+  });
+});
