@@ -8,6 +8,7 @@ import {
 import type { MeshAuditEventType } from '../monitoring/mesh-audit-event.interface.js';
 import { MeshAuditEmitter, sessionRef } from '../monitoring/mesh-audit.emitter.js';
 import {
+  createInProcess,
   inProcessStore,
   MemorySessionStore,
   touchInProcess,
@@ -114,7 +115,10 @@ export class SessionManager {
       this.expiryFor(now, now),
       safeMetadata,
     );
-    await this.store.create(session);
+    // A plain memory store stores it without a Promise.
+    const inProcess = inProcessStore(this.store);
+    if (inProcess === undefined) await this.store.create(session);
+    else createInProcess(inProcess, session);
     this.created++;
     this.event('connection', serviceId, 'session_created', session.id);
     return session;

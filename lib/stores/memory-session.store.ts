@@ -100,6 +100,9 @@ let touchSync: (
   maxLifetime: number | undefined,
 ) => MeshSession | undefined;
 
+/** `MemorySessionStore#create` without the Promise; set by the class's static block. */
+let createSync: (store: MemorySessionStore, session: Session) => void;
+
 /** The sessions of one service, with removed ones dropped lazily. */
 interface ServiceGroup {
   /** The service id string all sessions of the group share. */
@@ -137,6 +140,7 @@ export class MemorySessionStore extends SessionStore {
   static {
     touchSync = (store, id, now, idleTimeout, maxLifetime) =>
       store.touchNow(id, now, idleTimeout, maxLifetime);
+    createSync = (store, session) => store.add(session);
   }
 
   /** Id table: sessions by position; `undefined` marks a free entry. */
@@ -627,6 +631,7 @@ function hexWord(id: string, first: number, second: number): number {
 export function inProcessStore(store: SessionStore): MemorySessionStore | undefined {
   const stock = MemorySessionStore.prototype;
   return Object.getPrototypeOf(store) === stock &&
+    store.create === stock.create &&
     store.touch === stock.touch &&
     store.delete === stock.delete &&
     store.get === stock.get &&
@@ -650,4 +655,15 @@ export function touchInProcess(
   maxLifetime: number | undefined,
 ): Session | undefined {
   return touchSync(store, id, now, idleTimeout, maxLifetime);
+}
+
+/**
+ * {@link SessionStore.create} on a store from {@link inProcessStore}, done synchronously.
+ * Internal.
+ *
+ * @throws {Error} on an id collision
+ * @internal
+ */
+export function createInProcess(store: MemorySessionStore, session: Session): void {
+  createSync(store, session);
 }

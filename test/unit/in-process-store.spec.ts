@@ -41,9 +41,11 @@ describe('in-process store shortcut', () => {
     const spied = new MemorySessionStore();
     jest.spyOn(spied, 'touch');
     expect(inProcessStore(spied)).toBeUndefined();
-    const spiedDelete = new MemorySessionStore();
-    jest.spyOn(spiedDelete, 'delete');
-    expect(inProcessStore(spiedDelete)).toBeUndefined();
+    for (const method of ['create', 'delete', 'get', 'getAndClaimNonce', 'claimNonce'] as const) {
+      const replaced = new MemorySessionStore();
+      jest.spyOn(replaced, method);
+      expect(inProcessStore(replaced)).toBeUndefined();
+    }
   });
 
   it('arms no storeTimeout timer for a plain memory store, and one per request otherwise', async () => {
@@ -59,6 +61,18 @@ describe('in-process store shortcut', () => {
       expect(setTimer).toHaveBeenCalledTimes(timers);
       setTimer.mockRestore();
     }
+  });
+
+  it('calls a replaced create, and refuses a colliding id through the shortcut', async () => {
+    const store = new MemorySessionStore();
+    const create = jest.spyOn(store, 'create');
+    const { manager } = guardFor(store);
+    await manager.createSession('svc', randomBytes(32));
+    expect(create).toHaveBeenCalledTimes(1);
+    const plain = guardFor(new MemorySessionStore());
+    const session = await plain.manager.createSession('svc', randomBytes(32));
+    await expect(plain.manager.store.create(session)).rejects.toThrow('collision');
+    expect((await plain.manager.getStats()).created).toBe(1);
   });
 
   it('still gives the same answers through the shortcut', async () => {
