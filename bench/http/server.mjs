@@ -3,13 +3,14 @@
 //
 // The parent sends one config message over IPC (never on a command line or in a log):
 //   { platform: 'fastify' | 'express',
-//     variant: 'unguarded' | 'guarded' | 'signature' | 'express-session',
+//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'signature' | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions }
 // The child starts the app on a free loopback port and answers { port, sessionId?, cookie? };
 // later, { served: true } asks how many requests the bench route has answered.
 // Every variant serves GET /bench -> {"ok":true} and imports the same module, so the only
 // difference between two variants is what guards the route:
 // - unguarded:       nothing;
+// - allow-guard:     a guard that returns true (Nest's own cost of running a guard);
 // - guarded:         SessionGuard, session-id mode, on the memory or the Redis store;
 // - signature:       SessionGuard in signature mode (RFC 9421), memory store;
 // - express-session: express-session with connect-redis, and a guard that requires a session
@@ -38,6 +39,14 @@ import {
   SessionGuard,
   SessionManager,
 } from '../../dist/index.js';
+
+/** A guard that lets everything through: what Nest's guard machinery costs by itself. */
+class AllowGuard {
+  canActivate() {
+    return true;
+  }
+}
+Injectable()(AllowGuard);
 
 /** The guard of the express-session variant: the request must carry a live session. */
 class ExpressSessionGuard {
@@ -82,9 +91,12 @@ function loginController() {
 }
 
 function benchModule(config, store) {
-  const guard = { unguarded: undefined, guarded: SessionGuard, signature: SessionGuard }[
-    config.variant
-  ];
+  const guard = {
+    unguarded: undefined,
+    'allow-guard': AllowGuard,
+    guarded: SessionGuard,
+    signature: SessionGuard,
+  }[config.variant];
   const controllers =
     config.variant === 'express-session'
       ? [benchController(ExpressSessionGuard), loginController()]
@@ -100,7 +112,12 @@ function benchModule(config, store) {
       }),
     ],
     controllers,
-    providers: config.variant === 'express-session' ? [ExpressSessionGuard] : [],
+    providers:
+      config.variant === 'express-session'
+        ? [ExpressSessionGuard]
+        : config.variant === 'allow-guard'
+          ? [AllowGuard]
+          : [],
   })(BenchModule);
   return BenchModule;
 }

@@ -23,13 +23,15 @@ export function summarize(values) {
   };
 }
 
-/** Runs the garbage collector when the process was started with --expose-gc. */
-export function collect() {
+/**
+ * Runs the garbage collector (the process must run with --expose-gc): twice before a heap
+ * measurement, once before a timed round.
+ */
+export function collect(times = 1) {
   if (typeof globalThis.gc !== 'function') {
     throw new Error('run the bench workers with node --expose-gc');
   }
-  globalThis.gc();
-  globalThis.gc();
+  for (let i = 0; i < times; i++) globalThis.gc();
 }
 
 /** The bytes a process holds in the V8 heap plus ArrayBuffer backing stores. */
