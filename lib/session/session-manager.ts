@@ -285,49 +285,68 @@ export class SessionManager {
   }
 
   /**
-   * Signature mode's store step, before the signature is checked: reads the live session
-   * without sliding it, and claims the request's nonce in that session's scope, in one store
-   * round trip where the store allows. A revoked session is invalidated. Refusals are counted
-   * and audited as by `validateSession`. Once the signature verifies, `touchSession` slides it.
+   * Signature mode's read, before the signature is checked: the live session, read without
+   * sliding it and without writing anything to the store, so that a request signed without
+   * the key costs no store write. A revoked session is invalidated. Refusals are counted and
+   * audited as by `validateSession`. Once the signature verifies, `claimNonceAndTouch` claims
+   * the request's nonce and slides the session.
    *
    * @param id the signature's `keyid`
-   * @param nonce the request's nonce
-   * @param ttl how long the nonce stays claimed (ms)
    * @param now the request's time (ms)
-   * @returns the session, and whether the nonce was fresh
+   * @returns the session, not slid
    * @throws {SessionValidationError} 'invalid', 'not_found' or 'revoked'
    * @throws whatever the store throws when it fails
    */
-  async claimRequestNonce(
+  async readSession(id: string, now: number = Date.now()): Promise<Session> {
+    if (!isSessionId(id)) throw this.reject('invalid', MeshSessionMessages.invalidSessionId());
+    return this.refuseRevoked(await this.store.get(id, now));
+  }
+
+  /**
+   * Signature mode's write, once the request's signature has verified: claims its nonce in the
+   * session's scope and, when the nonce is fresh, slides the session, in one store call
+   * (`SessionStore.claimNonceAndTouch`). A session that ended or was revoked since
+   * `readSession` is refused, counted and audited.
+   *
+   * @param id the session id (the signature's `keyid`)
+   * @param nonce the request's nonce
+   * @param ttl how long the nonce stays claimed (ms)
+   * @param now the request's time (ms)
+   * @returns `nonceFresh: false` for a nonce already used (nothing slid), or the slid session
+   * @throws {SessionValidationError} 'not_found' or 'revoked'
+   * @throws whatever the store throws when it fails
+   */
+  async claimNonceAndTouch(
     id: string,
     nonce: string,
     ttl: number,
     now: number = Date.now(),
-  ): Promise<{ session: Session; nonceFresh: boolean }> {
-    if (!isSessionId(id)) throw this.reject('invalid', MeshSessionMessages.invalidSessionId());
-    const { session, nonceFresh } = await this.store.getAndClaimNonce(id, nonce, ttl, now);
+  ): Promise<{ session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false }> {
+    const { session, nonceFresh } = await this.store.claimNonceAndTouch(
+      id,
+      nonce,
+      ttl,
+      now,
+      this.sessionTimeout,
+      this.maxLifetime,
+    );
+    if (!nonceFresh) return { session: undefined, nonceFresh };
+    if (session !== undefined && session.expiresAt <= now) {
+      this.expired++;
+      this.event('connection', session.serviceId, 'session_expired', id);
+      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
+    }
+    return { session: await this.refuseRevoked(session), nonceFresh };
+  }
+
+  /** Refuses a missing session ('not_found') or a revoked one ('revoked', invalidated). */
+  private async refuseRevoked(session: Session | undefined): Promise<Session> {
     if (session === undefined) {
       throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
     }
     if (session.metadata?.revoked === true) {
-      await this.remove(id, 'session_revoked');
+      await this.remove(session.id, 'session_revoked');
       throw this.reject('revoked', MeshSessionMessages.sessionRevoked(), session.serviceId);
-    }
-    return { session, nonceFresh };
-  }
-
-  /**
-   * Slides a session whose request was just verified (signature mode): `getSession` that
-   * refuses, counts and audits a session that ended in the meantime.
-   *
-   * @param id session id
-   * @returns the slid session
-   * @throws {SessionValidationError} 'not_found'
-   */
-  async touchSession(id: string): Promise<Session> {
-    const session = await this.getSession(id);
-    if (session === undefined) {
-      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
     }
     return session;
   }

@@ -39,12 +39,18 @@ const EMPTY = Buffer.alloc(0);
  * 1. the headers are well-formed: strict Structured Fields within size bounds, covering
  *    `@method`, `@target-uri` and, with a body, `content-digest`, with `created`, `nonce`,
  *    `keyid` and `alg="hmac-sha256"`;
- * 2. the session exists, is live and not revoked;
+ * 2. the session exists, is live and not revoked (read without sliding: one store round trip
+ *    that writes nothing);
  * 3. `created` is within the clock skew;
- * 4. the nonce is new for this session (the claim rides in the same store round trip as 2);
- * 5. the Content-Digest matches the raw body;
- * 6. the HMAC verifies, length-checked and then compared in constant time.
- * Then the session slides.
+ * 4. the Content-Digest matches the raw body;
+ * 5. the HMAC verifies, length-checked and then compared in constant time;
+ * 6. only then is the nonce claimed for this session (a used one is refused) and the session
+ *    slid, atomically, in a second store round trip (`SessionStore.claimNonceAndTouch`).
+ *
+ * That is issue 3's order with one deliberate change: the nonce check comes after the HMAC.
+ * The session id is public (it is the `keyid` of every request), so a nonce claimed before
+ * the HMAC check would let anyone without the key fill the store; an unauthenticated request
+ * never writes to the store.
  *
  * @example
  * ```ts
@@ -84,23 +90,15 @@ export class RequestVerifier {
   async verify(request: SignedRequestParts, now: number = Date.now()): Promise<Session> {
     const parsed = this.parse(request);
     const { created, expires, nonce, keyid } = parsed.params;
-    const createdMs = created * 1000;
-    // The nonce must stay claimed for as long as `created` would still be accepted.
-    const ttl = Math.min(
-      Math.max(createdMs + this.maxClockSkew - now + 1_000, 1),
-      2 * this.maxClockSkew + 1_000,
-    );
-    const { session, nonceFresh } = await this.sessions.claimRequestNonce(keyid, nonce, ttl, now);
+    const session = await this.sessions.readSession(keyid, now);
     const serviceId = session.serviceId;
 
+    const createdMs = created * 1000;
     if (
       Math.abs(now - createdMs) > this.maxClockSkew ||
       (expires !== undefined && expires * 1000 < now)
     ) {
       throw this.reject('signature_stale', MeshSessionMessages.signatureStale(), serviceId);
-    }
-    if (!nonceFresh) {
-      throw this.reject('signature_replayed', MeshSessionMessages.signatureReplayed(), serviceId);
     }
 
     let digest: string | undefined;
@@ -149,7 +147,17 @@ export class RequestVerifier {
     ) {
       throw this.reject('signature_invalid', MeshSessionMessages.signatureInvalid(), serviceId);
     }
-    return this.sessions.touchSession(session.id);
+
+    // The nonce must stay claimed for as long as `created` would still be accepted.
+    const ttl = Math.min(
+      Math.max(createdMs + this.maxClockSkew - now + 1_000, 1),
+      2 * this.maxClockSkew + 1_000,
+    );
+    const claimed = await this.sessions.claimNonceAndTouch(session.id, nonce, ttl, now);
+    if (!claimed.nonceFresh) {
+      throw this.reject('signature_replayed', MeshSessionMessages.signatureReplayed(), serviceId);
+    }
+    return claimed.session;
   }
 
   /** Step 1: the headers, and whether they cover the body. */

@@ -45,6 +45,42 @@ local function hsetPairs(key, from)
 end
 `;
 
+/*
+ * touch's body: slide(record, index, now, idleTimeout, maxLifetime or '', hid) returns nil for
+ * no record; {0, record, expiresAt} after removing an expired one; {1, record, newExpiresAt}
+ * after sliding a live one.
+ */
+const SLIDE = `
+local function slide(key, index, nowArg, idle, maxLifetime, hid)
+  local r = redis.call('HGETALL', key)
+  if #r == 0 then return nil end
+  local c, e, w
+  for i = 1, #r, 2 do
+    local f = r[i]
+    if f == 'c' then c = tonumber(r[i + 1])
+    elseif f == 'e' then e = tonumber(r[i + 1])
+    elseif f == 'w' then w = r[i + 1] end
+  end
+  local now = tonumber(nowArg)
+  local member = hid .. w
+  local ne = now + tonumber(idle)
+  if maxLifetime ~= '' then
+    local cap = c + tonumber(maxLifetime)
+    if cap < ne then ne = cap end
+  end
+  if e <= now or ne <= now then
+    redis.call('DEL', key)
+    redis.call('ZREM', index, member)
+    redis.call('SREM', string.sub(index, 1, -2) .. 'v:' .. w, hid)
+    return {0, r, string.format('%.0f', math.min(e, ne))}
+  end
+  local nes = string.format('%.0f', ne)
+  redis.call('HSET', key, 'l', nowArg, 'e', nes)
+  redis.call('PEXPIRE', key, string.format('%.0f', ne - now))
+  return {1, r, nes}
+end
+`;
+
 function script(name: string, source: string): RedisScript {
   const trimmed = source.trim();
   return { name, source: trimmed, sha: createHash('sha1').update(trimmed).digest('hex') };
@@ -81,32 +117,8 @@ return 1
   touch: script(
     'touch',
     `
-local r = redis.call('HGETALL', KEYS[1])
-if #r == 0 then return false end
-local c, e, w
-for i = 1, #r, 2 do
-  local f = r[i]
-  if f == 'c' then c = tonumber(r[i + 1])
-  elseif f == 'e' then e = tonumber(r[i + 1])
-  elseif f == 'w' then w = r[i + 1] end
-end
-local now = tonumber(ARGV[1])
-local member = ARGV[4] .. w
-local ne = now + tonumber(ARGV[2])
-if ARGV[3] ~= '' then
-  local cap = c + tonumber(ARGV[3])
-  if cap < ne then ne = cap end
-end
-if e <= now or ne <= now then
-  redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], member)
-  redis.call('SREM', string.sub(KEYS[2], 1, -2) .. 'v:' .. w, ARGV[4])
-  return {0, r, string.format('%.0f', math.min(e, ne))}
-end
-local nes = string.format('%.0f', ne)
-redis.call('HSET', KEYS[1], 'l', ARGV[1], 'e', nes)
-redis.call('PEXPIRE', KEYS[1], string.format('%.0f', ne - now))
-return {1, r, nes}
+${SLIDE}
+return slide(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4]) or false
 `,
   ),
 
@@ -122,17 +134,20 @@ return r
   ),
 
   /**
-   * KEYS: record, nonce. ARGV: now, ttlMs. Claims the nonce only for a live session. Returns
-   * nil, or {1 when the nonce was fresh else 0, record}.
+   * Signature mode's write, run once the signature has verified. KEYS: record, index, nonce
+   * (all in the session's slot). ARGV: now, idleTimeout, maxLifetime or '', hid, nonce ttlMs.
+   * Claims the nonce (SET NX PX); only when it was fresh, slides the session as `touch` does.
+   * Returns {0} for a nonce already claimed; {1} when it was fresh and there is no record;
+   * {1, 0 or 1, record, expiresAt} as `touch` otherwise.
    */
-  getAndClaimNonce: script(
-    'getAndClaimNonce',
+  claimNonceAndTouch: script(
+    'claimNonceAndTouch',
     `
-${FIELD}
-local r = redis.call('HGETALL', KEYS[1])
-if #r == 0 or tonumber(field(r, 'e')) <= tonumber(ARGV[1]) then return false end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return {1, r} end
-return {0, r}
+${SLIDE}
+if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then return {0} end
+local t = slide(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not t then return {1} end
+return {1, t[1], t[2], t[3]}
 `,
   ),
 

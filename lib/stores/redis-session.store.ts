@@ -18,6 +18,8 @@ import { SessionStore } from './session-store.interface.js';
 
 /** A record as a script returns it: HGETALL's flat field/value list. */
 type RecordReply = string[];
+/** A slide as a script returns it: 1 when live (and slid), 0 when removed as expired. */
+type TouchReply = [0 | 1, RecordReply, string];
 
 /** Index entries handled per script call: small enough to keep each call well under 1 ms. */
 const BATCH = 256;
@@ -127,16 +129,12 @@ export class RedisSessionStore extends SessionStore {
     maxLifetime: number | undefined,
   ): Promise<Session | undefined> {
     const { hid, record, index } = this.keys.session(id);
-    const reply = await this.connection.run<[0 | 1, RecordReply, string] | null>(
+    const reply = await this.connection.run<TouchReply | null>(
       Scripts.touch,
       [record, index],
       [now, idleTimeout, maxLifetime ?? '', hid],
     );
-    if (reply === null) return undefined;
-    const [live, fields, expiresAt] = reply;
-    // An expired session was removed: like the memory store, hand it back with a zeroed key.
-    if (live === 0) return this.toSession(fields, id, hid, false, undefined, Number(expiresAt));
-    return this.toSession(fields, id, hid, true, now, Number(expiresAt));
+    return reply === null ? undefined : this.slidSession(reply, id, hid, now);
   }
 
   async get(id: string, now: number): Promise<Session | undefined> {
@@ -145,21 +143,29 @@ export class RedisSessionStore extends SessionStore {
     return fields === null ? undefined : this.toSession(fields, id, hid, true);
   }
 
-  override async getAndClaimNonce(
+  /**
+   * Claims the nonce and, when it was fresh, slides the session: one `EVALSHA`, atomic. The
+   * nonce key lives in the session's partition (same hash tag), so the script touches one
+   * Cluster slot.
+   */
+  override async claimNonceAndTouch(
     id: string,
     nonce: string,
     ttl: number,
     now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
   ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
-    const { hid, record } = this.keys.session(id);
-    const reply = await this.connection.run<[0 | 1, RecordReply] | null>(
-      Scripts.getAndClaimNonce,
-      [record, this.keys.nonce(id, nonce)],
-      [now, nonceTtl(ttl)],
+    const { hid, record, index } = this.keys.session(id);
+    const reply = await this.connection.run<[0] | [1] | [1, ...TouchReply]>(
+      Scripts.claimNonceAndTouch,
+      [record, index, this.keys.nonce(id, nonce)],
+      [now, idleTimeout, maxLifetime ?? '', hid, nonceTtl(ttl)],
     );
-    if (reply === null) return { session: undefined, nonceFresh: false };
-    const session = this.toSession(reply[1], id, hid, true);
-    return { session, nonceFresh: session !== undefined && reply[0] === 1 };
+    if (reply[0] === 0) return { session: undefined, nonceFresh: false };
+    if (reply.length === 1) return { session: undefined, nonceFresh: true };
+    const [, live, fields, expiresAt] = reply;
+    return { session: this.slidSession([live, fields, expiresAt], id, hid, now), nonceFresh: true };
   }
 
   async updateMetadata(
@@ -391,6 +397,18 @@ export class RedisSessionStore extends SessionStore {
       expiresAt ?? storedExpiresAt,
       metadata,
     );
+  }
+
+  /** The session a `touch` reply describes: slid, or removed as expired (zeroed key). */
+  private slidSession(
+    [live, fields, expiresAt]: TouchReply,
+    id: string,
+    hid: string,
+    now: number,
+  ): Session | undefined {
+    // An expired session was removed: like the memory store, hand it back with a zeroed key.
+    if (live === 0) return this.toSession(fields, id, hid, false, undefined, Number(expiresAt));
+    return this.toSession(fields, id, hid, true, now, Number(expiresAt));
   }
 
   private reportUndecryptable(error: unknown): void {

@@ -117,10 +117,11 @@ export abstract class SessionStore {
   abstract claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean>;
 
   /**
-   * Reads a live session without sliding it and claims a nonce in that session's scope, in one
-   * step where the store allows (one round trip for a remote store). Used by signature mode,
-   * which slides the session only after the signature verifies. The default composes `get`
-   * and `claimNonce`.
+   * Reads a live session without sliding it and claims a nonce in that session's scope.
+   *
+   * No longer called by the library: signature mode now claims the nonce only after the
+   * signature verifies, with {@link SessionStore.claimNonceAndTouch}. Kept while store
+   * subclasses still override it; it will be removed.
    *
    * @param id session id, already checked to be a UUID
    * @param nonce the request's nonce
@@ -138,6 +139,46 @@ export abstract class SessionStore {
     const session = await this.get(id, now);
     if (session === undefined) return { session, nonceFresh: false };
     return { session, nonceFresh: await this.claimNonce(id, nonce, ttl, now) };
+  }
+
+  /**
+   * Signature mode's last step, run only once the request's signature has verified: claims
+   * the request's nonce in the session's scope (as `claimNonce(id, nonce, ...)`: set if absent,
+   * with a time limit) and, when the nonce was fresh, slides the session as `touch` does. A
+   * replayed nonce slides nothing. A remote store does both atomically in one round trip; the
+   * default composes `claimNonce` and `touch`.
+   *
+   * Claiming after the signature check means a caller without the session key never writes a
+   * nonce into the store.
+   *
+   * @param id session id, already checked to be a UUID; also the nonce's scope
+   * @param nonce the request's nonce
+   * @param nonceTtl how long the claim lasts (ms)
+   * @param now the current time (ms)
+   * @param idleTimeout sliding idle timeout (ms)
+   * @param maxLifetime absolute lifetime cap (ms), or `undefined` for none
+   * @returns `nonceFresh: false` (and no session) for a nonce already claimed; otherwise
+   *   `nonceFresh: true` and what `touch` returns (a slid session, an expired one that was
+   *   removed, or `undefined`)
+   * @example
+   * ```ts
+   * const { session, nonceFresh } = await store.claimNonceAndTouch(
+   *   id, nonce, 120_000, Date.now(), 3_600_000, undefined,
+   * );
+   * ```
+   */
+  async claimNonceAndTouch(
+    id: string,
+    nonce: string,
+    nonceTtl: number,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
+    if (!(await this.claimNonce(id, nonce, nonceTtl, now))) {
+      return { session: undefined, nonceFresh: false };
+    }
+    return { session: await this.touch(id, now, idleTimeout, maxLifetime), nonceFresh: true };
   }
 
   /**

@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { All, Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Cluster, type Redis } from 'ioredis';
 import request from 'supertest';
 import {
   CurrentSession,
   MeshSessionModule,
+  type RedisSessionStore,
   SessionGuard,
   SessionManager,
   SessionStore,
@@ -16,6 +18,7 @@ import { fakeDateOnly } from '../support/http-app.js';
 import { storeFactories } from '../support/store-factories.js';
 import { listen, platforms, type RunningApp } from './handshake-fixtures.js';
 import { craftSignature } from './signed-request.helpers.js';
+import type { RedisKeyLayout } from '../../lib/stores/redis-key-layout.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -48,6 +51,24 @@ const combos = platforms.flatMap((platform) =>
     label: `${platform.name} / ${factory.name}`,
   })),
 );
+
+/** The nonce keys a Redis store holds, found with SCAN on every master. */
+async function redisNonceKeys(store: SessionStore): Promise<string[]> {
+  const redis = store as RedisSessionStore;
+  const prefix = (redis as unknown as { keys: RedisKeyLayout }).keys.prefix;
+  const client = redis.client;
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client as Redis];
+  const found: string[] = [];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}{*}:n:*`, 'COUNT', 1000);
+      cursor = next;
+      found.push(...keys);
+    } while (cursor !== '0');
+  }
+  return found;
+}
 
 describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, factory }) => {
   let running: Omit<RunningApp, 'audit'>;
@@ -431,12 +452,57 @@ describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, f
     );
   });
 
-  it('answers 503 when the store fails, and never lets the request through', async () => {
+  it.each(['get', 'claimNonceAndTouch'] as const)(
+    'answers 503 when the store fails in %s, and never lets the request through',
+    async (method) => {
+      const session = await newSession();
+      jest.spyOn(store, method).mockRejectedValue(new Error('store down'));
+      const res = await send('GET', '/whoami', signed('GET', '/whoami', session));
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body.message).toBe('Session store unavailable');
+    },
+  );
+
+  it('claims no nonce for requests with a known session id and fresh nonces but a bad signature', async () => {
     const session = await newSession();
-    jest.spyOn(store, 'getAndClaimNonce').mockRejectedValue(new Error('store down'));
-    const res = await send('GET', '/whoami', signed('GET', '/whoami', session));
-    expect(res.status).toBe(503);
-    expect(res.body.message).toBe('Session store unavailable');
+    const claimAndTouch = jest.spyOn(store, 'claimNonceAndTouch');
+    const claim = jest.spyOn(store, 'claimNonce');
+    const touch = jest.spyOn(store, 'touch');
+    const redis = factory.name !== 'memory';
+    const keysBefore = redis ? await redisNonceKeys(store) : [];
+    const nonces: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const nonce = randomBytes(32).toString('base64url');
+      nonces.push(nonce);
+      const forged = signRequest({
+        method: 'GET',
+        url: `${running.url}/whoami`,
+        sessionId: session.id,
+        sessionKey: randomBytes(32),
+        nonce,
+      });
+      await expect401(send('GET', '/whoami', { ...forged }), 'Invalid request signature');
+    }
+    expect(claimAndTouch).not.toHaveBeenCalled();
+    expect(claim).not.toHaveBeenCalled();
+    expect(touch).not.toHaveBeenCalled();
+    // Keys of earlier tests may lapse meanwhile; none may appear.
+    const added = async () =>
+      (await redisNonceKeys(store)).filter((key) => !keysBefore.includes(key));
+    if (redis) expect(await added()).toEqual([]);
+    // None of those nonces was spent: signed with the key, each still goes through once.
+    for (const nonce of nonces.slice(0, 3)) {
+      const good = signRequest({
+        method: 'GET',
+        url: `${running.url}/whoami`,
+        sessionId: session.id,
+        sessionKey: session.key,
+        nonce,
+      });
+      expect((await send('GET', '/whoami', { ...good })).status).toBe(200);
+    }
+    if (redis) expect(await added()).toHaveLength(3);
   });
 
   it('audits refusals with their reason and never the key', async () => {

@@ -7,8 +7,10 @@ import {
   MeshSession,
   MeshSessionModule,
   RedisSessionStore,
+  RequestVerifier,
   SessionManager,
   SessionStore,
+  signRequest,
   type Session,
 } from '../../lib/index.js';
 import { loadIoredis } from '../../lib/stores/redis-connection.js';
@@ -62,6 +64,18 @@ function session(serviceId = 'svc', expiresIn = MIN, id: string = randomUUID()):
   return new MeshSession(id, serviceId, randomBytes(32), now, now, now + expiresIn, {
     note: 'hello',
   });
+}
+
+/** The claimed-nonce keys under a prefix, found with SCAN. */
+async function nonceKeys(prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}{*}:n:*`, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
 }
 
 /** Every key under a prefix, found with SCAN (as the store's own code would), with its value. */
@@ -230,6 +244,73 @@ describe('RedisSessionStore on Redis', () => {
     expect(seen.filter((line) => line.source === 'lua')).toHaveLength(3 * 30);
   });
 
+  it('signature mode: a forged request is one EVALSHA that writes nothing; a verified one two', async () => {
+    const store = openStore({ keyPrefix: 'signed:' });
+    const manager = new SessionManager({ store, cleanupInterval: false });
+    const verifier = new RequestVerifier(manager);
+    const key = randomBytes(32);
+    const s = await manager.createSession('svc', key);
+    const url = 'http://greeter/x';
+    const target = { method: 'GET', targetUri: url, rawBody: undefined, hasBody: false };
+    // Scripts loaded, so that EVALSHA never falls back to EVAL below.
+    await verifier.verify({
+      ...target,
+      headers: { ...signRequest({ method: 'GET', url, sessionId: s.id, sessionKey: key }) },
+    });
+    await admin.del(...(await nonceKeys('signed:')));
+    const monitor = await admin.monitor();
+    const seen: { command: string; source: string }[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      seen.push({ command: args[0].toLowerCase(), source });
+    });
+    for (let i = 0; i < 20; i++) {
+      const forged = signRequest({
+        method: 'GET',
+        url,
+        sessionId: s.id,
+        sessionKey: randomBytes(32),
+      });
+      await expect(verifier.verify({ ...target, headers: { ...forged } })).rejects.toMatchObject({
+        reason: 'signature_invalid',
+      });
+    }
+    await realSleep(20);
+    const afterForged = seen.length;
+    // Anyone who knows the session id can send these: they left no nonce behind.
+    expect(await nonceKeys('signed:')).toEqual([]);
+
+    const good = { ...signRequest({ method: 'GET', url, sessionId: s.id, sessionKey: key }) };
+    await expect(verifier.verify({ ...target, headers: good })).resolves.toMatchObject({
+      id: s.id,
+    });
+    await expect(verifier.verify({ ...target, headers: good })).rejects.toMatchObject({
+      reason: 'signature_replayed',
+    });
+    await realSleep(20);
+    monitor.disconnect();
+    // What the store sent (the test's own SCANs left out).
+    const sent = (lines: typeof seen) =>
+      lines
+        .filter((line) => line.source !== 'lua' && line.command !== 'scan')
+        .map((line) => line.command);
+    const lua = (lines: typeof seen) =>
+      lines.filter((line) => line.source === 'lua').map((line) => line.command);
+    expect(sent(seen.slice(0, afterForged))).toEqual(Array(20).fill('evalsha'));
+    expect(lua(seen.slice(0, afterForged))).toEqual(Array(20).fill('hgetall'));
+    // Verified, then replayed: a read, then the claim and slide, in one script each.
+    expect(sent(seen.slice(afterForged))).toEqual(Array(4).fill('evalsha'));
+    expect(lua(seen.slice(afterForged))).toEqual([
+      'hgetall',
+      'set',
+      'hgetall',
+      'hset',
+      'pexpire',
+      'hgetall',
+      'set',
+    ]);
+    expect(await nonceKeys('signed:')).toHaveLength(1);
+  });
+
   it('gives every session key a TTL that follows expiresAt, and Redis drops it itself', async () => {
     const store = openStore();
     const layout = new RedisKeyLayout(store['keys'].prefix);
@@ -297,7 +378,7 @@ describe('RedisSessionStore on Redis', () => {
     await store.touch(sessions[0].id, Date.now(), MIN, undefined);
     await store.updateMetadata(sessions[1].id, { revoked: false }, Date.now());
     for (const s of sessions.slice(0, 10)) await store.claimNonce(s.id, randomUUID(), MIN, 0);
-    await store.getAndClaimNonce(sessions[2].id, 'n', MIN, Date.now());
+    await store.claimNonceAndTouch(sessions[2].id, 'n', MIN, Date.now(), MIN, undefined);
     const entries = await dump('rest:');
     expect(entries.length).toBeGreaterThan(40);
     const haystacks = entries.flatMap((entry) => [Buffer.from(entry.key), ...entry.parts]);
@@ -422,9 +503,15 @@ describe('RedisSessionStore on Redis', () => {
     expect((await b.touch(s.id, now, MIN, undefined))?.sessionKey.equals(s.sessionKey)).toBe(true);
     expect(await a.claimNonce(s.id, 'nonce', MIN, now)).toBe(true);
     expect(await b.claimNonce(s.id, 'nonce', MIN, now)).toBe(false);
-    expect((await b.getAndClaimNonce(s.id, 'nonce', MIN, now)).nonceFresh).toBe(false);
-    expect((await b.getAndClaimNonce(s.id, 'other', MIN, now)).nonceFresh).toBe(true);
-    expect((await a.getAndClaimNonce(s.id, 'other', MIN, now)).nonceFresh).toBe(false);
+    expect((await b.claimNonceAndTouch(s.id, 'nonce', MIN, now, MIN, undefined)).nonceFresh).toBe(
+      false,
+    );
+    expect((await b.claimNonceAndTouch(s.id, 'other', MIN, now, MIN, undefined)).nonceFresh).toBe(
+      true,
+    );
+    expect((await a.claimNonceAndTouch(s.id, 'other', MIN, now, MIN, undefined)).nonceFresh).toBe(
+      false,
+    );
     expect(await b.delete(s.id)).toBeDefined();
     expect(await a.touch(s.id, now, MIN, undefined)).toBeUndefined();
   });

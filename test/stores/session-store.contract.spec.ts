@@ -298,6 +298,68 @@ describe.each(storeFactories)('SessionStore contract on the $name store', (facto
       // The same nonce claimed through claimNonce in the session's scope is a replay.
       expect(await store.claimNonce(s.id, 'n', MIN, T + 3)).toBe(false);
     });
+
+    it('claimNonceAndTouch claims the nonce, then slides the session, with its key', async () => {
+      const s = session();
+      await store.create(s);
+      const first = await store.claimNonceAndTouch(s.id, 'n', MIN, T + 1_000, MIN, undefined);
+      expect(first.nonceFresh).toBe(true);
+      expect(first.session).toBeInstanceOf(MeshSession);
+      expect(first.session).toMatchObject({
+        id: s.id,
+        lastActivity: T + 1_000,
+        expiresAt: T + 1_000 + MIN,
+      });
+      expect(first.session?.sessionKey.equals(s.sessionKey)).toBe(true);
+      expect(await store.get(s.id, T + 1_000)).toMatchObject({
+        lastActivity: T + 1_000,
+        expiresAt: T + 1_000 + MIN,
+      });
+      // The claim is in the session's scope, as claimNonce(id, ...) makes it.
+      expect(await store.claimNonce(s.id, 'n', MIN, T + 1_001)).toBe(false);
+      expect(await store.claimNonce(s.id, 'other', MIN, T + 1_001)).toBe(true);
+      const other = await store.claimNonceAndTouch(s.id, 'other', MIN, T + 1_002, MIN, undefined);
+      expect(other).toEqual({ session: undefined, nonceFresh: false });
+    });
+
+    it('claimNonceAndTouch slides nothing for a used nonce', async () => {
+      const s = session();
+      await store.create(s);
+      await store.claimNonceAndTouch(s.id, 'n', MIN, T + 1_000, MIN, undefined);
+      const replay = await store.claimNonceAndTouch(s.id, 'n', MIN, T + 5_000, MIN, undefined);
+      expect(replay).toEqual({ session: undefined, nonceFresh: false });
+      expect(await store.get(s.id, T + 5_000)).toMatchObject({
+        lastActivity: T + 1_000,
+        expiresAt: T + 1_000 + MIN,
+      });
+    });
+
+    it('claimNonceAndTouch never slides past createdAt + maxLifetime', async () => {
+      const s = session();
+      await store.create(s);
+      const capped = await store.claimNonceAndTouch(s.id, 'n1', MIN, T + 30_000, MIN, 80_000);
+      expect(capped.session?.expiresAt).toBe(T + 80_000);
+      const last = await store.claimNonceAndTouch(s.id, 'n2', MIN, T + 80_000, MIN, 80_000);
+      expect(last.nonceFresh).toBe(true);
+      expect(last.session?.expiresAt).toBeLessThanOrEqual(T + 80_000);
+      expect(await store.get(s.id, T + 80_000)).toBeUndefined();
+    });
+
+    it('claimNonceAndTouch removes an expired session and answers undefined for an unknown one', async () => {
+      const s = session({ serviceId: 'expiring' });
+      await store.create(s);
+      const expired = await store.claimNonceAndTouch(s.id, 'n', MIN, T + MIN, MIN, undefined);
+      expect(expired.nonceFresh).toBe(true);
+      expect(expired.session).toMatchObject({ id: s.id, serviceId: 'expiring' });
+      expect(expired.session?.expiresAt).toBeLessThanOrEqual(T + MIN);
+      expect(await store.count()).toBe(0);
+      expect(await store.findByServiceId('expiring', T)).toEqual([]);
+      const unknown = randomUUID();
+      expect(await store.claimNonceAndTouch(unknown, 'n', MIN, T, MIN, undefined)).toEqual({
+        session: undefined,
+        nonceFresh: true,
+      });
+    });
   });
 
   it('builds a rate limiter that counts in the store', async () => {

@@ -318,41 +318,162 @@ describe('RequestVerifier', () => {
     });
   });
 
-  it('claims the nonce for as long as created stays acceptable, and slides only after the HMAC', async () => {
+  it('reads the session without writing, and claims the nonce and slides only after the HMAC', async () => {
     const key = randomBytes(32);
     const session = await manager.createSession('svc', key);
     const before = session.lastActivity;
-    const claim = jest.spyOn(store, 'getAndClaimNonce');
+    const get = jest.spyOn(store, 'get');
+    const claimAndTouch = jest.spyOn(store, 'claimNonceAndTouch');
+    const claim = jest.spyOn(store, 'claimNonce');
     const touch = jest.spyOn(store, 'touch');
     const now = Date.now() + 5;
     const created = Math.floor(now / 1000);
-    const headers = signRequest({
+    const nonce = 'nonce-under-test-0001';
+    const forged = signRequest({
       method: 'GET',
       url: 'http://a/x',
       sessionId: session.id,
       sessionKey: randomBytes(32),
       created,
+      nonce,
     });
-    await expect(verifier.verify(parts({ ...headers }), now)).rejects.toMatchObject({
+    await expect(verifier.verify(parts({ ...forged }), now)).rejects.toMatchObject({
       reason: 'signature_invalid',
     });
-    expect(claim).toHaveBeenCalledWith(
-      session.id,
-      expect.any(String),
-      created * 1000 + 60_000 - now + 1_000,
-      now,
-    );
+    expect(get).toHaveBeenCalledWith(session.id, now);
+    expect(claimAndTouch).not.toHaveBeenCalled();
+    expect(claim).not.toHaveBeenCalled();
     expect(touch).not.toHaveBeenCalled();
     expect(session.lastActivity).toBe(before);
 
+    // The forged request claimed nothing: the same nonce, signed with the key, goes through.
     const good = signRequest({
       method: 'GET',
       url: 'http://a/x',
       sessionId: session.id,
       sessionKey: key,
+      created,
+      nonce,
     });
-    await expect(verifier.verify(parts({ ...good }))).resolves.toMatchObject({ id: session.id });
+    await expect(verifier.verify(parts({ ...good }), now)).resolves.toMatchObject({
+      id: session.id,
+      lastActivity: now,
+    });
+    // The nonce stays claimed for as long as created would still be accepted.
+    expect(claimAndTouch).toHaveBeenCalledTimes(1);
+    expect(claimAndTouch).toHaveBeenCalledWith(
+      session.id,
+      nonce,
+      created * 1000 + 60_000 - now + 1_000,
+      now,
+      manager.options.sessionTimeout,
+      manager.options.maxSessionLifetime,
+    );
     expect(touch).toHaveBeenCalledTimes(1);
+    expect(get.mock.invocationCallOrder[1]).toBeLessThan(claimAndTouch.mock.invocationCallOrder[0]);
+
+    // A replay verifies, then finds its nonce used: refused, and nothing slides.
+    await expect(verifier.verify(parts({ ...good }), now + 1)).rejects.toMatchObject({
+      reason: 'signature_replayed',
+      message: 'Request nonce already used',
+    });
+    expect(claimAndTouch).toHaveBeenCalledTimes(2);
+    expect(touch).toHaveBeenCalledTimes(1);
+  });
+
+  it('claims no nonce for requests with a valid keyid and fresh nonces but no valid signature', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const claimAndTouch = jest.spyOn(store, 'claimNonceAndTouch');
+    const claim = jest.spyOn(store, 'claimNonce');
+    const touch = jest.spyOn(store, 'touch');
+    const body = Buffer.from('{"a":1}');
+    const nonces: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      const nonce = `fresh-nonce-${String(i).padStart(4, '0')}`;
+      nonces.push(nonce);
+      const sign = (sessionKey: Buffer, withBody = false) =>
+        signRequest({
+          method: withBody ? 'POST' : 'GET',
+          url: 'http://a/x',
+          body: withBody ? body : undefined,
+          sessionId: session.id,
+          sessionKey,
+          nonce,
+        });
+      const attempt =
+        i % 3 === 0
+          ? // a wrong key
+            parts({ ...sign(randomBytes(32)) })
+          : i % 3 === 1
+            ? // a signature of the wrong length
+              parts({ ...sign(key), signature: `mesh=:${randomBytes(16).toString('base64')}:` })
+            : // the right key, but a body that is not the one signed
+              parts(
+                { ...sign(key, true) },
+                { method: 'POST', hasBody: true, rawBody: Buffer.from('{"a":2}') },
+              );
+      await expect(verifier.verify(attempt)).rejects.toMatchObject({
+        reason: expect.stringMatching(/^(signature_invalid|digest_mismatch)$/),
+      });
+    }
+    expect(claimAndTouch).not.toHaveBeenCalled();
+    expect(claim).not.toHaveBeenCalled();
+    expect(touch).not.toHaveBeenCalled();
+    // Every one of those nonces is still free in the session's scope.
+    for (const nonce of nonces)
+      expect(await store.claimNonce(session.id, nonce, 1_000, 0)).toBe(true);
+  });
+
+  it('refuses a session that ended between the read and the claim, and counts an expiry', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const headers = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    const now = Date.now();
+    jest.spyOn(store, 'claimNonceAndTouch').mockResolvedValueOnce({
+      session: { ...session, expiresAt: now },
+      nonceFresh: true,
+    });
+    await expect(verifier.verify(parts({ ...headers }), now)).rejects.toMatchObject({
+      constructor: SessionValidationError,
+      reason: 'not_found',
+    });
+    expect((await manager.getStats()).expired).toBe(1);
+    await manager.invalidateSession(session.id);
+    const again = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(verifier.verify(parts({ ...again }))).rejects.toMatchObject({
+      reason: 'not_found',
+    });
+  });
+
+  it('refuses and invalidates a session revoked between the read and the claim', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const headers = signRequest({
+      method: 'GET',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    const claimAndTouch = store.claimNonceAndTouch.bind(store);
+    jest.spyOn(store, 'claimNonceAndTouch').mockImplementationOnce(async (...args) => {
+      await manager.updateSessionMetadata(session.id, { revoked: true });
+      return claimAndTouch(...args);
+    });
+    await expect(verifier.verify(parts({ ...headers }))).rejects.toMatchObject({
+      reason: 'revoked',
+    });
+    expect(await manager.getSessionsByServiceId('svc')).toEqual([]);
   });
 
   it('needs content-digest when the request has a body, and the raw bytes to check it', async () => {
