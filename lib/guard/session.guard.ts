@@ -185,17 +185,23 @@ export class SessionGuard implements CanActivate {
       : pending;
   }
 
-  /** The parts of the request that signature mode verifies. */
+  /**
+   * The parts of the request that signature mode verifies. The request has a body when its
+   * headers announce one (`Content-Length` above 0, or `Transfer-Encoding`) or when the platform
+   * kept body bytes anyway: a body must be covered by `content-digest` however it arrived.
+   */
   protected getSignedRequest(request: SessionGuardRequest): SignedRequestParts {
     const length = request.headers['content-length'];
+    const rawBody = Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined;
     return {
       method: request.method ?? '',
       targetUri: this.getTargetUri(request),
       headers: request.headers,
-      rawBody: Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined,
+      rawBody,
       hasBody:
         (typeof length === 'string' && Number(length) > 0) ||
-        request.headers['transfer-encoding'] !== undefined,
+        request.headers['transfer-encoding'] !== undefined ||
+        (rawBody !== undefined && rawBody.length > 0),
     };
   }
 

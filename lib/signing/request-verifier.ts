@@ -27,7 +27,7 @@ export interface SignedRequestParts {
   headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The exact body bytes, when the platform kept them (`rawBody: true`). */
   rawBody: Buffer | undefined;
-  /** Whether the request has a body (`Content-Length` above 0, or chunked). */
+  /** Whether the request has a body (`Content-Length` above 0, chunked, or raw bytes kept). */
   hasBody: boolean;
 }
 

@@ -1,10 +1,12 @@
 import { jest } from '@jest/globals';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Reflector } from '@nestjs/core';
 import {
   createContentDigest,
   MemorySessionStore,
   MeshAuditEmitter,
   RequestVerifier,
+  SessionGuard,
   SessionManager,
   SessionValidationError,
   type SignatureVerificationError,
@@ -514,6 +516,60 @@ describe('RequestVerifier', () => {
     await expect(
       verifier.verify(parts({ ...again }, { method: 'POST', hasBody: true, rawBody: body })),
     ).resolves.toMatchObject({ id: session.id });
+  });
+
+  it('needs content-digest for a body that came without Content-Length or Transfer-Encoding', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const guard = new SessionGuard(manager, new Reflector(), manager.options, null, verifier);
+    const body = Buffer.from('{"pay":100}');
+    const requestOf = (headers: Record<string, string>, rawBody?: Buffer) =>
+      guard['getSignedRequest']({
+        method: 'POST',
+        url: '/x',
+        headers: { host: 'a', ...headers },
+        rawBody,
+      });
+
+    // Body bytes with neither header: the guard still says there is a body.
+    const bare = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    const parts = requestOf({ ...bare }, body);
+    expect(parts).toMatchObject({ hasBody: true, rawBody: body, targetUri: 'http://a/x' });
+    await expect(verifier.verify(parts)).rejects.toMatchObject({
+      reason: 'signature_incomplete',
+    });
+
+    // Covered by a digest, the same body goes through.
+    const covered = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      body,
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(verifier.verify(requestOf({ ...covered }, body))).resolves.toMatchObject({
+      id: session.id,
+    });
+
+    // No bytes (or none kept) and no header: no body, no digest needed.
+    expect(requestOf({}, Buffer.alloc(0)).hasBody).toBe(false);
+    expect(requestOf({}).hasBody).toBe(false);
+    expect(requestOf({ 'content-length': '2' }).hasBody).toBe(true);
+    expect(requestOf({ 'transfer-encoding': 'chunked' }).hasBody).toBe(true);
+    const empty = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(verifier.verify(requestOf({ ...empty }, Buffer.alloc(0)))).resolves.toMatchObject({
+      id: session.id,
+    });
   });
 
   it('counts and audits each refusal with its reason and the service', async () => {
