@@ -15,6 +15,7 @@ import {
   SessionManager,
   signRequest,
   type ClientHello,
+  type SessionStore,
   type ServerHello,
 } from '../../lib/index.js';
 import {
@@ -27,6 +28,7 @@ import {
   type ParsedClientHello,
 } from '../../lib/handshake/handshake.protocol.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
+import { storeFactories } from '../support/store-factories.js';
 import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Handshake failed', error: 'Unauthorized' };
@@ -52,12 +54,26 @@ function lowOrderHello(point: string): ParsedClientHello {
   return hello({ ephemeral: { privateKey, publicKey: Buffer.from(point, 'hex') } });
 }
 
-describe.each(platforms)('Handshake endpoint on $name', (platform) => {
+/** Every platform against every store (memory, Redis, Redis Cluster). */
+const combos = platforms.flatMap((platform) =>
+  storeFactories.map((factory) => ({
+    platform,
+    factory,
+    label: `${platform.name} / ${factory.name}`,
+  })),
+);
+
+// The Redis servers start once for the whole file; every block gets its own empty store.
+afterAll(async () => {
+  for (const factory of storeFactories) await factory.teardown?.();
+});
+
+describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) => {
   let greeter: RunningApp;
   let manager: SessionManager;
 
   beforeAll(async () => {
-    greeter = await startGreeter(platform);
+    greeter = await startGreeter(platform, { store: await factory.create() });
     manager = greeter.app.get(SessionManager);
   });
 
@@ -279,9 +295,16 @@ class OpenController {
   }
 }
 
-describe.each(platforms)('Handshake options on $name', (platform) => {
+describe.each(combos)('Handshake rate limit on $label', ({ platform, factory }) => {
+  let store: SessionStore;
+
+  beforeAll(async () => {
+    store = await factory.create();
+  });
+
   it('rate-limits handshakes per peer address, with Retry-After', async () => {
     const greeter = await startGreeter(platform, {
+      store,
       handshake: {
         privateKey: keys.greeter.privateKey,
         trustedServices: { caller: keys.caller.publicKey },
@@ -315,7 +338,9 @@ describe.each(platforms)('Handshake options on $name', (platform) => {
       await greeter.close();
     }
   });
+});
 
+describe.each(platforms)('Handshake options on $name', (platform) => {
   it('serves a custom path, with the guard global through APP_GUARD', async () => {
     const audit = new AuditRecorder();
     const running = await listen(

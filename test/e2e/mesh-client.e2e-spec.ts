@@ -11,6 +11,7 @@ import {
   type MeshClientModuleOptions,
 } from '../../lib/index.js';
 import { keyEncodings } from '../support/audit-recorder.js';
+import { storeFactories } from '../support/store-factories.js';
 import {
   CapturingLogger,
   keys,
@@ -64,12 +65,26 @@ function clientOptions(url: string, overrides: Partial<MeshClientModuleOptions> 
   } satisfies MeshClientModuleOptions;
 }
 
-describe.each(platforms)('MeshClient against a greeter on $name', (platform) => {
+/** Every platform against every store (memory, Redis, Redis Cluster). */
+const combos = platforms.flatMap((platform) =>
+  storeFactories.map((factory) => ({
+    platform,
+    factory,
+    label: `${platform.name} / ${factory.name}`,
+  })),
+);
+
+// The Redis servers start once for the whole file; every block gets its own empty store.
+afterAll(async () => {
+  for (const factory of storeFactories) await factory.teardown?.();
+});
+
+describe.each(combos)('MeshClient against a greeter on $label', ({ platform, factory }) => {
   let greeter: RunningApp;
   let manager: SessionManager;
 
   beforeAll(async () => {
-    greeter = await startGreeter(platform);
+    greeter = await startGreeter(platform, { store: await factory.create() });
     manager = greeter.app.get(SessionManager);
   });
 
