@@ -15,6 +15,7 @@ export {
   MESH_SESSION_OPTIONS,
   SESSION_KEY_LENGTH,
   SESSION_REQUEST_PROPERTY,
+  STORE_UNAVAILABLE_RETRY_AFTER,
 } from './mesh-session.constants.js';
 export { MeshSessionMessages } from './mesh-session.messages.js';
 

@@ -45,3 +45,12 @@ export const SESSION_KEY_LENGTH = 32;
  * Longest accepted service id, in characters.
  */
 export const MAX_SERVICE_ID_LENGTH = 255;
+
+/**
+ * `Retry-After` (seconds) of the 503 answered when the store fails or is slow, by the guard and
+ * the handshake endpoint: most store outages are short, and a 401 would make every client
+ * handshake again.
+ *
+ * @default 1
+ */
+export const STORE_UNAVAILABLE_RETRY_AFTER = 1;

@@ -74,6 +74,9 @@ export const MeshSessionMessages = {
   handshakeFailed: (): string => 'Handshake failed',
   /** 429 from the handshake endpoint. */
   handshakeRateLimited: (): string => 'Too many handshakes',
+  /** Log line (error level) when a handshake meets an error that is neither a refusal nor a store failure. */
+  handshakeUnexpectedError: (error: string): string =>
+    `Handshake failed on an unexpected error (answered 503): ${error}`,
   /** Log line of a failed handshake. */
   handshakeFailedLog: (peer: string, claimed: string, reason: string): string =>
     `Handshake from ${peer} (claims ${claimed}) failed: ${reason}`,

@@ -12,6 +12,7 @@ import {
   MESH_SESSION_OPTIONS,
   SESSION_REQUEST_PROPERTY,
   SKIP_SESSION_KEY,
+  STORE_UNAVAILABLE_RETRY_AFTER,
 } from '../mesh-session.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
@@ -247,7 +248,7 @@ export class SessionGuard implements CanActivate {
       MeshSessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
     );
     this.sessions.recordRejection('error', 'store_unavailable');
-    response.header('Retry-After', '1');
+    response.header('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));
     return new SessionStoreUnavailableException();
   }
 }

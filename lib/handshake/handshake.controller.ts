@@ -10,8 +10,10 @@ import {
   type Type,
 } from '@nestjs/common';
 import { CurrentSession } from '../guard/current-session.decorator.js';
+import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
 import { SessionGuard } from '../guard/session.guard.js';
 import { SkipSession } from '../guard/skip-session.decorator.js';
+import { STORE_UNAVAILABLE_RETRY_AFTER } from '../mesh-session.constants.js';
 import type { Session } from '../session/session.interface.js';
 import { peerAddressOf, readHandshakeBody, type HandshakeHttpRequest } from './handshake-body.js';
 import { HandshakeRateLimitException } from './handshake.exceptions.js';
@@ -41,6 +43,8 @@ export function createHandshakeController(): Type<unknown> {
      *
      * @throws {HandshakeFailedException} 401 `Handshake failed`
      * @throws {HandshakeRateLimitException} 429 over the per-address limit
+     * @throws {SessionStoreUnavailableException} 503 with `Retry-After: 1` when the store (or
+     *   the rate limiter's backend) fails or is slow, or on an unexpected error
      */
     @SkipSession()
     @Post()
@@ -51,12 +55,20 @@ export function createHandshakeController(): Type<unknown> {
     ): Promise<ServerHello> {
       response.header('Cache-Control', 'no-store');
       const peer = { address: peerAddressOf(request) };
-      const retryAfter = await this.handshakes.checkRateLimit(peer);
-      if (retryAfter !== undefined) {
-        response.header('Retry-After', String(retryAfter));
-        throw new HandshakeRateLimitException();
+      try {
+        const retryAfter = await this.handshakes.checkRateLimit(peer);
+        if (retryAfter !== undefined) {
+          response.header('Retry-After', String(retryAfter));
+          throw new HandshakeRateLimitException();
+        }
+        return await this.handshakes.accept(await readHandshakeBody(request), peer);
+      } catch (error) {
+        // As the guard does: a client retries a 503 shortly instead of giving up on the peer.
+        if (error instanceof SessionStoreUnavailableException) {
+          response.header('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));
+        }
+        throw error;
       }
-      return this.handshakes.accept(await readHandshakeBody(request), peer);
     }
 
     /** Ends the session the request is signed with. */

@@ -143,7 +143,8 @@ export class HandshakeService implements OnApplicationShutdown {
       return await this.complete(hello, peer);
     } catch (error) {
       if (error instanceof HandshakeError) throw this.fail(peer, claimed, error.reason);
-      throw this.storeUnavailable(error);
+      if (error instanceof StoreCallError) throw this.storeUnavailable(error.cause);
+      throw this.unexpected(error);
     }
   }
 
@@ -184,9 +185,8 @@ export class HandshakeService implements OnApplicationShutdown {
     }
     // Claimed for as long as the timestamp would still be accepted.
     const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
-    const fresh = await withTimeout(
+    const fresh = await this.storeCall(
       this.sessions.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
-      this.options.storeTimeout,
     );
     if (!fresh) throw new HandshakeError('replayed handshake (nonce already seen)');
 
@@ -201,13 +201,12 @@ export class HandshakeService implements OnApplicationShutdown {
     });
     let session: Session;
     try {
-      session = await withTimeout(
+      session = await this.storeCall(
         this.sessions.createSession(clientId, key, {
           peerAddress: peer.address,
           ...(clientVersion === undefined ? {} : { clientVersion }),
           handshakeVersion: HANDSHAKE_PROTOCOL_VERSION,
         }),
-        this.options.storeTimeout,
       );
     } finally {
       // The session holds its own copy.
@@ -246,11 +245,48 @@ export class HandshakeService implements OnApplicationShutdown {
     return new HandshakeFailedException();
   }
 
-  /** The 503 for a failed or slow store. */
+  /**
+   * A store call of the handshake, limited to `storeTimeout`; its failure is told apart from
+   * any other error, which would be a bug.
+   */
+  protected async storeCall<T>(pending: Promise<T>): Promise<T> {
+    try {
+      return await withTimeout(pending, this.options.storeTimeout);
+    } catch (error) {
+      throw new StoreCallError(error);
+    }
+  }
+
+  /**
+   * The 503 for a failed or slow store. The controller adds `Retry-After`: the client should
+   * try again shortly, not give up on the peer.
+   */
   protected storeUnavailable(cause: unknown): HttpException {
     this.logger.warn(
       MeshSessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
     );
     return new SessionStoreUnavailableException();
+  }
+
+  /**
+   * An error that is neither a refused handshake nor a store failure: a bug, logged at `error`
+   * as such, with its type, message and stack (handshake errors never carry key material).
+   * The caller still gets the 503 (never a 500, never a session).
+   */
+  protected unexpected(error: unknown): HttpException {
+    this.logger.error(
+      MeshSessionMessages.handshakeUnexpectedError(
+        error instanceof Error ? `${error.name}: ${error.message}` : typeof error,
+      ),
+      error instanceof Error ? error.stack : undefined,
+    );
+    return new SessionStoreUnavailableException();
+  }
+}
+
+/** A store call of the handshake failed or timed out; `cause` is what it threw. */
+class StoreCallError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('store call failed');
   }
 }

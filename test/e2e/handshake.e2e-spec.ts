@@ -5,12 +5,15 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { jest } from '@jest/globals';
 import { Controller, Get } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import request from 'supertest';
 import {
   HANDSHAKE_CONTENT_TYPE,
+  HandshakeService,
   MeshSessionModule,
+  type RateLimiter,
   SessionGuard,
   SessionManager,
   signRequest,
@@ -79,6 +82,10 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
 
   afterAll(async () => {
     await greeter.close();
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
   });
 
   const post = (body: string | object, contentType = HANDSHAKE_CONTENT_TYPE) =>
@@ -258,6 +265,57 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
     } as RequestInit);
     expect(res.status).toBe(401);
     expect(await res.json()).toEqual(GENERIC_401);
+  });
+
+  it('answers 503 with Retry-After: 1 when the store or the limiter fails, and creates nothing', async () => {
+    const service = greeter.app.get(HandshakeService);
+    const limiter = (service as unknown as { limiter: RateLimiter }).limiter;
+    const failures = [
+      () => jest.spyOn(manager.store, 'claimNonce').mockRejectedValueOnce(new Error('nonce down')),
+      () => jest.spyOn(manager.store, 'create').mockRejectedValueOnce(new Error('create down')),
+      () => jest.spyOn(limiter, 'checkLimit').mockRejectedValueOnce(new Error('limiter down')),
+    ];
+    for (const [i, fail] of failures.entries()) {
+      const created = (await manager.getStats()).created;
+      const logsBefore = greeter.logger.lines.length;
+      fail();
+      const res = await post(hello().hello);
+      expect(res.status).toBe(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toEqual({
+        statusCode: 503,
+        message: 'Session store unavailable',
+        error: 'Service Unavailable',
+      });
+      const log = greeter.logger.lines.slice(logsBefore);
+      expect(log).toEqual([
+        expect.stringMatching(
+          new RegExp(`^warn Session store failed: ${['nonce', 'create', 'limiter'][i]} down`),
+        ),
+      ]);
+      expect((await manager.getStats()).created).toBe(created);
+      jest.restoreAllMocks();
+    }
+    // And then it works again.
+    expect((await post(hello().hello)).status).toBe(201);
+  });
+
+  it('logs an unexpected error as such, at error level, and still answers 503 with Retry-After', async () => {
+    const service = greeter.app.get(HandshakeService);
+    jest
+      .spyOn(service as unknown as { complete(): Promise<unknown> }, 'complete')
+      .mockRejectedValueOnce(new TypeError('a bug'));
+    const logsBefore = greeter.logger.lines.length;
+    const res = await post(hello().hello);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('1');
+    expect(res.body).toMatchObject({ statusCode: 503, message: 'Session store unavailable' });
+    const log = greeter.logger.lines.slice(logsBefore);
+    expect(log).toHaveLength(1);
+    expect(log[0]).toMatch(
+      /^error Handshake failed on an unexpected error \(answered 503\): TypeError: a bug/,
+    );
+    expect(log[0]).not.toMatch(/Session store failed/);
   });
 
   it('ends the session on a signed DELETE, and refuses an unsigned one', async () => {
