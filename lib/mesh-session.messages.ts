@@ -65,6 +65,14 @@ export const MeshSessionMessages = {
     'RedisSessionStore: the given ioredis client has enableOfflineQueue on, so calls wait while Redis is offline (up to commandTimeout) instead of failing at once; create it with { enableOfflineQueue: false, maxRetriesPerRequest: 0 } for fail-fast 503s',
   /** A stored session id was already taken. */
   sessionIdCollision: (): string => 'Session id collision: a session with this id already exists',
+  /** Startup error: the Redis store's cipher got the same encryption key twice. */
+  cipherDuplicateKey: (): string => 'RedisSessionCipher: the same key is given twice',
+  /** Why a stored value cannot be decrypted: its key is not in `encryptionKeys`. */
+  cipherUnknownKey: (): string => 'no encryption key matches the stored value',
+  /** Why a stored value cannot be decrypted: it is too short to hold an IV and a tag. */
+  cipherTruncated: (): string => 'the stored value is truncated',
+  /** Why a stored value cannot be decrypted: it, or its associated data, was altered. */
+  cipherUnauthentic: (): string => 'the stored value failed authentication',
   /** Log line (rate-limited) when a stored session cannot be decrypted. */
   sessionUndecryptable: (reason: string, count: number): string =>
     `Redis session store: ${count} stored session(s) could not be decrypted (${reason}) and were treated as absent; is the key that encrypted them still in "encryptionKeys"?`,
@@ -74,18 +82,72 @@ export const MeshSessionMessages = {
   handshakeFailed: (): string => 'Handshake failed',
   /** 429 from the handshake endpoint. */
   handshakeRateLimited: (): string => 'Too many handshakes',
-  /** Log line (error level) when a handshake meets an error that is neither a refusal nor a store failure. */
-  handshakeUnexpectedError: (error: string): string =>
-    `Handshake failed on an unexpected error (answered 503): ${error}`,
   /** Log line of a failed handshake. */
   handshakeFailedLog: (peer: string, claimed: string, reason: string): string =>
     `Handshake from ${peer} (claims ${claimed}) failed: ${reason}`,
+  /** Log line (error level) when a handshake meets an error that is neither a refusal nor a store failure. */
+  handshakeUnexpectedError: (error: string): string =>
+    `Handshake failed on an unexpected error (answered 503): ${error}`,
   /** Startup error: forRootAsync() options configure a handshake without its routes. */
   handshakeRoutesMissing: (): string =>
     'MeshSessionModule: option "handshake" came from forRootAsync() without "handshakeRoutes: true" next to useFactory/useClass/useExisting; the routes must be known when the module is defined',
   /** Startup error: routes asked for, but no handshake configured. */
   handshakeOptionMissing: (): string =>
     'MeshSessionModule: "handshakeRoutes: true" needs the option "handshake" ({ privateKey, trustedServices })',
+
+  // Why a handshake failed: logged and audited (server), or carried by MeshHandshakeError
+  // (client); never sent to a caller, who gets the generic 401.
+  /** The body is larger than the bound. */
+  handshakeBodyTooLarge: (limit: number): string => `body larger than ${limit} bytes`,
+  /** The request carries no body the endpoint can read. */
+  handshakeNoBody: (): string => 'no readable body',
+  /** The body stream failed. */
+  handshakeBodyUnreadable: (): string => 'body could not be read',
+  /** The body is not JSON. */
+  handshakeNotJson: (): string => 'body is not valid JSON',
+  /** The claimed service is not in `trustedServices`. */
+  handshakeUnknownService: (): string => 'unknown service',
+  /** The hello's signature matches none of the claimed service's pinned keys. */
+  handshakeBadSignature: (): string =>
+    'signature does not verify against the pinned keys of the service',
+  /** The hello is meant for another service. */
+  handshakeWrongTarget: (serverId: string): string =>
+    `wrong target service ${JSON.stringify(serverId)}`,
+  /** The hello's timestamp is too far from this server's clock. */
+  handshakeClockSkew: (offMs: number): string => `timestamp ${offMs} ms off, beyond maxClockSkew`,
+  /** The hello's nonce was seen inside the window. */
+  handshakeReplayed: (): string => 'replayed handshake (nonce already seen)',
+  /** The message's `version` is not one this library speaks. */
+  handshakeVersion: (): string => 'unsupported protocol version',
+  /** The hello's `clientVersion` is too long or not printable. */
+  handshakeClientVersion: (max: number): string =>
+    `clientVersion is not printable ASCII of at most ${max} characters`,
+  /** The server hello's `sessionId` is not a UUID. */
+  handshakeSessionId: (): string => 'sessionId is not a UUID',
+  /** X25519 refused the peer's ephemeral key. */
+  handshakeEphemeralRejected: (): string =>
+    'ephemeral key rejected by X25519 (invalid or low-order point)',
+  /** The peer's ephemeral key gives an all-zero shared secret. */
+  handshakeZeroSecret: (): string => 'ephemeral key gives an all-zero X25519 secret',
+  /** A handshake message is not a JSON object. */
+  handshakeNotObject: (what: string): string => `${what} is not a JSON object`,
+  /** A handshake message has a field the protocol does not define. */
+  handshakeUnexpectedField: (what: string): string => `${what} has an unexpected field`,
+  /** A handshake message lacks a required field. */
+  handshakeMissingField: (what: string, field: string): string => `${what} lacks ${field}`,
+  /** A service id field is empty, too long or not printable. */
+  handshakeServiceIdField: (field: string, max: number): string =>
+    `${field} is not printable ASCII of 1 to ${max} characters`,
+  /** A binary field is not canonical base64url of the right size. */
+  handshakeBase64Field: (field: string, bytes: number): string =>
+    `${field} is not ${bytes} bytes of base64url`,
+  /** A time field is not a non-negative integer. */
+  handshakeTimeField: (field: string): string => `${field} is not a time in ms`,
+  /** Client side: the server's reply is not JSON. */
+  handshakeReplyNotJson: (): string => 'the reply is not JSON',
+  /** Client side: the server's reply is not signed by its pinned key. */
+  handshakeReplySignature: (): string =>
+    'the reply signature does not verify against the pinned key',
 
   // Signed requests (issue 3)
   /** 401: signature mode, and the request carries no signature. */
@@ -111,6 +173,9 @@ export const MeshSessionMessages = {
   rawBodyMissing: (): string =>
     'Signature mode needs the raw body bytes: create the app with NestFactory.create(AppModule, { rawBody: true }) (or register a raw body parser for this content type)',
 
+  /** TypeError from `signRequest`: no signature base can be built for this method and URL. */
+  requestUnsignable: (): string => 'The request cannot be signed: bad method or URL',
+
   // MeshClient (issue 3)
   /** Startup error for a bad MeshClientModule option. */
   invalidClientOption: (option: string, expected: string, got: unknown): string =>
@@ -121,9 +186,31 @@ export const MeshSessionMessages = {
   /** A request through the client failed. */
   clientRequestFailed: (serviceId: string, method: string, path: string, reason: string): string =>
     `${method} ${path} on ${serviceId} failed: ${reason}`,
+  /** Why a client call failed: the connection failed (refused, reset, DNS...). */
+  clientUnreachable: (): string => 'the service cannot be reached',
+  /** Why a client call failed: no answer within the client's `timeout`. */
+  clientTimeout: (ms: number): string => `no answer within ${ms} ms`,
+  /** Why a client call failed: the server answered this status (and this message, if any). */
+  clientHttpStatus: (status: number, message?: string): string =>
+    message === undefined || message === '' ? `HTTP ${status}` : `HTTP ${status}: ${message}`,
+  /** Why `json()` failed on a client response. */
+  clientAnswerNotJson: (): string => 'the answer is not JSON',
   /** Log line when disconnecting at shutdown fails. */
   clientDisconnectFailed: (serviceId: string, reason: string): string =>
     `Could not end the session with ${serviceId}: ${reason}`,
+
+  // keygen command (issue 3)
+  /** The command is not one the CLI knows. */
+  cliUnknownCommand: (command: string): string => `Unknown command "${command}".`,
+  /** `--out` came without a directory. */
+  cliOutNeedsDirectory: (): string => '--out needs a directory.',
+  /** An option the command does not know. */
+  cliUnknownOption: (option: string): string => `Unknown option "${option}".`,
+  /** keygen got no service id, several, or one unfit for a file name. */
+  cliServiceIdNeeded: (): string =>
+    'keygen needs one service id of letters, digits, ".", "_" or "-" (at most 255).',
+  /** keygen --out could not write the files. */
+  cliWriteFailed: (reason: string): string => `Could not write the key pair: ${reason}`,
 } as const;
 
 /**

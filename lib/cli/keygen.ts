@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { generateIdentityKeyPair } from '../handshake/identity-keys.js';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
 
 /** Where the CLI writes; `process.stdout` and `process.stderr` by default. */
 export interface CliOutput {
@@ -46,7 +47,11 @@ export async function runCli(
     return 0;
   }
   if (command !== 'keygen') {
-    output.err(command === undefined ? USAGE : `Unknown command "${command}".\n\n${USAGE}`);
+    output.err(
+      command === undefined
+        ? USAGE
+        : `${MeshSessionMessages.cliUnknownCommand(command)}\n\n${USAGE}`,
+    );
     return 2;
   }
   let json = false;
@@ -58,19 +63,17 @@ export async function runCli(
     else if (arg === '--out') {
       outDir = rest[++i];
       if (outDir === undefined) {
-        output.err(`--out needs a directory.\n\n${USAGE}`);
+        output.err(`${MeshSessionMessages.cliOutNeedsDirectory()}\n\n${USAGE}`);
         return 2;
       }
     } else if (arg.startsWith('-')) {
-      output.err(`Unknown option "${arg}".\n\n${USAGE}`);
+      output.err(`${MeshSessionMessages.cliUnknownOption(arg)}\n\n${USAGE}`);
       return 2;
     } else positional.push(arg);
   }
   const [serviceId] = positional;
   if (positional.length !== 1 || !SERVICE_ID.test(serviceId)) {
-    output.err(
-      `keygen needs one service id of letters, digits, ".", "_" or "-" (at most 255).\n\n${USAGE}`,
-    );
+    output.err(`${MeshSessionMessages.cliServiceIdNeeded()}\n\n${USAGE}`);
     return 2;
   }
 
@@ -85,7 +88,7 @@ export async function runCli(
       await writeFile(keyFile, privateKey, { mode: 0o600, flag: 'wx' });
       await writeFile(pubFile, publicKey, { mode: 0o644, flag: 'wx' });
     } catch (error) {
-      output.err(`Could not write the key pair: ${(error as Error).message}\n`);
+      output.err(`${MeshSessionMessages.cliWriteFailed((error as Error).message)}\n`);
       return 1;
     }
     output.out(`Wrote ${keyFile} (private, keep it secret) and ${pubFile} (public).\n`);

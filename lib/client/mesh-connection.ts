@@ -163,7 +163,7 @@ export class MeshConnection {
           this.service.id,
           prepared.method,
           prepared.path,
-          `HTTP ${response.status}${messageOf(body) ? `: ${messageOf(body)}` : ''}`,
+          MeshSessionMessages.clientHttpStatus(response.status, messageOf(body)),
         ),
         { method: prepared.method, path: prepared.path, status: response.status, body },
       );
@@ -204,7 +204,7 @@ export class MeshConnection {
             this.service.id,
             'DELETE',
             path,
-            `HTTP ${response.status}`,
+            MeshSessionMessages.clientHttpStatus(response.status),
           ),
           { method: 'DELETE', path, status: response.status, body },
         );
@@ -267,7 +267,9 @@ export class MeshConnection {
         timeout ? 'timeout' : 'network',
         MeshSessionMessages.clientHandshakeFailed(
           serviceId,
-          timeout ? `no answer within ${this.options.timeout} ms` : 'the service cannot be reached',
+          timeout
+            ? MeshSessionMessages.clientTimeout(this.options.timeout)
+            : MeshSessionMessages.clientUnreachable(),
         ),
         undefined,
         { cause: error },
@@ -285,7 +287,10 @@ export class MeshConnection {
       throw new MeshHandshakeError(
         serviceId,
         reason,
-        MeshSessionMessages.clientHandshakeFailed(serviceId, `HTTP ${status}`),
+        MeshSessionMessages.clientHandshakeFailed(
+          serviceId,
+          MeshSessionMessages.clientHttpStatus(status),
+        ),
         status,
       );
     }
@@ -294,7 +299,7 @@ export class MeshConnection {
       try {
         value = JSON.parse(text);
       } catch {
-        throw new HandshakeError('the reply is not JSON');
+        throw new HandshakeError(MeshSessionMessages.handshakeReplyNotJson());
       }
       const reply = parseServerHello(value);
       const signed = serverHelloBytes(hello, {
@@ -304,7 +309,7 @@ export class MeshConnection {
         expiresAt: reply.hello.expiresAt,
       });
       if (!verifyWithAnyKey(signed, reply.signature, this.service.publicKeys)) {
-        throw new HandshakeError('the reply signature does not verify against the pinned key');
+        throw new HandshakeError(MeshSessionMessages.handshakeReplySignature());
       }
       const key = deriveSessionKey({
         ownPrivateKey: ephemeral.privateKey,
@@ -386,7 +391,9 @@ export class MeshConnection {
           this.service.id,
           request.method,
           request.path,
-          timeout ? `no answer within ${this.options.timeout} ms` : 'the service cannot be reached',
+          timeout
+            ? MeshSessionMessages.clientTimeout(this.options.timeout)
+            : MeshSessionMessages.clientUnreachable(),
         ),
         { method: request.method, path: request.path },
         { cause: error },
@@ -423,7 +430,7 @@ function createResponse(
             serviceId,
             request.method,
             request.path,
-            'the answer is not JSON',
+            MeshSessionMessages.clientAnswerNotJson(),
           ),
           { method: request.method, path: request.path, status, body: body.toString('utf8') },
           { cause: error },

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
 import { MAX_HANDSHAKE_BODY_BYTES } from './handshake.constants.js';
 import { HandshakeError } from './handshake.error.js';
 
@@ -28,22 +29,22 @@ export async function readHandshakeBody(
 ): Promise<string | object | HandshakeError> {
   const declared = request.headers['content-length'];
   if (typeof declared === 'string' && Number(declared) > limit) {
-    return new HandshakeError(`body larger than ${limit} bytes`);
+    return new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit));
   }
   const body = request.body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     return Buffer.byteLength(body) > limit
-      ? new HandshakeError(`body larger than ${limit} bytes`)
+      ? new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit))
       : body.toString();
   }
   if (Buffer.isBuffer(request.rawBody)) {
     return request.rawBody.length > limit
-      ? new HandshakeError(`body larger than ${limit} bytes`)
+      ? new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit))
       : request.rawBody.toString('utf8');
   }
   if (body !== null && typeof body === 'object' && Object.keys(body).length > 0) return body;
   if (isUnreadStream(request)) return readStream(request, limit);
-  return new HandshakeError('no readable body');
+  return new HandshakeError(MeshSessionMessages.handshakeNoBody());
 }
 
 /**
@@ -82,12 +83,13 @@ function readStream(stream: Readable, limit: number): Promise<string | Handshake
       chunks.push(bytes);
       if (size > limit) {
         // Not destroyed, so that the 401 still reaches the caller; the rest is discarded.
-        finish(new HandshakeError(`body larger than ${limit} bytes`));
+        finish(new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit)));
         stream.resume();
       }
     };
     const onEnd = (): void => finish(Buffer.concat(chunks).toString('utf8'));
-    const onError = (): void => finish(new HandshakeError('body could not be read'));
+    const onError = (): void =>
+      finish(new HandshakeError(MeshSessionMessages.handshakeBodyUnreadable()));
     stream.on('data', onData).on('end', onEnd).on('error', onError);
   });
 }

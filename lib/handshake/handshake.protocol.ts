@@ -10,6 +10,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
 import { isSessionId } from '../session/session-id.js';
 import {
   ED25519_SIGNATURE_BYTES,
@@ -255,7 +256,7 @@ export function createClientHello(input: {
 export function parseClientHello(value: unknown): ParsedClientHello {
   const fields = exactFields(value, CLIENT_HELLO_FIELDS, ['clientVersion'], 'client hello');
   if (fields.version !== HANDSHAKE_PROTOCOL_VERSION) {
-    throw new HandshakeError(`unsupported protocol version`);
+    throw new HandshakeError(MeshSessionMessages.handshakeVersion());
   }
   const hello: ClientHello = {
     version: HANDSHAKE_PROTOCOL_VERSION,
@@ -273,7 +274,7 @@ export function parseClientHello(value: unknown): ParsedClientHello {
       !PRINTABLE.test(fields.clientVersion)
     ) {
       throw new HandshakeError(
-        `clientVersion is not printable ASCII of at most ${MAX_CLIENT_VERSION_LENGTH} characters`,
+        MeshSessionMessages.handshakeClientVersion(MAX_CLIENT_VERSION_LENGTH),
       );
     }
     hello.clientVersion = fields.clientVersion;
@@ -298,9 +299,10 @@ export function parseClientHello(value: unknown): ParsedClientHello {
 export function parseServerHello(value: unknown): ParsedServerHello {
   const fields = exactFields(value, SERVER_HELLO_FIELDS, [], 'server hello');
   if (fields.version !== HANDSHAKE_PROTOCOL_VERSION) {
-    throw new HandshakeError(`unsupported protocol version`);
+    throw new HandshakeError(MeshSessionMessages.handshakeVersion());
   }
-  if (!isSessionId(fields.sessionId)) throw new HandshakeError('sessionId is not a UUID');
+  if (!isSessionId(fields.sessionId))
+    throw new HandshakeError(MeshSessionMessages.handshakeSessionId());
   const hello: ServerHello = {
     version: HANDSHAKE_PROTOCOL_VERSION,
     sessionId: fields.sessionId,
@@ -369,11 +371,11 @@ export function deriveSessionKey(input: {
     });
     shared = diffieHellman({ privateKey: input.ownPrivateKey, publicKey: peer });
   } catch {
-    throw new HandshakeError('ephemeral key rejected by X25519 (invalid or low-order point)');
+    throw new HandshakeError(MeshSessionMessages.handshakeEphemeralRejected());
   }
   // OpenSSL already refuses an all-zero secret; this keeps the guarantee explicit.
   if (shared.every((byte) => byte === 0)) {
-    throw new HandshakeError('ephemeral key gives an all-zero X25519 secret');
+    throw new HandshakeError(MeshSessionMessages.handshakeZeroSecret());
   }
   const transcriptHash = createHash('sha256')
     .update(
@@ -406,15 +408,16 @@ function exactFields(
   what: string,
 ): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HandshakeError(`${what} is not a JSON object`);
+    throw new HandshakeError(MeshSessionMessages.handshakeNotObject(what));
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
-    if (!allowed.has(key)) throw new HandshakeError(`${what} has an unexpected field`);
+    if (!allowed.has(key))
+      throw new HandshakeError(MeshSessionMessages.handshakeUnexpectedField(what));
   }
   for (const key of allowed) {
     if (!Object.hasOwn(record, key) && !optional.includes(key)) {
-      throw new HandshakeError(`${what} lacks ${key}`);
+      throw new HandshakeError(MeshSessionMessages.handshakeMissingField(what, key));
     }
   }
   return record;
@@ -428,7 +431,7 @@ function serviceIdField(value: unknown, name: string): string {
     !PRINTABLE.test(value)
   ) {
     throw new HandshakeError(
-      `${name} is not printable ASCII of 1 to ${MAX_SERVICE_ID_LENGTH} characters`,
+      MeshSessionMessages.handshakeServiceIdField(name, MAX_SERVICE_ID_LENGTH),
     );
   }
   return value;
@@ -443,14 +446,14 @@ function base64UrlField(value: unknown, name: string, bytes: number): { text: st
     !/^[A-Za-z0-9_-]+$/.test(value) ||
     Buffer.from(value, 'base64url').toString('base64url') !== value
   ) {
-    throw new HandshakeError(`${name} is not ${bytes} bytes of base64url`);
+    throw new HandshakeError(MeshSessionMessages.handshakeBase64Field(name, bytes));
   }
   return { text: value };
 }
 
 function timeField(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new HandshakeError(`${name} is not a time in ms`);
+    throw new HandshakeError(MeshSessionMessages.handshakeTimeField(name));
   }
   return value;
 }

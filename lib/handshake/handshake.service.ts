@@ -135,7 +135,7 @@ export class HandshakeService implements OnApplicationShutdown {
         try {
           value = JSON.parse(message);
         } catch {
-          throw new HandshakeError('body is not valid JSON');
+          throw new HandshakeError(MeshSessionMessages.handshakeNotJson());
         }
       }
       const hello = parseClientHello(value);
@@ -171,24 +171,24 @@ export class HandshakeService implements OnApplicationShutdown {
     if (keys === undefined) {
       // The same work as for a known service, so that timing does not tell which ids are pinned.
       verifyWithAnyKey(client.signedBytes, client.signature, [this.decoyKey]);
-      throw new HandshakeError('unknown service');
+      throw new HandshakeError(MeshSessionMessages.handshakeUnknownService());
     }
     if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
-      throw new HandshakeError('signature does not verify against the pinned keys of the service');
+      throw new HandshakeError(MeshSessionMessages.handshakeBadSignature());
     }
     if (serverId !== this.options.serviceId) {
-      throw new HandshakeError(`wrong target service ${JSON.stringify(serverId)}`);
+      throw new HandshakeError(MeshSessionMessages.handshakeWrongTarget(serverId));
     }
     const skew = this.handshake.maxClockSkew;
     if (Math.abs(now - timestamp) > skew) {
-      throw new HandshakeError(`timestamp ${now - timestamp} ms off, beyond maxClockSkew`);
+      throw new HandshakeError(MeshSessionMessages.handshakeClockSkew(now - timestamp));
     }
     // Claimed for as long as the timestamp would still be accepted.
     const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
     const fresh = await this.storeCall(
       this.sessions.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
     );
-    if (!fresh) throw new HandshakeError('replayed handshake (nonce already seen)');
+    if (!fresh) throw new HandshakeError(MeshSessionMessages.handshakeReplayed());
 
     const ephemeral = createEphemeralKeyPair();
     const serverNonce = createHandshakeNonce();

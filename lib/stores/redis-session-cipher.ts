@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_LENGTH = 12;
@@ -35,7 +36,7 @@ export class RedisSessionCipher {
     const byId = new Map<string, Buffer>();
     for (const key of keys) {
       const id = keyId(key);
-      if (byId.has(id)) throw new Error('RedisSessionCipher: the same key is given twice');
+      if (byId.has(id)) throw new Error(MeshSessionMessages.cipherDuplicateKey());
       byId.set(id, Buffer.from(key));
     }
     this.keys = byId;
@@ -70,9 +71,10 @@ export class RedisSessionCipher {
   decrypt(sealed: string, aad: string): Buffer {
     const dot = sealed.indexOf('.');
     const key = dot === KEY_ID_LENGTH ? this.keys.get(sealed.slice(0, dot)) : undefined;
-    if (key === undefined) throw new Error('no encryption key matches the stored value');
+    if (key === undefined) throw new Error(MeshSessionMessages.cipherUnknownKey());
     const body = Buffer.from(sealed.slice(dot + 1), 'base64');
-    if (body.length < IV_LENGTH + TAG_LENGTH) throw new Error('the stored value is truncated');
+    if (body.length < IV_LENGTH + TAG_LENGTH)
+      throw new Error(MeshSessionMessages.cipherTruncated());
     const decipher = createDecipheriv(ALGORITHM, key, body.subarray(0, IV_LENGTH), {
       authTagLength: TAG_LENGTH,
     });
@@ -84,7 +86,7 @@ export class RedisSessionCipher {
         decipher.final(),
       ]);
     } catch {
-      throw new Error('the stored value failed authentication');
+      throw new Error(MeshSessionMessages.cipherUnauthentic());
     }
   }
 }
