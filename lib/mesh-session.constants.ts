@@ -47,6 +47,19 @@ export const SESSION_KEY_LENGTH = 32;
 export const MAX_SERVICE_ID_LENGTH = 255;
 
 /**
+ * Longest delay `setTimeout` accepts (ms); a larger one fires at once. Every option that
+ * becomes a timer (intervals, timeouts) is capped at it.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * A route path of unreserved-character segments, such as `/mesh/handshake`: no route
+ * parameters (`:id`) or wildcards for Nest to read. The handshake path, on the server
+ * (`handshake.path`) and on the client (`services[id].handshakePath`), must match it.
+ */
+export const ROUTE_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+/**
  * `Retry-After` (seconds) of the 503 answered when the store fails or is slow, by the guard and
  * the handshake endpoint: most store outages are short, and a 401 would make every client
  * handshake again.

@@ -3,10 +3,11 @@ import {
   type HandshakeOptions,
   type ResolvedHandshakeOptions,
 } from './handshake/handshake.options.js';
-import { DEFAULT_SESSION_HEADER } from './mesh-session.constants.js';
+import { DEFAULT_SESSION_HEADER, MAX_TIMER_MS } from './mesh-session.constants.js';
 import { MeshSessionMessages } from './mesh-session.messages.js';
 import type { MonitoringOptions } from './monitoring/monitoring-adapter.interface.js';
 import type { RateLimiterOptions } from './rate-limit/rate-limiter.js';
+import { resolveRateLimiterOptions } from './rate-limit/rate-limiter.options.js';
 import { SESSION_TIMEOUTS } from './session/session-timeouts.js';
 import { SessionStore } from './stores/session-store.interface.js';
 
@@ -128,8 +129,6 @@ export const MESH_SESSION_DEFAULTS = Object.freeze({
   maxActiveSessions: 1_000,
 });
 
-// Longest delay setTimeout accepts; larger durations would fire at once.
-const MAX_TIMER_MS = 2_147_483_647;
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /**
@@ -182,19 +181,10 @@ export function resolveMeshSessionOptions(
     fail('store', 'an instance of a SessionStore subclass', options.store);
   }
 
-  let rateLimit: Required<RateLimiterOptions> | false = false;
-  if (options.rateLimit !== undefined && options.rateLimit !== false) {
-    const limit = options.rateLimit;
-    if (limit === null || typeof limit !== 'object') {
-      fail('rateLimit', 'false or { maxRequests, windowMs, blockDuration? }', limit);
-    }
-    if (!Number.isInteger(limit.maxRequests) || limit.maxRequests < 1) {
-      fail('rateLimit.maxRequests', 'an integer of at least 1', limit.maxRequests);
-    }
-    const windowMs = duration('rateLimit.windowMs', limit.windowMs, undefined);
-    const blockDuration = duration('rateLimit.blockDuration', limit.blockDuration, windowMs);
-    rateLimit = { maxRequests: limit.maxRequests, windowMs, blockDuration };
-  }
+  const rateLimit =
+    options.rateLimit === undefined || options.rateLimit === false
+      ? false
+      : resolveRateLimiterOptions('rateLimit', options.rateLimit);
 
   const storeTimeout = duration(
     'storeTimeout',

@@ -5,7 +5,7 @@ import {
   loadPublicIdentityKey,
   type IdentityKeyInput,
 } from '../handshake/identity-keys.js';
-import { MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
+import { MAX_SERVICE_ID_LENGTH, MAX_TIMER_MS, ROUTE_PATH } from '../mesh-session.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 
 /** How to reach one remote service, and who it must prove to be. */
@@ -75,9 +75,6 @@ export interface ResolvedMeshClientOptions {
 
 /** Default values of {@link MeshClientModuleOptions}. */
 export const MESH_CLIENT_DEFAULTS = Object.freeze({ timeout: 10_000 });
-
-const ROUTE_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Validates the client options and loads the keys.

@@ -1,7 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
+import { MAX_SERVICE_ID_LENGTH, ROUTE_PATH } from '../mesh-session.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 import type { RateLimiterOptions } from '../rate-limit/rate-limiter.js';
+import { resolveRateLimiterOptions } from '../rate-limit/rate-limiter.options.js';
 import {
   DEFAULT_HANDSHAKE_PATH,
   DEFAULT_HANDSHAKE_RATE_LIMIT,
@@ -72,8 +73,6 @@ export interface ResolvedHandshakeOptions {
   readonly rateLimit: Required<RateLimiterOptions> | false;
 }
 
-// Segments of unreserved characters: no route parameters (":id") or wildcards for Nest to read.
-const ROUTE_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
 // A year: longer skews make the replay cache hold nonces for as long.
 const MAX_CLOCK_SKEW = 365 * 24 * 3_600_000;
 
@@ -149,30 +148,12 @@ export function resolveHandshakeOptions(
     );
   }
 
-  let rateLimit: Required<RateLimiterOptions> | false = { ...DEFAULT_HANDSHAKE_RATE_LIMIT };
-  if (value.rateLimit === false) {
-    rateLimit = false;
-  } else if (value.rateLimit !== undefined) {
-    const limit = value.rateLimit;
-    if (limit === null || typeof limit !== 'object') {
-      fail('handshake.rateLimit', 'false or { maxRequests, windowMs, blockDuration? }', limit);
-    }
-    if (!Number.isInteger(limit.maxRequests) || limit.maxRequests < 1) {
-      fail('handshake.rateLimit.maxRequests', 'an integer of at least 1', limit.maxRequests);
-    }
-    for (const field of ['windowMs', 'blockDuration'] as const) {
-      const ms = limit[field];
-      if (field === 'blockDuration' && ms === undefined) continue;
-      if (typeof ms !== 'number' || !Number.isSafeInteger(ms) || ms < 1) {
-        fail(`handshake.rateLimit.${field}`, 'a positive integer number of milliseconds', ms);
-      }
-    }
-    rateLimit = {
-      maxRequests: limit.maxRequests,
-      windowMs: limit.windowMs,
-      blockDuration: limit.blockDuration ?? limit.windowMs,
-    };
-  }
+  const rateLimit =
+    value.rateLimit === false
+      ? false
+      : value.rateLimit === undefined
+        ? { ...DEFAULT_HANDSHAKE_RATE_LIMIT }
+        : resolveRateLimiterOptions('handshake.rateLimit', value.rateLimit);
 
   return Object.freeze({
     privateKey,

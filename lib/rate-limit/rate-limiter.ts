@@ -1,5 +1,6 @@
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { findRateLimiterOptionsProblem } from './rate-limiter.options.js';
 
 /**
  * Options of {@link RateLimiter}, and of the module's `rateLimit` option.
@@ -52,14 +53,20 @@ export class RateLimiter {
    * @param options limits
    * @param limiter a rate-limiter-flexible limiter built from the same options, for a shared
    *   backend; by default a `RateLimiterMemory`
-   * @throws {TypeError} when an option is not a positive integer
+   * @throws {TypeError} naming the first bad option
    */
   constructor(options: RateLimiterOptions, limiter?: RateLimiterAbstract) {
-    const { maxRequests, windowMs, blockDuration = windowMs } = options;
-    assertPositiveInteger(maxRequests, 'maxRequests');
-    assertPositiveInteger(windowMs, 'windowMs');
-    assertPositiveInteger(blockDuration, 'blockDuration');
-    this.maxRequests = maxRequests;
+    const problem = findRateLimiterOptionsProblem(options);
+    if (problem !== undefined) {
+      throw new TypeError(
+        MeshSessionMessages.invalidArgument(
+          problem.field ?? 'options',
+          problem.expected,
+          problem.got,
+        ),
+      );
+    }
+    this.maxRequests = options.maxRequests;
     this.limiter = limiter ?? new RateLimiterMemory(RateLimiter.toFlexibleOptions(options));
   }
 
@@ -130,11 +137,5 @@ export class RateLimiter {
         this.limiter as unknown as { _memoryStorage: { delete(k: string): boolean } }
       )._memoryStorage.delete(key);
     }
-  }
-}
-
-function assertPositiveInteger(value: unknown, name: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(MeshSessionMessages.invalidArgument(name, 'a positive integer', value));
   }
 }

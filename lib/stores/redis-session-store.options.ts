@@ -1,4 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { MAX_TIMER_MS } from '../mesh-session.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 
 /**
@@ -66,8 +67,6 @@ export const REDIS_SESSION_STORE_DEFAULTS = Object.freeze({
 
 const ENCRYPTION_KEY_LENGTH = 32;
 const MAX_KEY_PREFIX_LENGTH = 256;
-// Longest delay setTimeout accepts.
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Applies defaults and validates the options of {@link RedisSessionStore}.

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { SESSION_KEY_LENGTH } from '../mesh-session.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 import { RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
 import { MeshSession } from '../session/mesh-session.js';
@@ -25,7 +26,6 @@ type TouchReply = [0 | 1, RecordReply, string];
 const BATCH = 256;
 /** Gap between two "cannot decrypt" log lines (ms). */
 const UNDECRYPTABLE_LOG_EVERY_MS = 10_000;
-const SESSION_KEY_LENGTH = 32;
 
 /**
  * A {@link SessionStore} on Redis, a single server or a Cluster, shared by every instance of a

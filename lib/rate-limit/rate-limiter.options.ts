@@ -1,0 +1,80 @@
+import { MeshSessionMessages } from '../mesh-session.messages.js';
+import type { RateLimiterOptions } from './rate-limiter.js';
+
+/** What is wrong with rate-limit options: which field, what it must be, and what it is. */
+export interface RateLimiterOptionsProblem {
+  /** The bad field, or `undefined` when the options are not an object at all. */
+  field: keyof RateLimiterOptions | undefined;
+  /** What the field must be, for the error message. */
+  expected: string;
+  /** The value given. */
+  got: unknown;
+}
+
+/**
+ * The one check of rate-limit options, shared by the module's `rateLimit`, the handshake's
+ * `handshake.rateLimit` and the `RateLimiter` constructor: `maxRequests` an integer of at
+ * least 1; `windowMs` and `blockDuration` (optional) positive integer numbers of milliseconds.
+ *
+ * @param value the options as given
+ * @returns the first problem, or `undefined` when the options are valid
+ * @example
+ * ```ts
+ * findRateLimiterOptionsProblem({ maxRequests: 0, windowMs: 1000 })?.field; // 'maxRequests'
+ * ```
+ */
+export function findRateLimiterOptionsProblem(
+  value: unknown,
+): RateLimiterOptionsProblem | undefined {
+  if (value === null || typeof value !== 'object') {
+    return {
+      field: undefined,
+      expected: 'false or { maxRequests, windowMs, blockDuration? }',
+      got: value,
+    };
+  }
+  const { maxRequests, windowMs, blockDuration } = value as Partial<RateLimiterOptions>;
+  if (!Number.isInteger(maxRequests) || (maxRequests as number) < 1) {
+    return { field: 'maxRequests', expected: 'an integer of at least 1', got: maxRequests };
+  }
+  if (!isDuration(windowMs)) {
+    return { field: 'windowMs', expected: DURATION, got: windowMs };
+  }
+  if (blockDuration !== undefined && !isDuration(blockDuration)) {
+    return { field: 'blockDuration', expected: DURATION, got: blockDuration };
+  }
+  return undefined;
+}
+
+/**
+ * Validates a rate-limit option and fills in `blockDuration` (default `windowMs`).
+ *
+ * @param option the option's name in error messages, such as `'rateLimit'` or
+ *   `'handshake.rateLimit'`
+ * @param value the option as given
+ * @returns the options with every field set
+ * @throws {Error} naming the bad option, such as `rateLimit.windowMs`
+ * @example
+ * ```ts
+ * resolveRateLimiterOptions('rateLimit', { maxRequests: 100, windowMs: 60_000 });
+ * // { maxRequests: 100, windowMs: 60_000, blockDuration: 60_000 }
+ * ```
+ */
+export function resolveRateLimiterOptions(
+  option: string,
+  value: unknown,
+): Required<RateLimiterOptions> {
+  const problem = findRateLimiterOptionsProblem(value);
+  if (problem !== undefined) {
+    const name = problem.field === undefined ? option : `${option}.${problem.field}`;
+    throw new Error(MeshSessionMessages.invalidOption(name, problem.expected, problem.got));
+  }
+  const { maxRequests, windowMs, blockDuration = windowMs } = value as RateLimiterOptions;
+  return { maxRequests, windowMs, blockDuration };
+}
+
+const DURATION = 'a positive integer number of milliseconds';
+
+function isDuration(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0;
+}
