@@ -278,6 +278,19 @@ export class MemorySessionStore extends SessionStore {
     return this.claim(scope, nonce, ttl, now);
   }
 
+  override async claimNonceAndTouch(
+    id: string,
+    nonce: string,
+    nonceTtl: number,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
+    // One synchronous step: nothing can run between the claim and the slide.
+    if (!this.claim(id, nonce, nonceTtl, now)) return { session: undefined, nonceFresh: false };
+    return { session: this.touchNow(id, now, idleTimeout, maxLifetime), nonceFresh: true };
+  }
+
   override async getAndClaimNonce(
     id: string,
     nonce: string,
@@ -636,6 +649,7 @@ export function inProcessStore(store: SessionStore): MemorySessionStore | undefi
     store.delete === stock.delete &&
     store.get === stock.get &&
     store.getAndClaimNonce === stock.getAndClaimNonce &&
+    store.claimNonceAndTouch === stock.claimNonceAndTouch &&
     store.claimNonce === stock.claimNonce
     ? (store as MemorySessionStore)
     : undefined;

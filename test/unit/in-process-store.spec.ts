@@ -41,7 +41,14 @@ describe('in-process store shortcut', () => {
     const spied = new MemorySessionStore();
     jest.spyOn(spied, 'touch');
     expect(inProcessStore(spied)).toBeUndefined();
-    for (const method of ['create', 'delete', 'get', 'getAndClaimNonce', 'claimNonce'] as const) {
+    for (const method of [
+      'create',
+      'delete',
+      'get',
+      'getAndClaimNonce',
+      'claimNonce',
+      'claimNonceAndTouch',
+    ] as const) {
       const replaced = new MemorySessionStore();
       jest.spyOn(replaced, method);
       expect(inProcessStore(replaced)).toBeUndefined();
