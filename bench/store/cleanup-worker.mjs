@@ -12,7 +12,8 @@
 //          event-loop block from monitorEventLoopDelay (resolution 1 ms) and from a 1 ms timer.
 // - floor: delete-only, the least any store can do: `Map.delete` of exactly the expired ids.
 // - seed:  the seed's full-scan cleanup (synchronous: the block is the whole call).
-// - redis: like ours, on a RedisSessionStore (--redis-url); sessions are created 256 at a time.
+// - redis: like ours, on a RedisSessionStore (--redis-url); the sessions are loaded with
+//          pipelines of the store's own create script (bench/store/redis-loader.mjs).
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
@@ -20,6 +21,7 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { RedisSessionStore } from '../../dist/index.js';
 import { collect, parseArgs, report, summarize } from '../lib/stats.mjs';
 import { createCleanupTarget } from './cleanup-targets.mjs';
+import { RedisSessionLoader } from './redis-loader.mjs';
 
 const args = parseArgs();
 const implName = String(args.impl);
@@ -34,30 +36,51 @@ let fakeNow = T0;
 Date.now = () => fakeNow;
 
 const services = Math.max(1, Math.floor(size / 10));
+const redisOptions = {
+  url: String(args['redis-url']),
+  encryptionKey: randomBytes(32),
+  keyPrefix: `cleanup-${process.pid}:`,
+};
 const target = await createCleanupTarget(implName, {
   timeout: TIMEOUT,
   size,
   createStore: async () =>
     new RedisSessionStore({
-      url: String(args['redis-url']),
-      encryptionKeys: [randomBytes(32)],
-      keyPrefix: `cleanup-${process.pid}:`,
+      url: redisOptions.url,
+      encryptionKeys: [redisOptions.encryptionKey],
+      keyPrefix: redisOptions.keyPrefix,
     }),
 });
-const concurrency = implName === 'redis' ? 256 : 1;
+const loader = implName === 'redis' ? new RedisSessionLoader(redisOptions) : undefined;
+/** Keys of a few Redis sessions, read back through the store once they are loaded. */
+const samples = new Map();
+const LOAD_KEY = randomBytes(32);
 const generations = [];
 
 async function createGeneration(g, count = generation) {
+  if (loader !== undefined) {
+    const keys = new Map();
+    const ids = await loader.load(count, {
+      serviceOf: (i) => `svc-${(g * generation + i) % services}`,
+      // Random keys cost a getrandom call each; a few random ones are checked when read back.
+      keyOf: (i) => {
+        if (i % 9_973 !== 0) return LOAD_KEY;
+        const key = randomBytes(32);
+        keys.set(i, key);
+        return key;
+      },
+      timeOf: (i) => T0 + g * GAP + i,
+      timeout: TIMEOUT,
+    });
+    for (const [i, key] of keys)
+      samples.set(ids[i], { key, service: `svc-${(g * generation + i) % services}` });
+    generations[g] = ids;
+    return;
+  }
   const ids = new Array(count);
-  for (let from = 0; from < count; from += concurrency) {
-    const batch = [];
-    for (let i = from; i < Math.min(count, from + concurrency); i++) {
-      // The manager reads the clock when the call starts, before its first await.
-      fakeNow = T0 + g * GAP + i;
-      batch.push(target.create(`svc-${(g * generation + i) % services}`, randomBytes(32)));
-    }
-    const created = await Promise.all(batch);
-    for (let k = 0; k < created.length; k++) ids[from + k] = created[k];
+  for (let i = 0; i < count; i++) {
+    fakeNow = T0 + g * GAP + i;
+    ids[i] = await target.create(`svc-${(g * generation + i) % services}`, randomBytes(32));
   }
   generations[g] = ids;
 }
@@ -66,6 +89,17 @@ async function createGeneration(g, count = generation) {
 // hold the `size` sessions the timed rounds start from.
 const warmUp = Math.max(100, Math.floor(generation / 10));
 for (let g = 0; g <= 10; g++) await createGeneration(g, g === 0 ? warmUp : generation);
+if (loader !== undefined) {
+  // The loaded sessions must be exactly what the store itself would have written.
+  const stored = await target.count();
+  if (stored !== size + warmUp) throw new Error(`redis: ${stored} sessions loaded`);
+  for (const [id, { key, service }] of samples) {
+    const session = await target.manager.store.get(id, T0);
+    if (session?.serviceId !== service || !session.sessionKey.equals(key)) {
+      throw new Error(`redis: session ${id} does not read back as it was loaded`);
+    }
+  }
+}
 
 async function cleanupRound(r, final) {
   const count = generations[r].length;
@@ -108,6 +142,7 @@ await cleanupRound(0, false);
 const results = [];
 for (let r = 1; r <= rounds; r++) results.push(await cleanupRound(r, r === rounds));
 await target.close?.();
+loader?.close();
 report({
   impl: implName,
   size,
