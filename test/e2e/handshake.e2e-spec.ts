@@ -31,7 +31,7 @@ import {
   type ParsedClientHello,
 } from '../../lib/handshake/handshake.protocol.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
-import { storeFactories } from '../support/store-factories.js';
+import { teardownStoreFactories, withEveryStore } from '../support/store-factories.js';
 import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Handshake failed', error: 'Unauthorized' };
@@ -58,18 +58,10 @@ function lowOrderHello(point: string): ParsedClientHello {
 }
 
 /** Every platform against every store (memory, Redis, Redis Cluster). */
-const combos = platforms.flatMap((platform) =>
-  storeFactories.map((factory) => ({
-    platform,
-    factory,
-    label: `${platform.name} / ${factory.name}`,
-  })),
-);
+const combos = withEveryStore(platforms);
 
 // The Redis servers start once for the whole file; every block gets its own empty store.
-afterAll(async () => {
-  for (const factory of storeFactories) await factory.teardown?.();
-});
+afterAll(teardownStoreFactories);
 
 describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) => {
   let greeter: RunningApp;

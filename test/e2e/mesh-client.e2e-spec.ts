@@ -11,7 +11,7 @@ import {
   type MeshClientModuleOptions,
 } from '../../lib/index.js';
 import { keyEncodings } from '../support/audit-recorder.js';
-import { storeFactories } from '../support/store-factories.js';
+import { teardownStoreFactories, withEveryStore } from '../support/store-factories.js';
 import {
   CapturingLogger,
   keys,
@@ -66,18 +66,10 @@ function clientOptions(url: string, overrides: Partial<MeshClientModuleOptions> 
 }
 
 /** Every platform against every store (memory, Redis, Redis Cluster). */
-const combos = platforms.flatMap((platform) =>
-  storeFactories.map((factory) => ({
-    platform,
-    factory,
-    label: `${platform.name} / ${factory.name}`,
-  })),
-);
+const combos = withEveryStore(platforms);
 
 // The Redis servers start once for the whole file; every block gets its own empty store.
-afterAll(async () => {
-  for (const factory of storeFactories) await factory.teardown?.();
-});
+afterAll(teardownStoreFactories);
 
 describe.each(combos)('MeshClient against a greeter on $label', ({ platform, factory }) => {
   let greeter: RunningApp;

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { All, Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
-import { Cluster, type Redis } from 'ioredis';
 import request from 'supertest';
 import {
   CurrentSession,
@@ -15,6 +14,7 @@ import {
 } from '../../lib/index.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { fakeDateOnly } from '../support/http-app.js';
+import { scanKeys } from '../support/redis-keys.js';
 import { storeFactories } from '../support/store-factories.js';
 import { listen, platforms, type RunningApp } from './handshake-fixtures.js';
 import { craftSignature } from './signed-request.helpers.js';
@@ -53,21 +53,10 @@ const combos = platforms.flatMap((platform) =>
 );
 
 /** The nonce keys a Redis store holds, found with SCAN on every master. */
-async function redisNonceKeys(store: SessionStore): Promise<string[]> {
+function redisNonceKeys(store: SessionStore): Promise<string[]> {
   const redis = store as RedisSessionStore;
   const prefix = (redis as unknown as { keys: RedisKeyLayout }).keys.prefix;
-  const client = redis.client;
-  const nodes = client instanceof Cluster ? client.nodes('master') : [client as Redis];
-  const found: string[] = [];
-  for (const node of nodes) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}{*}:n:*`, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-  }
-  return found;
+  return scanKeys(redis.client, `${prefix}{*}:n:*`);
 }
 
 describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, factory }) => {
@@ -133,6 +122,7 @@ describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, f
     path: string,
     session: { id: string; key: Buffer },
     body?: Buffer,
+    nonce?: string,
   ): Record<string, string> {
     return {
       ...signRequest({
@@ -141,6 +131,7 @@ describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, f
         body,
         sessionId: session.id,
         sessionKey: session.key,
+        nonce,
       }),
     };
   }
@@ -352,14 +343,8 @@ describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, f
     expect((await send('GET', '/whoami', headers)).status).toBe(200);
     await expect401(send('GET', '/whoami', headers), 'Request nonce already used');
     const nonce = /nonce="([^"]+)"/.exec(headers['signature-input'])?.[1] as string;
-    const sameNonce = signRequest({
-      method: 'GET',
-      url: `${running.url}/any`,
-      sessionId: session.id,
-      sessionKey: session.key,
-      nonce,
-    });
-    await expect401(send('GET', '/any', { ...sameNonce }), 'Request nonce already used');
+    const sameNonce = signed('GET', '/any', session, undefined, nonce);
+    await expect401(send('GET', '/any', sameNonce), 'Request nonce already used');
   });
 
   it.each([0, 16, 31, 33, 64])('refuses an HMAC of %i bytes', async (length) => {
@@ -475,14 +460,14 @@ describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, f
     for (let i = 0; i < 12; i++) {
       const nonce = randomBytes(32).toString('base64url');
       nonces.push(nonce);
-      const forged = signRequest({
-        method: 'GET',
-        url: `${running.url}/whoami`,
-        sessionId: session.id,
-        sessionKey: randomBytes(32),
+      const forged = signed(
+        'GET',
+        '/whoami',
+        { id: session.id, key: randomBytes(32) },
+        undefined,
         nonce,
-      });
-      await expect401(send('GET', '/whoami', { ...forged }), 'Invalid request signature');
+      );
+      await expect401(send('GET', '/whoami', forged), 'Invalid request signature');
     }
     expect(claimAndTouch).not.toHaveBeenCalled();
     expect(claim).not.toHaveBeenCalled();
@@ -493,14 +478,8 @@ describe.each(combos)('SessionGuard in signature mode on $label', ({ platform, f
     if (redis) expect(await added()).toEqual([]);
     // None of those nonces was spent: signed with the key, each still goes through once.
     for (const nonce of nonces.slice(0, 3)) {
-      const good = signRequest({
-        method: 'GET',
-        url: `${running.url}/whoami`,
-        sessionId: session.id,
-        sessionKey: session.key,
-        nonce,
-      });
-      expect((await send('GET', '/whoami', { ...good })).status).toBe(200);
+      const good = signed('GET', '/whoami', session, undefined, nonce);
+      expect((await send('GET', '/whoami', good)).status).toBe(200);
     }
     if (redis) expect(await added()).toHaveLength(3);
   });

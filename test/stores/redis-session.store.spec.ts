@@ -20,6 +20,7 @@ import {
   RedisKeyLayout,
 } from '../../lib/stores/redis-key-layout.js';
 import { keyEncodings } from '../support/audit-recorder.js';
+import { scanKeys } from '../support/redis-keys.js';
 import { RedisServer, realSleep } from '../support/redis-server.js';
 
 const MIN = 60_000;
@@ -67,15 +68,8 @@ function session(serviceId = 'svc', expiresIn = MIN, id: string = randomUUID()):
 }
 
 /** The claimed-nonce keys under a prefix, found with SCAN. */
-async function nonceKeys(prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}{*}:n:*`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
+function nonceKeys(prefix: string): Promise<string[]> {
+  return scanKeys(admin, `${prefix}{*}:n:*`);
 }
 
 /** Every key under a prefix, found with SCAN (as the store's own code would), with its value. */

@@ -103,3 +103,28 @@ function redisClusterFactory(): StoreFactory {
     },
   };
 }
+
+/**
+ * Every platform crossed with every store, for `describe.each(...)('... on $label', ...)`.
+ *
+ * @param platforms the HTTP platforms (each with a `name`)
+ */
+export function withEveryStore<P extends { name: string }>(
+  platforms: readonly P[],
+): { platform: P; factory: StoreFactory; label: string }[] {
+  return platforms.flatMap((platform) =>
+    storeFactories.map((factory) => ({
+      platform,
+      factory,
+      label: `${platform.name} / ${factory.name}`,
+    })),
+  );
+}
+
+/**
+ * Stops what every factory started. Call it once, from a file-level `afterAll`, so that the
+ * Redis servers start once per file whatever the number of blocks.
+ */
+export async function teardownStoreFactories(): Promise<void> {
+  for (const factory of storeFactories) await factory.teardown?.();
+}

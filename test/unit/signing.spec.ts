@@ -14,6 +14,7 @@ import {
   verifyContentDigest,
   type MeshAuditEvent,
   type SignedRequestParts,
+  type SignRequestInput,
 } from '../../lib/index.js';
 import { parseSignatureHeaders } from '../../lib/signing/signature-headers.js';
 import { buildSignatureBase, hmacSha256, targetUriOf } from '../../lib/signing/signature-base.js';
@@ -301,19 +302,24 @@ describe('RequestVerifier', () => {
     };
   }
 
+  /** The headers of a GET of http://a/x signed for a session (a bad key makes a forgery). */
+  function signedGet(
+    sessionId: string,
+    sessionKey: Buffer,
+    extra: Partial<SignRequestInput> = {},
+  ): Record<string, string> {
+    return {
+      ...signRequest({ method: 'GET', url: 'http://a/x', sessionId, sessionKey, ...extra }),
+    };
+  }
+
   it('uses a 60 s skew by default, and handshake.maxClockSkew when set', () => {
     expect(verifier.maxClockSkew).toBe(60_000);
     expect(new RequestVerifier(manager, 5_000).maxClockSkew).toBe(5_000);
   });
 
   it('checks the session before the clock: an unknown session with a stale created is "not found"', async () => {
-    const headers = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: randomUUID(),
-      sessionKey: randomBytes(32),
-      created: 1,
-    });
+    const headers = signedGet(randomUUID(), randomBytes(32), { created: 1 });
     await expect(verifier.verify(parts({ ...headers }))).rejects.toMatchObject({
       constructor: SessionValidationError,
       reason: 'not_found',
@@ -331,14 +337,7 @@ describe('RequestVerifier', () => {
     const now = Date.now() + 5;
     const created = Math.floor(now / 1000);
     const nonce = 'nonce-under-test-0001';
-    const forged = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: session.id,
-      sessionKey: randomBytes(32),
-      created,
-      nonce,
-    });
+    const forged = signedGet(session.id, randomBytes(32), { created, nonce });
     await expect(verifier.verify(parts({ ...forged }), now)).rejects.toMatchObject({
       reason: 'signature_invalid',
     });
@@ -349,14 +348,7 @@ describe('RequestVerifier', () => {
     expect(session.lastActivity).toBe(before);
 
     // The forged request claimed nothing: the same nonce, signed with the key, goes through.
-    const good = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: session.id,
-      sessionKey: key,
-      created,
-      nonce,
-    });
+    const good = signedGet(session.id, key, { created, nonce });
     await expect(verifier.verify(parts({ ...good }), now)).resolves.toMatchObject({
       id: session.id,
       lastActivity: now,
@@ -429,12 +421,7 @@ describe('RequestVerifier', () => {
   it('refuses a session that ended between the read and the claim, and counts an expiry', async () => {
     const key = randomBytes(32);
     const session = await manager.createSession('svc', key);
-    const headers = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: session.id,
-      sessionKey: key,
-    });
+    const headers = signedGet(session.id, key);
     const now = Date.now();
     jest.spyOn(store, 'claimNonceAndTouch').mockResolvedValueOnce({
       session: { ...session, expiresAt: now },
@@ -446,12 +433,7 @@ describe('RequestVerifier', () => {
     });
     expect((await manager.getStats()).expired).toBe(1);
     await manager.invalidateSession(session.id);
-    const again = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: session.id,
-      sessionKey: key,
-    });
+    const again = signedGet(session.id, key);
     await expect(verifier.verify(parts({ ...again }))).rejects.toMatchObject({
       reason: 'not_found',
     });
@@ -460,12 +442,7 @@ describe('RequestVerifier', () => {
   it('refuses and invalidates a session revoked between the read and the claim', async () => {
     const key = randomBytes(32);
     const session = await manager.createSession('svc', key);
-    const headers = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: session.id,
-      sessionKey: key,
-    });
+    const headers = signedGet(session.id, key);
     const claimAndTouch = store.claimNonceAndTouch.bind(store);
     jest.spyOn(store, 'claimNonceAndTouch').mockImplementationOnce(async (...args) => {
       await manager.updateSessionMetadata(session.id, { revoked: true });
@@ -573,12 +550,7 @@ describe('RequestVerifier', () => {
 
   it('counts and audits each refusal with its reason and the service', async () => {
     const session = await manager.createSession('svc', randomBytes(32));
-    const headers = signRequest({
-      method: 'GET',
-      url: 'http://a/x',
-      sessionId: session.id,
-      sessionKey: randomBytes(32),
-    });
+    const headers = signedGet(session.id, randomBytes(32));
     await verifier.verify(parts({ ...headers })).catch(() => undefined);
     await verifier.verify(parts({})).catch(() => undefined);
     await new Promise((resolve) => setImmediate(resolve));
