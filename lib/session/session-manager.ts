@@ -11,6 +11,7 @@ import {
   createInProcess,
   inProcessStore,
   MemorySessionStore,
+  touchFoundExpired,
   touchInProcess,
 } from '../stores/memory-session.store.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
@@ -146,7 +147,8 @@ export class SessionManager {
         ? await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime)
         : touchInProcess(inProcess, id, now, this.sessionTimeout, this.maxLifetime);
     if (session === undefined) return undefined;
-    if (session.expiresAt <= now) {
+    // The in-process store has just compared the times itself: no second look at the session.
+    if (inProcess === undefined ? session.expiresAt <= now : touchFoundExpired()) {
       this.expired++;
       this.event('connection', session.serviceId, 'session_expired', id);
       return undefined;

@@ -100,6 +100,9 @@ let touchSync: (
   maxLifetime: number | undefined,
 ) => MeshSession | undefined;
 
+/** Whether the last in-process touch found its session expired (and removed it). */
+let touchedExpired = false;
+
 /** `MemorySessionStore#create` without the Promise; set by the class's static block. */
 let createSync: (store: MemorySessionStore, session: Session) => void;
 
@@ -317,8 +320,10 @@ export class MemorySessionStore extends SessionStore {
     const at = this.foundSlot * TIMES_STRIDE + TIMES_OFFSET;
     if (times[at + 2] <= now) {
       this.remove(session);
+      touchedExpired = true;
       return session;
     }
+    touchedExpired = false;
     let expiresAt = now + idleTimeout;
     if (maxLifetime !== undefined && times[at] + maxLifetime < expiresAt) {
       expiresAt = times[at] + maxLifetime;
@@ -657,7 +662,8 @@ export function inProcessStore(store: SessionStore): MemorySessionStore | undefi
 
 /**
  * {@link SessionStore.touch} on a store from {@link inProcessStore}, answered synchronously.
- * Internal.
+ * Right after it, {@link touchFoundExpired} tells whether the session had expired, without
+ * another look at the session. Internal.
  *
  * @internal
  */
@@ -680,4 +686,14 @@ export function touchInProcess(
  */
 export function createInProcess(store: MemorySessionStore, session: Session): void {
   createSync(store, session);
+}
+
+/**
+ * Whether the last {@link touchInProcess} that found a session found it expired (and removed
+ * it). Read it right after the call. Internal.
+ *
+ * @internal
+ */
+export function touchFoundExpired(): boolean {
+  return touchedExpired;
 }
