@@ -476,14 +476,14 @@ const EXTRAS = [
     file: 'handshake.bench.mjs',
     args: QUICK
       ? ['--handshakes', '200', '--rounds', '3']
-      : ['--handshakes', '1000', '--rounds', '3'],
+      : ['--handshakes', '500', '--rounds', '3'],
   },
   {
     file: 'signing.bench.mjs',
-    args: QUICK ? ['--requests', '500', '--rounds', '3'] : ['--requests', '2000', '--rounds', '3'],
+    args: QUICK ? ['--requests', '500', '--rounds', '3'] : ['--requests', '1000', '--rounds', '3'],
   },
   // Issue 4's own Redis benchmark; its 1M cleanup is left to bench/store/cleanup-worker.mjs.
-  { file: 'redis-store.mjs', args: ['--skip-cleanup', '--duration', '2'] },
+  { file: 'redis-store.mjs', args: ['--skip-cleanup', '--duration', '1'] },
 ];
 
 async function extras() {
