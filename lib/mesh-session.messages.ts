@@ -3,6 +3,9 @@
  * Tests and subclasses compare against these instead of copying strings.
  */
 export const MeshSessionMessages = {
+  /** Reading the key of a session that was removed from its store. */
+  sessionKeyReleased: (): string =>
+    'The session was removed from its store: its key is no longer available',
   /** 401: the request has no session header. */
   missingSessionId: (): string => 'Missing session id',
   /** 401: the session header is not a UUID. */

@@ -22,7 +22,6 @@ import { SessionValidationError } from '../session/session-validation.error.js';
 import type { Session } from '../session/session.interface.js';
 import { RequestVerifier, type SignedRequestParts } from '../signing/request-verifier.js';
 import { SignatureVerificationError } from '../signing/signature-verification.error.js';
-import { inProcessStore } from '../stores/memory-session.store.js';
 import { withTimeout } from '../utils/with-timeout.js';
 import {
   SessionRateLimitException,
@@ -176,14 +175,9 @@ export class SessionGuard implements CanActivate {
     }
   }
 
-  /**
-   * Limits a store call to `storeTimeout`. A plain memory store answers in process, so its
-   * calls skip the timer: it could never fire, and arming one costs on every request.
-   */
+  /** Limits a store call to `storeTimeout`, so a slow store gives a 503, not a hang. */
   protected withStoreTimeout<T>(pending: Promise<T>): Promise<T> {
-    return inProcessStore(this.sessions.store) === undefined
-      ? withTimeout(pending, this.options.storeTimeout)
-      : pending;
+    return withTimeout(pending, this.options.storeTimeout);
   }
 
   /**

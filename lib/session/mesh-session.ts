@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { SESSION_KEY_LENGTH } from '../mesh-session.constants.js';
+import { MeshSessionMessages } from '../mesh-session.messages.js';
 import type { Session } from './session.interface.js';
 
 /**
@@ -34,6 +34,12 @@ let releaseKey: (session: MeshSession) => void;
 /** Reads a session's vault slot (-1 when none); set once by the class's static block. */
 let keySlot: (session: MeshSession) => number;
 
+/** Replaces a session's metadata; set once by the class's static block. */
+let setMetadata: (
+  session: MeshSession,
+  metadata: Readonly<Record<string, unknown>> | undefined,
+) => void;
+
 /** Where a session's time fields are, relative to its slot's first time. */
 const CREATED_AT = 0;
 const LAST_ACTIVITY = 1;
@@ -43,6 +49,7 @@ const EXPIRES_AT = 2;
 let createdAtProperty: PropertyDescriptor;
 let lastActivityProperty: PropertyDescriptor;
 let expiresAtProperty: PropertyDescriptor;
+let metadataProperty: PropertyDescriptor;
 
 /**
  * The {@link Session} implementation that stores hand out.
@@ -72,13 +79,15 @@ export class MeshSession implements Session {
   /** Creation time (ms since the epoch). */
   declare readonly createdAt: number;
   /** Last activity (ms since the epoch). */
-  declare lastActivity: number;
+  declare readonly lastActivity: number;
   /** Expiry (ms since the epoch). */
-  declare expiresAt: number;
-  /** Plain JSON-serialisable metadata. */
-  declare metadata?: Record<string, unknown>;
-  /** The key, or the copy read from the vault; `undefined` until read when it is in a vault. */
+  declare readonly expiresAt: number;
+  /** Plain JSON-serialisable metadata, frozen: change it with `updateSessionMetadata`. */
+  declare readonly metadata?: Readonly<Record<string, unknown>>;
+  /** The key while the session is in no vault; `undefined` once a vault holds it. */
   #key: Buffer | undefined;
+  /** Set when the session left its store's vault: its key is gone for good. */
+  #released = false;
   /** The store's vault while the session is stored there: it then holds the key and times. */
   #vault: SessionKeyVault | undefined = undefined;
   #slot = -1;
@@ -89,21 +98,24 @@ export class MeshSession implements Session {
     const time = (field: number): PropertyDescriptor => ({
       enumerable: true,
       configurable: false,
+      // No setter: a session handed out is a view, and only its store changes the times.
       get(this: MeshSession): number {
         const vault = this.#vault;
         return vault === undefined
           ? (this.#times as [number, number, number])[field]
           : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + field];
       },
-      set(this: MeshSession, value: number): void {
-        const vault = this.#vault;
-        if (vault === undefined) (this.#times as [number, number, number])[field] = value;
-        else vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + field] = value;
-      },
     });
     createdAtProperty = time(CREATED_AT);
     lastActivityProperty = time(LAST_ACTIVITY);
     expiresAtProperty = time(EXPIRES_AT);
+    metadataProperty = {
+      enumerable: true,
+      configurable: false,
+      get(this: MeshSession): Readonly<Record<string, unknown>> | undefined {
+        return this.#metadata;
+      },
+    };
     bindKey = (session, vault, slot) => {
       const at = slot * TIMES_STRIDE + TIMES_OFFSET;
       vault.times[at + CREATED_AT] = session.createdAt;
@@ -126,13 +138,17 @@ export class MeshSession implements Session {
         vault.times[at + LAST_ACTIVITY],
         vault.times[at + EXPIRES_AT],
       ];
-      // A copy already handed out is wiped in place, so every holder sees the key gone.
-      session.#key?.fill(0);
+      session.#released = true;
       session.#vault = undefined;
       session.#slot = -1;
     };
     keySlot = (session) => session.#slot;
+    setMetadata = (session, metadata) => {
+      session.#metadata = metadata;
+    };
   }
+
+  #metadata: Readonly<Record<string, unknown>> | undefined;
 
   /**
    * @param id session id (UUID v4)
@@ -164,23 +180,22 @@ export class MeshSession implements Session {
     Object.defineProperty(this, 'createdAt', createdAtProperty);
     Object.defineProperty(this, 'lastActivity', lastActivityProperty);
     Object.defineProperty(this, 'expiresAt', expiresAtProperty);
-    this.metadata = metadata;
+    this.#metadata = metadata === undefined ? undefined : deepFreeze(metadata);
+    Object.defineProperty(this, 'metadata', metadataProperty);
   }
 
   /**
-   * The shared AES-256 key. Never serialised. Once the session is removed from its store, the
-   * key reads as zeros.
+   * The shared AES-256 key. Never serialised. Every read gives a fresh copy, so a caller that
+   * wipes or changes its copy changes nothing stored.
+   *
+   * @throws {Error} once the session was removed from its store: its key is gone
    */
   get sessionKey(): Buffer {
-    let key = this.#key;
-    if (key === undefined) {
-      key =
-        this.#vault === undefined
-          ? Buffer.alloc(SESSION_KEY_LENGTH)
-          : this.#vault.copyKey(this.#slot);
-      this.#key = key;
+    if (this.#vault !== undefined) return this.#vault.copyKey(this.#slot);
+    if (this.#released || this.#key === undefined) {
+      throw new Error(MeshSessionMessages.sessionKeyReleased());
     }
-    return key;
+    return Buffer.from(this.#key);
   }
 
   /**
@@ -206,6 +221,17 @@ export class MeshSession implements Session {
 }
 
 /**
+ * Freezes plain JSON data in place; already frozen parts (copies the manager made) are skipped.
+ */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
  * Moves a session's key into a store's vault: the session's own Buffer is wiped, and later
  * reads copy the key out of `slot`. Internal: for stores that keep keys in a slab.
  *
@@ -216,13 +242,26 @@ export function bindSessionKey(session: MeshSession, vault: SessionKeyVault, slo
 }
 
 /**
- * Ends a session's access to its vault slot, so that the slot can be reused: any copy of the key
- * already read is wiped, and later reads give zeros. Internal.
+ * Ends a session's access to its vault slot, so that the slot can be reused: later reads of its
+ * key throw. Internal.
  *
  * @internal
  */
 export function releaseSessionKey(session: MeshSession): void {
   releaseKey(session);
+}
+
+/**
+ * Replaces a stored session's metadata. Internal: for stores; callers use
+ * `SessionManager.updateSessionMetadata`.
+ *
+ * @internal
+ */
+export function replaceSessionMetadata(
+  session: MeshSession,
+  metadata: Readonly<Record<string, unknown>> | undefined,
+): void {
+  setMetadata(session, metadata);
 }
 
 /**

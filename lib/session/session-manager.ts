@@ -7,13 +7,7 @@ import {
 } from '../mesh-session.options.js';
 import type { MeshAuditEventType } from '../monitoring/mesh-audit-event.interface.js';
 import { MeshAuditEmitter, sessionRef } from '../monitoring/mesh-audit.emitter.js';
-import {
-  createInProcess,
-  inProcessStore,
-  MemorySessionStore,
-  touchFoundExpired,
-  touchInProcess,
-} from '../stores/memory-session.store.js';
+import { MemorySessionStore } from '../stores/memory-session.store.js';
 import type { SessionStore } from '../stores/session-store.interface.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
@@ -116,10 +110,7 @@ export class SessionManager {
       this.expiryFor(now, now),
       safeMetadata,
     );
-    // A plain memory store stores it without a Promise.
-    const inProcess = inProcessStore(this.store);
-    if (inProcess === undefined) await this.store.create(session);
-    else createInProcess(inProcess, session);
+    await this.store.create(session);
     this.created++;
     this.event('connection', serviceId, 'session_created', session.id);
     return session;
@@ -140,15 +131,9 @@ export class SessionManager {
   /** `getSession` once the id is known to be well-formed. */
   private async slide(id: string): Promise<Session | undefined> {
     const now = Date.now();
-    // A plain memory store answers without a Promise: one await less on every request.
-    const inProcess = inProcessStore(this.store);
-    const session =
-      inProcess === undefined
-        ? await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime)
-        : touchInProcess(inProcess, id, now, this.sessionTimeout, this.maxLifetime);
+    const session = await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime);
     if (session === undefined) return undefined;
-    // The in-process store has just compared the times itself: no second look at the session.
-    if (inProcess === undefined ? session.expiresAt <= now : touchFoundExpired()) {
+    if (session.expiresAt <= now) {
       this.expired++;
       this.event('connection', session.serviceId, 'session_expired', id);
       return undefined;
@@ -443,8 +428,9 @@ function copyJson(value: unknown, path: string, depth: number): unknown {
   if (typeof value === 'number') {
     if (Number.isFinite(value)) return value;
   } else if (depth < MAX_METADATA_DEPTH) {
-    if (Array.isArray(value))
-      return value.map((item, i) => copyJson(item, `${path}[${i}]`, depth + 1));
+    if (Array.isArray(value)) {
+      return Object.freeze(value.map((item, i) => copyJson(item, `${path}[${i}]`, depth + 1)));
+    }
     if (isPlainObject(value)) {
       const copy: Record<string, unknown> = {};
       for (const key of Object.keys(value)) {
@@ -456,7 +442,8 @@ function copyJson(value: unknown, path: string, depth: number): unknown {
         }
         copy[key] = copyJson(value[key], `${path}.${key}`, depth + 1);
       }
-      return copy;
+      // Frozen: a session handed out must not be a way to change what is stored.
+      return Object.freeze(copy);
     }
   }
   throw new TypeError(

@@ -6,6 +6,7 @@ import {
   bindSessionKey,
   MeshSession,
   releaseSessionKey,
+  replaceSessionMetadata,
   sessionKeySlot,
   TIMES_OFFSET,
   TIMES_STRIDE,
@@ -91,21 +92,6 @@ class SessionSlab implements SessionKeyVault {
   }
 }
 
-/** `MemorySessionStore#touch` without the Promise; set by the class's static block. */
-let touchSync: (
-  store: MemorySessionStore,
-  id: string,
-  now: number,
-  idleTimeout: number,
-  maxLifetime: number | undefined,
-) => MeshSession | undefined;
-
-/** Whether the last in-process touch found its session expired (and removed it). */
-let touchedExpired = false;
-
-/** `MemorySessionStore#create` without the Promise; set by the class's static block. */
-let createSync: (store: MemorySessionStore, session: Session) => void;
-
 /** The sessions of one service, with removed ones dropped lazily. */
 interface ServiceGroup {
   /** The service id string all sessions of the group share. */
@@ -140,12 +126,6 @@ interface ServiceGroup {
  * ```
  */
 export class MemorySessionStore extends SessionStore {
-  static {
-    touchSync = (store, id, now, idleTimeout, maxLifetime) =>
-      store.touchNow(id, now, idleTimeout, maxLifetime);
-    createSync = (store, session) => store.add(session);
-  }
-
   /** Id table: sessions by position; `undefined` marks a free entry. */
   private table: (MeshSession | undefined)[] = new Array<MeshSession | undefined>(
     MIN_TABLE_CAPACITY,
@@ -199,7 +179,7 @@ export class MemorySessionStore extends SessionStore {
   ): Promise<Session | undefined> {
     const session = this.find(id);
     if (session === undefined || session.expiresAt <= now) return undefined;
-    session.metadata = { ...session.metadata, ...patch };
+    replaceSessionMetadata(session, Object.freeze({ ...session.metadata, ...patch }));
     return session;
   }
 
@@ -294,18 +274,6 @@ export class MemorySessionStore extends SessionStore {
     return { session: this.touchNow(id, now, idleTimeout, maxLifetime), nonceFresh: true };
   }
 
-  override async getAndClaimNonce(
-    id: string,
-    nonce: string,
-    ttl: number,
-    now: number,
-  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
-    const found = this.find(id);
-    const session = found !== undefined && found.expiresAt > now ? found : undefined;
-    if (session === undefined) return { session, nonceFresh: false };
-    return { session, nonceFresh: this.claim(id, nonce, ttl, now) };
-  }
-
   /** `touch`, answered synchronously. */
   private touchNow(
     id: string,
@@ -320,10 +288,8 @@ export class MemorySessionStore extends SessionStore {
     const at = this.foundSlot * TIMES_STRIDE + TIMES_OFFSET;
     if (times[at + 2] <= now) {
       this.remove(session);
-      touchedExpired = true;
       return session;
     }
-    touchedExpired = false;
     let expiresAt = now + idleTimeout;
     if (maxLifetime !== undefined && times[at] + maxLifetime < expiresAt) {
       expiresAt = times[at] + maxLifetime;
@@ -636,64 +602,4 @@ function hexWord(id: string, first: number, second: number): number {
     value = (value << 4) | digit;
   }
   return value;
-}
-
-/**
- * `store` when it is a plain `MemorySessionStore` whose calls are answered synchronously: not a
- * subclass, and with no method replaced on the instance (as a test spy does). Callers may then
- * skip a Promise, and a time limit on its calls could never fire. Cheap enough to ask on every
- * call. Internal: not exported from the package.
- *
- * @internal
- */
-export function inProcessStore(store: SessionStore): MemorySessionStore | undefined {
-  const stock = MemorySessionStore.prototype;
-  return Object.getPrototypeOf(store) === stock &&
-    store.create === stock.create &&
-    store.touch === stock.touch &&
-    store.delete === stock.delete &&
-    store.get === stock.get &&
-    store.getAndClaimNonce === stock.getAndClaimNonce &&
-    store.claimNonceAndTouch === stock.claimNonceAndTouch &&
-    store.claimNonce === stock.claimNonce
-    ? (store as MemorySessionStore)
-    : undefined;
-}
-
-/**
- * {@link SessionStore.touch} on a store from {@link inProcessStore}, answered synchronously.
- * Right after it, {@link touchFoundExpired} tells whether the session had expired, without
- * another look at the session. Internal.
- *
- * @internal
- */
-export function touchInProcess(
-  store: MemorySessionStore,
-  id: string,
-  now: number,
-  idleTimeout: number,
-  maxLifetime: number | undefined,
-): Session | undefined {
-  return touchSync(store, id, now, idleTimeout, maxLifetime);
-}
-
-/**
- * {@link SessionStore.create} on a store from {@link inProcessStore}, done synchronously.
- * Internal.
- *
- * @throws {Error} on an id collision
- * @internal
- */
-export function createInProcess(store: MemorySessionStore, session: Session): void {
-  createSync(store, session);
-}
-
-/**
- * Whether the last {@link touchInProcess} that found a session found it expired (and removed
- * it). Read it right after the call. Internal.
- *
- * @internal
- */
-export function touchFoundExpired(): boolean {
-  return touchedExpired;
 }

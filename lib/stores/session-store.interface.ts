@@ -117,31 +117,6 @@ export abstract class SessionStore {
   abstract claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean>;
 
   /**
-   * Reads a live session without sliding it and claims a nonce in that session's scope.
-   *
-   * No longer called by the library: signature mode now claims the nonce only after the
-   * signature verifies, with {@link SessionStore.claimNonceAndTouch}. Kept while store
-   * subclasses still override it; it will be removed.
-   *
-   * @param id session id, already checked to be a UUID
-   * @param nonce the request's nonce
-   * @param ttl how long the claim lasts (ms)
-   * @param now the current time (ms)
-   * @returns the session (or `undefined`), and whether the nonce was fresh; no nonce is
-   *   claimed when there is no session
-   */
-  async getAndClaimNonce(
-    id: string,
-    nonce: string,
-    ttl: number,
-    now: number,
-  ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
-    const session = await this.get(id, now);
-    if (session === undefined) return { session, nonceFresh: false };
-    return { session, nonceFresh: await this.claimNonce(id, nonce, ttl, now) };
-  }
-
-  /**
    * Signature mode's last step, run only once the request's signature has verified: claims
    * the request's nonce in the session's scope (as `claimNonce(id, nonce, ...)`: set if absent,
    * with a time limit) and, when the nonce was fresh, slides the session as `touch` does. A

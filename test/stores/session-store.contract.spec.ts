@@ -273,32 +273,6 @@ describe.each(storeFactories)('SessionStore contract on the $name store', (facto
       expect(await store.claimNonce('scope-a', 'n1', 30, T + 45)).toBe(true);
     });
 
-    it('getAndClaimNonce claims only for a live session, and reports a replay', async () => {
-      const s = session();
-      await store.create(s);
-      const first = await store.getAndClaimNonce(s.id, 'n', MIN, T + 1);
-      expect(first.nonceFresh).toBe(true);
-      expect(first.session?.sessionKey.equals(s.sessionKey)).toBe(true);
-      expect(first.session?.lastActivity).toBe(T);
-      const replay = await store.getAndClaimNonce(s.id, 'n', MIN, T + 2);
-      expect(replay).toMatchObject({ nonceFresh: false, session: { id: s.id } });
-
-      const unknown = randomUUID();
-      expect(await store.getAndClaimNonce(unknown, 'n', MIN, T)).toEqual({
-        session: undefined,
-        nonceFresh: false,
-      });
-      expect(await store.getAndClaimNonce(s.id, 'late', MIN, T + MIN)).toEqual({
-        session: undefined,
-        nonceFresh: false,
-      });
-      // Nothing was claimed for the missing sessions.
-      expect(await store.claimNonce(unknown, 'n', MIN, T)).toBe(true);
-      expect(await store.claimNonce(s.id, 'late', MIN, T)).toBe(true);
-      // The same nonce claimed through claimNonce in the session's scope is a replay.
-      expect(await store.claimNonce(s.id, 'n', MIN, T + 3)).toBe(false);
-    });
-
     it('claimNonceAndTouch claims the nonce, then slides the session, with its key', async () => {
       const s = session();
       await store.create(s);

@@ -30,7 +30,12 @@ describe('MemorySessionStore layout', () => {
       expect(found.sessionKey.equals(key)).toBe(true);
       // Not a view of the slab or of a shared pool.
       expect(found.sessionKey.buffer.byteLength).toBe(32);
-      expect(found.sessionKey).toBe(found.sessionKey);
+      // A fresh copy on every read: wiping one changes nothing stored.
+      expect(found.sessionKey).not.toBe(found.sessionKey);
+      found.sessionKey.fill(0);
+      const copy = found.sessionKey;
+      copy.fill(0);
+      expect(((await store.get(s.id, T0)) as Session).sessionKey.equals(key)).toBe(true);
     });
 
     it('never shows the key in JSON, inspect or own keys', async () => {
@@ -49,14 +54,12 @@ describe('MemorySessionStore layout', () => {
       }
     });
 
-    it('wipes, at removal, a key copy that was read before', async () => {
+    it('refuses to read the key of a removed session', async () => {
       const s = session('svc');
       await store.create(s);
-      const copy = s.sessionKey;
-      expect(copy.equals(ZEROS)).toBe(false);
+      expect(s.sessionKey.equals(ZEROS)).toBe(false);
       await store.delete(s.id);
-      expect(copy.equals(ZEROS)).toBe(true);
-      expect(s.sessionKey.equals(ZEROS)).toBe(true);
+      expect(() => s.sessionKey).toThrow('no longer available');
     });
 
     it('never lets a removed session read the key of the session that reuses its slot', async () => {
@@ -67,16 +70,16 @@ describe('MemorySessionStore layout', () => {
       const reuser = new MeshSession(randomUUID(), 'svc', Buffer.from(key), T0, T0, T0 + MIN);
       await store.create(reuser);
       expect(reuser.sessionKey.equals(key)).toBe(true);
-      expect(old.sessionKey.equals(ZEROS)).toBe(true);
+      expect(() => old.sessionKey).toThrow('no longer available');
       // The same after cleanup and after a service-wide invalidation reuse slots.
       const expired = session('svc', T0 + 1);
       await store.create(expired);
       await store.deleteExpired(T0 + 1);
       await store.create(session('svc'));
-      expect(expired.sessionKey.equals(ZEROS)).toBe(true);
+      expect(() => expired.sessionKey).toThrow('no longer available');
       await store.deleteByServiceId('svc');
       await store.create(session('other'));
-      expect(reuser.sessionKey.equals(ZEROS)).toBe(true);
+      expect(() => reuser.sessionKey).toThrow('no longer available');
     });
 
     it('leaves the Buffer of a plain Session object alone', async () => {
@@ -165,12 +168,18 @@ describe('MemorySessionStore layout', () => {
       expect([reuser.createdAt, reuser.lastActivity]).toEqual([T0 + 99, T0 + 100]);
     });
 
-    it('writes through to the store when a stored session is assigned', async () => {
+    it('hands out read-only views: assigning a time or the metadata changes nothing stored', async () => {
       const s = session('svc');
       await store.create(s);
-      s.expiresAt = T0 + 1;
-      expect(await store.get(s.id, T0)).toBe(s);
-      expect(await store.get(s.id, T0 + 1)).toBeUndefined();
+      const writable = s as unknown as { expiresAt: number; metadata: unknown };
+      expect(() => {
+        writable.expiresAt = Number.MAX_SAFE_INTEGER;
+      }).toThrow(TypeError);
+      expect(() => {
+        writable.metadata = { injected: true };
+      }).toThrow(TypeError);
+      expect(s.expiresAt).toBe(T0 + MIN);
+      expect(await store.get(s.id, T0 + MIN)).toBeUndefined();
     });
 
     it('caps a slide at createdAt + maxLifetime, to the millisecond', async () => {

@@ -330,6 +330,24 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
       });
     });
 
+    it('gives a fresh key copy on every read: wiping one leaves the stored key intact', async () => {
+      const key = randomBytes(32);
+      const session = await manager.createSession('svc', key);
+      (await manager.getSession(session.id))?.sessionKey.fill(0);
+      session.sessionKey.fill(0);
+      expect((await manager.getSession(session.id))?.sessionKey.equals(key)).toBe(true);
+    });
+
+    it('hands out frozen metadata', async () => {
+      const session = await manager.createSession('svc', randomBytes(32), { tags: ['a'] });
+      const read = await manager.getSession(session.id);
+      expect(() => {
+        (read?.metadata as Record<string, unknown>).revoked = true;
+      }).toThrow(TypeError);
+      expect(() => (read?.metadata?.tags as string[]).push('b')).toThrow(TypeError);
+      expect((await manager.getSession(session.id))?.metadata).toEqual({ tags: ['a'] });
+    });
+
     it('hands out MeshSession instances', async () => {
       const session = await manager.createSession('svc', randomBytes(32));
       expect(session).toBeInstanceOf(MeshSession);
