@@ -582,7 +582,7 @@ function report({ store, cleanup, http, extraOutputs, redis, loadStart, loadEnd 
     push(
       '## Store',
       '',
-      'Each implementation and size ran in a fresh `node --expose-gc` process (`bench/store/worker.mjs`), with 32-byte keys (one `randomBytes(32)` each), N/10 services, lookups on random ids read from fresh strings (as from request headers), after a warm-up round.',
+      'Each implementation and size ran in a fresh `node --expose-gc` process (`bench/store/worker.mjs`), with 32-byte keys (each a Buffer with an ArrayBuffer of its own, as a derived key is), N/10 services, lookups on random ids read from fresh strings (as from request headers), after a warm-up round.',
       '',
     );
     for (const size of PLAN.sizes) {

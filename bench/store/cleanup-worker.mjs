@@ -19,6 +19,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { setImmediate as tick } from 'node:timers/promises';
 import { RedisSessionStore } from '../../dist/index.js';
+import { newSessionKey } from '../lib/keys.mjs';
 import { collect, parseArgs, report, summarize } from '../lib/stats.mjs';
 import { createCleanupTarget } from './cleanup-targets.mjs';
 import { RedisSessionLoader } from './redis-loader.mjs';
@@ -80,7 +81,7 @@ async function createGeneration(g, count = generation) {
   const ids = new Array(count);
   for (let i = 0; i < count; i++) {
     fakeNow = T0 + g * GAP + i;
-    ids[i] = await target.create(`svc-${(g * generation + i) % services}`, randomBytes(32));
+    ids[i] = await target.create(`svc-${(g * generation + i) % services}`, newSessionKey());
   }
   generations[g] = ids;
 }

@@ -3,8 +3,8 @@
 // Measures, in this order: heap per session (including its key), getSession-with-touch on random
 // ids, the lookup by service id (where the implementation has one), and createSession on a store
 // already holding `size` sessions. Prints one RESULT line of JSON.
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { newSessionKey } from '../lib/keys.mjs';
 import { collect, heapBytes, parseArgs, report, summarize } from '../lib/stats.mjs';
 import { createImplementation } from './impls.mjs';
 
@@ -28,7 +28,7 @@ async function populate(count, offset) {
   let pending = [];
   for (let i = 0; i < count; i++) {
     // Each key is its own Buffer, as a key derived in a handshake would be.
-    const key = randomBytes(32);
+    const key = newSessionKey();
     const created = impl.create(serviceName((offset + i) % services), key);
     if (impl.async) {
       pending.push(created);
@@ -116,7 +116,7 @@ if (impl.byService !== undefined) {
 // 4. createSession on a store holding `size` sessions: a batch is created (timed), then removed.
 const batch = Math.max(1_000, Math.min(100_000, Math.floor(size / 10)));
 const createRound = async () => {
-  const keys = Array.from({ length: batch }, () => randomBytes(32));
+  const keys = Array.from({ length: batch }, () => newSessionKey());
   const names = Array.from({ length: batch }, (_, i) => serviceName(i % services));
   const created = new Array(batch);
   collect();
