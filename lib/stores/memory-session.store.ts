@@ -375,25 +375,10 @@ export class MemorySessionStore extends SessionStore {
       if (session !== undefined) this.foundSlot = sessionKeySlot(session);
       return session;
     }
-    const words = this.idWords;
-    const ids = this.tableIds;
-    const mask = this.tableMask;
-    let i = this.hash(words) & mask;
-    for (;;) {
-      const session = this.table[i];
-      if (session === undefined) return undefined;
-      const at = i * ENTRY_WORDS;
-      if (
-        ids[at] === words[0] &&
-        ids[at + 1] === words[1] &&
-        ids[at + 2] === words[2] &&
-        ids[at + 3] === words[3]
-      ) {
-        this.foundSlot = ids[at + 4];
-        return session;
-      }
-      i = (i + 1) & mask;
-    }
+    const i = this.probe(this.idWords);
+    const session = this.table[i];
+    if (session !== undefined) this.foundSlot = this.tableIds[i * ENTRY_WORDS + 4];
+    return session;
   }
 
   /** The entry holding these id words, or else the free entry where they would go. */
