@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { parseDictionary, serializeDictionary } from 'structured-headers';
+import { readCanonicalByteSequence } from './canonical-fields.js';
 import { SIGNATURE_HEADER_LIMITS } from './signing.constants.js';
 
+const SHA_256 = 'sha-256';
 const ALGORITHMS: Readonly<Record<string, { hash: string; bytes: number }>> = {
   'sha-256': { hash: 'sha256', bytes: 32 },
   'sha-512': { hash: 'sha512', bytes: 64 },
@@ -35,6 +37,14 @@ export function verifyContentDigest(
   body: Uint8Array,
 ): 'match' | 'mismatch' | 'malformed' {
   if (header.length > SIGNATURE_HEADER_LIMITS['content-digest']) return 'malformed';
+  // The form createContentDigest emits, read without the general parser; anything else goes
+  // through it (see canonical-fields.ts), so both accept and refuse the same values.
+  const canonical = readCanonicalByteSequence(header);
+  if (canonical !== undefined && canonical.key === SHA_256) {
+    if (canonical.bytes.length !== ALGORITHMS[SHA_256].bytes) return 'malformed';
+    const actual = createHash(ALGORITHMS[SHA_256].hash).update(body).digest();
+    return timingSafeEqual(canonical.bytes, actual) ? 'match' : 'mismatch';
+  }
   let entries;
   try {
     const dictionary = parseDictionary(header);
@@ -43,7 +53,7 @@ export function verifyContentDigest(
   } catch {
     return 'malformed';
   }
-  if (!entries.some(([name]) => name === 'sha-256')) return 'malformed';
+  if (!entries.some(([name]) => name === SHA_256)) return 'malformed';
   let matches = true;
   for (const [name, member] of entries) {
     const algorithm = Object.hasOwn(ALGORITHMS, name) ? ALGORITHMS[name] : undefined;

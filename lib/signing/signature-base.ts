@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 
+const LINE_BREAK = /[\r\n]/;
+
 /**
  * Builds the RFC 9421 signature base (§2.5): one line per covered component, then the
  * `@signature-params` line, joined by `\n` with no trailing newline.
@@ -19,15 +21,14 @@ export function buildSignatureBase(
   valueOf: (component: string) => string | undefined,
   signatureParams: string,
 ): string | undefined {
-  const lines: string[] = [];
+  let base = '';
   for (const component of components) {
     const value = valueOf(component);
     // A newline would forge extra lines; the HTTP parsers refuse it, this keeps it certain.
-    if (value === undefined || /[\r\n]/.test(value)) return undefined;
-    lines.push(`"${component}": ${value}`);
+    if (value === undefined || LINE_BREAK.test(value)) return undefined;
+    base += `"${component}": ${value}\n`;
   }
-  lines.push(`"@signature-params": ${signatureParams}`);
-  return lines.join('\n');
+  return `${base}"@signature-params": ${signatureParams}`;
 }
 
 /**

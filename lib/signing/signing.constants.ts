@@ -10,9 +10,6 @@ export const REQUIRED_COMPONENTS = Object.freeze(['@method', '@target-uri'] as c
 /** Component a request with a body must cover as well (RFC 9530 Content-Digest). */
 export const DIGEST_COMPONENT = 'content-digest';
 
-/** Parameters every signature carries. */
-export const REQUIRED_PARAMETERS = Object.freeze(['created', 'nonce', 'keyid', 'alg'] as const);
-
 /**
  * Size bounds of the signature headers, in characters. A real `Signature-Input` is about 150
  * characters, a `Signature` about 50, a `Content-Digest` about 55.
