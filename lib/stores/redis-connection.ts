@@ -7,6 +7,8 @@ import type { ResolvedRedisSessionStoreOptions } from './redis-session-store.opt
 import type { RedisScript } from './redis-session-scripts.js';
 
 type RedisArg = string | number | Buffer;
+/** The socket of an ioredis client: what {@link WriteCoalescer} corks. */
+type ClientStream = Redis['stream'];
 type IoredisModule = { Redis?: new (...args: unknown[]) => Redis; default?: unknown };
 
 /**
@@ -55,10 +57,79 @@ export function loadIoredis(
 }
 
 /**
+ * Coalesces the socket writes of a client the store created. While scripts already written
+ * wait for their replies, the socket is corked: later scripts gather in it and go out in one
+ * write as soon as the last of those replies is in. Under load the guard's checks of many
+ * requests thus share one write (and Redis one read), instead of one each; a script sent after
+ * a quiet spell goes out at once, so nothing waits for a timer.
+ *
+ * Only the scripts the store runs are counted. Each of them settles (reply, `commandTimeout`,
+ * or the connection's end), so the socket is always uncorked again; a held command's own
+ * `commandTimeout` runs from the moment it was written into the socket, as without corking.
+ */
+class WriteCoalescer {
+  /** The socket counted; a reconnect brings a new one, and the counts start over. */
+  private stream: ClientStream | undefined;
+  private corked = false;
+  /** Scripts flushed to the socket, waiting for their replies. */
+  private inFlight = 0;
+  /** Scripts written while the socket is corked. */
+  private held = 0;
+  /** How many times the socket was uncorked: a script notes the flush it goes out with. */
+  private flushes = 0;
+
+  /**
+   * Call just before a script is written to `stream`.
+   *
+   * @returns the flush the script goes out with, for {@link settled}
+   */
+  beforeWrite(stream: ClientStream): number {
+    if (stream !== this.stream) this.restart(stream);
+    if (this.inFlight === 0) {
+      this.inFlight++;
+      return this.flushes;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+    }
+    this.held++;
+    return this.flushes + 1;
+  }
+
+  /**
+   * Call once the script settled.
+   *
+   * @param stream the socket it was written to
+   * @param flush what {@link beforeWrite} returned
+   */
+  settled(stream: ClientStream, flush: number): void {
+    if (stream !== this.stream) return;
+    if (flush <= this.flushes) this.inFlight--;
+    else this.held--;
+    if (this.inFlight === 0 && this.corked) {
+      this.corked = false;
+      this.flushes++;
+      this.inFlight = this.held;
+      this.held = 0;
+      stream.uncork();
+    }
+  }
+
+  private restart(stream: ClientStream): void {
+    if (this.corked) this.stream?.uncork();
+    this.stream = stream;
+    this.corked = false;
+    this.inFlight = 0;
+    this.held = 0;
+  }
+}
+
+/**
  * The store's link to Redis: runs scripts by `EVALSHA` (falling back to `EVAL` once per node
  * when Redis has forgotten them), bounds every call by `commandTimeout`, waits for the first
- * connection, and closes only a client it created. Errors come out as one clear message that
- * names the operation.
+ * connection, coalesces the writes of a client it created ({@link WriteCoalescer}), and closes
+ * only a client it created. Errors come out as one clear message that names the operation.
  */
 export class RedisConnection {
   /** The ioredis client in use. */
@@ -74,6 +145,8 @@ export class RedisConnection {
   private readyWait: Promise<void> | undefined;
   private outage = false;
   private closed = false;
+  /** Set for a client the store created; a given client is used as configured. */
+  private readonly coalescer: WriteCoalescer | undefined;
 
   /**
    * @param options the resolved store options
@@ -84,6 +157,7 @@ export class RedisConnection {
     if (options.client !== undefined) {
       this.client = options.client;
       this.owned = false;
+      this.coalescer = undefined;
       const clientOptions = this.client.options as RedisOptions & {
         redisOptions?: RedisOptions;
       };
@@ -105,6 +179,7 @@ export class RedisConnection {
           : new RedisClient(clientOptions);
       this.owned = true;
       this.enforceTimeout = false;
+      this.coalescer = new WriteCoalescer();
       // Without a listener ioredis prints every failed reconnect; report each outage once.
       this.client.on('error', (error: Error) => {
         if (this.outage || this.closed) return;
@@ -134,13 +209,25 @@ export class RedisConnection {
     if (this.client.status !== 'ready' && !this.everReady) {
       return this.afterFirstConnect(() => this.run<T>(script, keys, args), script.name);
     }
-    const call = this.client
-      .evalsha(script.sha, keys.length, ...keys, ...args)
-      .catch((error: unknown) =>
-        isNoScript(error)
-          ? this.client.eval(script.source, keys.length, ...keys, ...args)
-          : Promise.reject(error),
-      );
+    const client = this.client;
+    const coalescer = this.coalescer;
+    // Only while ready: otherwise the command fails at once, and nothing is written.
+    const stream =
+      coalescer !== undefined && client.status === 'ready' ? (client as Redis).stream : undefined;
+    const flush = stream !== undefined ? (coalescer as WriteCoalescer).beforeWrite(stream) : 0;
+    const call = client.evalsha(script.sha, keys.length, ...keys, ...args).then(
+      (reply) => {
+        if (stream !== undefined) (coalescer as WriteCoalescer).settled(stream, flush);
+        return reply;
+      },
+      (error: unknown) => {
+        // Settled first: the EVAL below must not wait behind a cork this script holds.
+        if (stream !== undefined) (coalescer as WriteCoalescer).settled(stream, flush);
+        return isNoScript(error)
+          ? client.eval(script.source, keys.length, ...keys, ...args)
+          : Promise.reject(error);
+      },
+    );
     return this.settle(call as Promise<T>, script.name);
   }
 

@@ -14,9 +14,11 @@ import { MeshSessionMessages } from '../mesh-session.messages.js';
  */
 export interface RedisSessionStoreOptions {
   /**
-   * An existing ioredis `Redis` or `Cluster` client. The store never disconnects it. For
-   * fail-fast behaviour while Redis is down, create it with
-   * `{ enableOfflineQueue: false, maxRetriesPerRequest: 0 }`.
+   * An existing ioredis `Redis` or `Cluster` client. The store never disconnects it, and uses it
+   * as configured. For fail-fast behaviour while Redis is down, create it with
+   * `{ enableOfflineQueue: false, maxRetriesPerRequest: 0 }`; under load,
+   * `enableAutoPipelining: true` lets concurrent checks share socket writes (ioredis sends them
+   * on `setImmediate`, so tests with fake timers must let that run).
    */
   client?: Redis | Cluster;
   /**

@@ -41,6 +41,10 @@ const UNDECRYPTABLE_LOG_EVERY_MS = 10_000;
  *   are sealed inside values and hashed in key names.
  * - When Redis is down or slower than `commandTimeout`, calls fail fast (the guard answers 503),
  *   and traffic resumes by itself when Redis is back.
+ * - On a client it creates, scripts issued while others wait for their replies go out together,
+ *   in one socket write, once those replies are in; a script issued alone goes out at once. A
+ *   client given as `client` is used as configured: create it with `enableAutoPipelining: true`
+ *   for a similar saving.
  *
  * The README's "Redis store" section documents the key layout.
  *

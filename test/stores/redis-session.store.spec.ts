@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import {
   MeshSession,
   MeshSessionModule,
@@ -21,7 +21,7 @@ import {
 } from '../../lib/stores/redis-key-layout.js';
 import { keyEncodings } from '../support/audit-recorder.js';
 import { scanKeys } from '../support/redis-keys.js';
-import { RedisServer, realSleep } from '../support/redis-server.js';
+import { RedisCluster, RedisServer, realSleep } from '../support/redis-server.js';
 
 const MIN = 60_000;
 const KEY = randomBytes(32);
@@ -204,6 +204,45 @@ describe('RedisSessionStore partitions', () => {
   });
 });
 
+describe('RedisSessionStore on a Cluster client with enableAutoPipelining', () => {
+  it('runs concurrent scripts on every master, EVAL fallback included', async () => {
+    const nodes = await RedisCluster.start(3);
+    const client = new Cluster(nodes.startupNodes, {
+      enableAutoPipelining: true,
+      enableOfflineQueue: false,
+      redisOptions: { maxRetriesPerRequest: 0, commandTimeout: 2_000 },
+    });
+    try {
+      await new Promise((resolve) => client.once('ready', resolve));
+      const store = new RedisSessionStore({ client, encryptionKeys: [KEY] });
+      const sessions = Array.from({ length: 40 }, () => session('piped'));
+      await Promise.all(sessions.map((s) => store.create(s)));
+      const byId = (list: (Session | undefined)[]) => list.map((s) => s?.id).sort();
+      const ids = sessions.map((s) => s.id).sort();
+      // The partitions spread over the 3 masters: these sessions reach each of them.
+      const sizes = await Promise.all(client.nodes('master').map((master) => master.dbsize()));
+      expect(sizes).toHaveLength(3);
+      expect(sizes.every((size) => size > 0)).toBe(true);
+      const now = Date.now();
+      expect(
+        byId(await Promise.all(sessions.map((s) => store.touch(s.id, now, MIN, undefined)))),
+      ).toEqual(ids);
+      await Promise.all(nodes.nodes.map((node) => node.cli('script', 'flush')));
+      const touched = await Promise.all(
+        sessions.map((s) => store.touch(s.id, now, MIN, undefined)),
+      );
+      expect(byId(touched)).toEqual(ids);
+      expect(touched.every((t) => t?.lastActivity === now)).toBe(true);
+      expect(byId(await store.findByServiceId('piped', now))).toEqual(ids);
+      expect(await store.deleteByServiceId('piped')).toBe(40);
+      expect(await store.count()).toBe(0);
+    } finally {
+      await client.quit().catch(() => client.disconnect());
+      await nodes.destroy();
+    }
+  });
+});
+
 describe('RedisSessionStore on Redis', () => {
   it('runs the guard check as exactly one EVALSHA', async () => {
     const store = openStore();
@@ -236,6 +275,64 @@ describe('RedisSessionStore on Redis', () => {
     );
     expect(calls).toEqual({ evalsha: 30, hgetall: 30, hset: 30, pexpire: 30 });
     expect(seen.filter((line) => line.source === 'lua')).toHaveLength(3 * 30);
+  });
+
+  it('coalesces concurrent scripts into few socket writes on a client it created', async () => {
+    const store = openStore();
+    const sessions = Array.from({ length: 20 }, () => session());
+    for (const s of sessions) await store.create(s);
+    const stream = (store.client as Redis).stream;
+    const write = jest.spyOn(stream, '_write');
+    const writev = jest.spyOn(stream, '_writev');
+    const now = Date.now();
+    const touched = await Promise.all(sessions.map((s) => store.touch(s.id, now, MIN, undefined)));
+    expect(touched.map((t) => t?.id)).toEqual(sessions.map((s) => s.id));
+    expect(touched.every((t) => t?.lastActivity === now)).toBe(true);
+    // The first script goes out at once; the 19 issued while it was out go out together.
+    expect(write.mock.calls.length + writev.mock.calls.length).toBe(2);
+    expect(writev.mock.calls[0][0]).toHaveLength(19);
+    expect(stream.writableCorked).toBe(0);
+    // Alone, a script goes out at once: nothing waits for a timer.
+    write.mockClear();
+    writev.mockClear();
+    expect((await store.touch(sessions[0].id, now, MIN, undefined))?.id).toBe(sessions[0].id);
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(writev).not.toHaveBeenCalled();
+  });
+
+  it('falls back to EVAL for every held script when Redis forgot the scripts', async () => {
+    const store = openStore();
+    const sessions = Array.from({ length: 10 }, () => session());
+    for (const s of sessions) await store.create(s);
+    await admin.script('FLUSH');
+    const now = Date.now();
+    const touched = await Promise.all(sessions.map((s) => store.touch(s.id, now, MIN, undefined)));
+    expect(touched.map((t) => t?.id)).toEqual(sessions.map((s) => s.id));
+    expect((store.client as Redis).stream.writableCorked).toBe(0);
+    // Loaded again by the EVALs: the next round is EVALSHA only.
+    await admin.config('RESETSTAT');
+    await Promise.all(sessions.map((s) => store.touch(s.id, now, MIN, undefined)));
+    const stats = await admin.info('commandstats');
+    expect(stats).toMatch(/^cmdstat_evalsha:calls=10,/m);
+    expect(stats).not.toMatch(/^cmdstat_eval:/m);
+  });
+
+  it('leaves the writes of a given client as its options make them', async () => {
+    const client = new Redis(server.port, '127.0.0.1', {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    await new Promise((resolve) => client.once('ready', resolve));
+    const store = new RedisSessionStore({ client, encryptionKeys: [KEY], keyPrefix: 'given2:' });
+    const sessions = [session(), session(), session()];
+    for (const s of sessions) await store.create(s);
+    const cork = jest.spyOn(client.stream, 'cork');
+    const now = Date.now();
+    const touched = await Promise.all(sessions.map((s) => store.touch(s.id, now, MIN, undefined)));
+    expect(touched.map((t) => t?.id)).toEqual(sessions.map((s) => s.id));
+    expect(cork).not.toHaveBeenCalled();
+    await store.deleteByServiceId('svc');
+    client.disconnect();
   });
 
   it('signature mode: a forged request is one EVALSHA that writes nothing; a verified one two', async () => {
@@ -702,10 +799,29 @@ describe('RedisSessionStore when Redis fails', () => {
       expect(error.message).toMatch(/touch failed: Command timed out/);
       expect(elapsed).toBeGreaterThanOrEqual(290);
       expect(elapsed).toBeLessThan(800);
+
+      // Under traffic: calls issued while others wait (held in the corked socket) still fail
+      // within commandTimeout of their own start, not after the ones ahead of them.
+      const timed = async (): Promise<{ ms: number; error: Error }> => {
+        const from = Date.now();
+        const failure = (await store
+          .touch(s.id, Date.now(), MIN, undefined)
+          .catch((e: unknown) => e)) as Error;
+        return { ms: Date.now() - from, error: failure };
+      };
+      const first = [timed(), timed(), timed()];
+      await realSleep(150);
+      const later = [timed(), timed(), timed()];
+      for (const { ms, error: failure } of await Promise.all([...first, ...later])) {
+        expect(failure.message).toMatch(/touch failed: Command timed out/);
+        expect(ms).toBeGreaterThanOrEqual(290);
+        expect(ms).toBeLessThan(600);
+      }
     } finally {
       faulty.resume();
     }
     expect(await store.touch(s.id, Date.now(), MIN, undefined)).toBeDefined();
+    expect((store.client as Redis).stream.writableCorked).toBe(0);
   });
 
   it('bounds calls on a given client without a commandTimeout of its own', async () => {
