@@ -22,7 +22,7 @@ import { SessionValidationError } from '../session/session-validation.error.js';
 import type { Session } from '../session/session.interface.js';
 import { RequestVerifier, type SignedRequestParts } from '../signing/request-verifier.js';
 import { SignatureVerificationError } from '../signing/signature-verification.error.js';
-import { withTimeout } from '../utils/with-timeout.js';
+import { DeadlineQueue } from '../utils/deadline-queue.js';
 import {
   SessionRateLimitException,
   SessionStoreUnavailableException,
@@ -41,9 +41,11 @@ export interface SessionGuardRequest {
   rawBody?: Buffer;
 }
 
-// Requests this guard already passed: with the guard both global and on a route, the second
-// run must not slide the session, spend rate-limit budget or claim a nonce again.
-const checkedRequests = new WeakSet<object>();
+// Marks a request this guard already passed: with the guard both global and on a route, the
+// second run must not slide the session, spend rate-limit budget or claim a nonce again. A
+// property, not a WeakSet: a weak collection that gains an entry per request slows every
+// garbage collection.
+const CHECKED = Symbol('meshSessionChecked');
 
 /** The part of an Express response or Fastify reply the guard writes. */
 export interface SessionGuardResponse {
@@ -85,6 +87,8 @@ export interface SessionGuardResponse {
 export class SessionGuard implements CanActivate {
   /** Reports store failures; nothing is logged for ordinary refusals. */
   protected readonly logger = new Logger(SessionGuard.name);
+  /** Bounds store calls by `storeTimeout`, with one timer for all pending calls. */
+  private readonly deadlines: DeadlineQueue;
 
   /**
    * @param sessions the session manager
@@ -99,7 +103,9 @@ export class SessionGuard implements CanActivate {
     @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
     @Optional() @Inject(RateLimiter) protected readonly rateLimiter: RateLimiter | null = null,
     @Optional() protected verifier: RequestVerifier | null = null,
-  ) {}
+  ) {
+    this.deadlines = new DeadlineQueue(options.storeTimeout);
+  }
 
   /**
    * @throws {SessionUnauthorizedException} 401 for a missing, malformed, unknown, expired or
@@ -112,13 +118,13 @@ export class SessionGuard implements CanActivate {
     const http = context.switchToHttp();
     const request = http.getRequest<SessionGuardRequest>();
     const response = http.getResponse<SessionGuardResponse>();
-    if (checkedRequests.has(request)) return true;
+    if ((request as { [CHECKED]?: true })[CHECKED] === true) return true;
     const session = this.options.requestSigning
       ? await this.verifySignature(request, response)
       : await this.validate(this.getSessionId(request), response);
     if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     request[SESSION_REQUEST_PROPERTY] = session;
-    checkedRequests.add(request);
+    (request as { [CHECKED]?: true })[CHECKED] = true;
     return true;
   }
 
@@ -177,7 +183,7 @@ export class SessionGuard implements CanActivate {
 
   /** Limits a store call to `storeTimeout`, so a slow store gives a 503, not a hang. */
   protected withStoreTimeout<T>(pending: Promise<T>): Promise<T> {
-    return withTimeout(pending, this.options.storeTimeout);
+    return this.deadlines.bound(pending);
   }
 
   /**
@@ -222,7 +228,7 @@ export class SessionGuard implements CanActivate {
   ): Promise<void> {
     let result;
     try {
-      result = await withTimeout(limiter.checkLimit(session.serviceId), this.options.storeTimeout);
+      result = await this.withStoreTimeout(limiter.checkLimit(session.serviceId));
     } catch (error) {
       throw this.storeUnavailable(response, error);
     }
