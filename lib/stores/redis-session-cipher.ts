@@ -5,6 +5,9 @@ const ALGORITHM = 'aes-256-gcm';
 const IV_LENGTH = 12;
 const TAG_LENGTH = 16;
 const KEY_ID_LENGTH = 8;
+const DOT = 0x2e;
+/** Base64 characters (unpadded) of the shortest body decrypt() accepts: an IV and a tag. */
+const SEALED_MIN_BASE64 = Math.ceil(((IV_LENGTH + TAG_LENGTH) * 4) / 3);
 
 /**
  * AES-256-GCM for the secrets the Redis store writes (session keys, and session ids inside
@@ -69,10 +72,8 @@ export class RedisSessionCipher {
    *   the message never contains key material
    */
   decrypt(sealed: string, aad: string): Buffer {
-    const dot = sealed.indexOf('.');
-    const key = dot === KEY_ID_LENGTH ? this.keys.get(sealed.slice(0, dot)) : undefined;
-    if (key === undefined) throw new Error(MeshSessionMessages.cipherUnknownKey());
-    const body = Buffer.from(sealed.slice(dot + 1), 'base64');
+    const key = this.keyOf(sealed);
+    const body = Buffer.from(sealed.slice(KEY_ID_LENGTH + 1), 'base64');
     if (body.length < IV_LENGTH + TAG_LENGTH)
       throw new Error(MeshSessionMessages.cipherTruncated());
     const decipher = createDecipheriv(ALGORITHM, key, body.subarray(0, IV_LENGTH), {
@@ -80,14 +81,41 @@ export class RedisSessionCipher {
     });
     decipher.setAAD(Buffer.from(aad));
     decipher.setAuthTag(body.subarray(body.length - TAG_LENGTH));
+    // GCM's final() adds no bytes: update()'s Buffer is the whole plaintext, the only copy.
+    const plaintext = decipher.update(body.subarray(IV_LENGTH, body.length - TAG_LENGTH));
     try {
-      return Buffer.concat([
-        decipher.update(body.subarray(IV_LENGTH, body.length - TAG_LENGTH)),
-        decipher.final(),
-      ]);
+      decipher.final();
     } catch {
+      plaintext.fill(0);
       throw new Error(MeshSessionMessages.cipherUnauthentic());
     }
+    return plaintext;
+  }
+
+  /**
+   * Checks, without decrypting, what {@link decrypt} can check without the associated data: that
+   * a key in `encryptionKeys` sealed the value and that it is long enough. Its authenticity is
+   * checked when it is decrypted.
+   *
+   * @param sealed a value from {@link encrypt}
+   * @throws {Error} when the key is unknown (rotated out) or the value is truncated
+   */
+  check(sealed: string): void {
+    this.keyOf(sealed);
+    // Base64 of at least an IV and a tag.
+    if (sealed.length - KEY_ID_LENGTH - 1 < SEALED_MIN_BASE64) {
+      throw new Error(MeshSessionMessages.cipherTruncated());
+    }
+  }
+
+  /** The key a sealed value names. */
+  private keyOf(sealed: string): Buffer {
+    const key =
+      sealed.charCodeAt(KEY_ID_LENGTH) === DOT
+        ? this.keys.get(sealed.slice(0, KEY_ID_LENGTH))
+        : undefined;
+    if (key === undefined) throw new Error(MeshSessionMessages.cipherUnknownKey());
+    return key;
   }
 }
 

@@ -1,15 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { SESSION_KEY_LENGTH } from '../mesh-session.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
 import { RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
-import { MeshSession } from '../session/mesh-session.js';
+import { bindSessionKey, MeshSession, releaseSessionKey } from '../session/mesh-session.js';
 import type { Session } from '../session/session.interface.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeyLayout } from './redis-key-layout.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisSessionCipher } from './redis-session-cipher.js';
+import { RedisSessionKeyVault } from './redis-session-key-vault.js';
 import { RedisSessionScripts as Scripts } from './redis-session-scripts.js';
 import {
   resolveRedisSessionStoreOptions,
@@ -26,6 +26,19 @@ type TouchReply = [0 | 1, RecordReply, string];
 const BATCH = 256;
 /** Gap between two "cannot decrypt" log lines (ms). */
 const UNDECRYPTABLE_LOG_EVERY_MS = 10_000;
+/** The key a session is built with before a vault takes over (binding wipes it: nothing here). */
+const NO_KEY = Buffer.alloc(0);
+
+/** A record's fields, parsed; one per store, filled and read synchronously. */
+interface ParsedRecord {
+  serviceId: string;
+  sealedKey: string;
+  sealedId: string;
+  createdAt: number;
+  lastActivity: number;
+  expiresAt: number;
+  metadata: Record<string, unknown> | undefined;
+}
 
 /**
  * A {@link SessionStore} on Redis, a single server or a Cluster, shared by every instance of a
@@ -38,7 +51,9 @@ const UNDECRYPTABLE_LOG_EVERY_MS = 10_000;
  * - The indexes (service id to sessions, and the per-partition expiry index whose size is the
  *   session count) change in the same script as the record, so they never disagree with it.
  * - Session keys are sealed with AES-256-GCM (the session id as associated data), session ids
- *   are sealed inside values and hashed in key names.
+ *   are sealed inside values and hashed in key names. A session the check slides (`touch`,
+ *   `claimNonceAndTouch`) keeps its key sealed: it is decrypted when `sessionKey` is read, and
+ *   each read decrypts afresh. A removed session's key reads as gone (the getter throws).
  * - When Redis is down or slower than `commandTimeout`, calls fail fast (the guard answers 503),
  *   and traffic resumes by itself when Redis is back.
  * - On a client it creates, scripts issued while others wait for their replies go out together,
@@ -67,6 +82,17 @@ export class RedisSessionStore extends SessionStore {
   /** Seals session keys and ids. */
   protected readonly cipher: RedisSessionCipher;
   private readonly logger = new Logger('RedisSessionStore');
+  /** Binds and at once releases removed sessions: it never holds a key. */
+  private readonly removedVault: RedisSessionKeyVault;
+  private readonly parsed: ParsedRecord = {
+    serviceId: '',
+    sealedKey: '',
+    sealedId: '',
+    createdAt: 0,
+    lastActivity: 0,
+    expiresAt: 0,
+    metadata: undefined,
+  };
   private undecryptable = 0;
   private undecryptableLoggedAt = -Infinity;
 
@@ -82,6 +108,7 @@ export class RedisSessionStore extends SessionStore {
     this.keys = new RedisKeyLayout(resolved.keyPrefix);
     this.cipher = new RedisSessionCipher(resolved.encryptionKeys);
     this.connection = new RedisConnection(resolved);
+    this.removedVault = new RedisSessionKeyVault(this.cipher, '', '');
   }
 
   /** The ioredis client the store uses: the one given, or the one it created. */
@@ -92,13 +119,17 @@ export class RedisSessionStore extends SessionStore {
   async create(session: Session): Promise<void> {
     const { hid, base, record, index } = this.keys.session(session.id);
     const serviceHash = this.keys.serviceHash(session.serviceId);
+    // A copy of its own: wiped once sealed.
+    const key = session.sessionKey;
+    const sealedKey = this.cipher.encrypt(key, session.id);
+    key.fill(0);
     const fields: string[] = [
       'v',
       session.serviceId,
       'w',
       serviceHash,
       'k',
-      this.cipher.encrypt(session.sessionKey, session.id),
+      sealedKey,
       'i',
       this.cipher.encrypt(Buffer.from(session.id), hid),
       'c',
@@ -138,7 +169,7 @@ export class RedisSessionStore extends SessionStore {
       [record, index],
       [now, idleTimeout, maxLifetime ?? '', hid],
     );
-    return reply === null ? undefined : this.slidSession(reply, id, hid, now);
+    return reply === null ? undefined : this.slidSession(reply[0], reply[1], reply[2], id, now);
   }
 
   async get(id: string, now: number): Promise<Session | undefined> {
@@ -168,8 +199,7 @@ export class RedisSessionStore extends SessionStore {
     );
     if (reply[0] === 0) return { session: undefined, nonceFresh: false };
     if (reply.length === 1) return { session: undefined, nonceFresh: true };
-    const [, live, fields, expiresAt] = reply;
-    return { session: this.slidSession([live, fields, expiresAt], id, hid, now), nonceFresh: true };
+    return { session: this.slidSession(reply[1], reply[2], reply[3], id, now), nonceFresh: true };
   }
 
   async updateMetadata(
@@ -326,12 +356,13 @@ export class RedisSessionStore extends SessionStore {
   }
 
   /**
-   * Builds a session from a stored record.
+   * Builds a session from a stored record, its key decrypted now.
    *
    * @param fields the record
    * @param id the session id when known; otherwise it is decrypted from the record
    * @param hid the hashed id
-   * @param live whether to decrypt the key (a removed session gets a zeroed key instead)
+   * @param live whether the session is still stored; a removed one gets no key (reading it
+   *   throws, as for a session removed from the memory store)
    * @param now when set, the session was just slid: `lastActivity` is `now`
    * @param expiresAt when set, overrides the stored `expiresAt`
    * @returns the session, or `undefined` when it cannot be decrypted (logged)
@@ -344,75 +375,124 @@ export class RedisSessionStore extends SessionStore {
     now?: number,
     expiresAt?: number,
   ): MeshSession | undefined {
-    let serviceId = '';
-    let sealedKey = '';
-    let sealedId = '';
-    let createdAt = 0;
-    let lastActivity = 0;
-    let storedExpiresAt = 0;
-    let metadata: Record<string, unknown> | undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      const value = fields[i + 1];
-      switch (fields[i]) {
-        case 'v':
-          serviceId = value;
-          break;
-        case 'k':
-          sealedKey = value;
-          break;
-        case 'i':
-          sealedId = value;
-          break;
-        case 'c':
-          createdAt = Number(value);
-          break;
-        case 'l':
-          lastActivity = Number(value);
-          break;
-        case 'e':
-          storedExpiresAt = Number(value);
-          break;
-        case 'm':
-          metadata ??= {};
-          break;
-        default: {
-          const name = fields[i].slice(2);
-          if (fields[i].startsWith('m.') && name !== '__proto__') {
-            metadata ??= {};
-            metadata[name] = JSON.parse(value) as unknown;
-          }
-        }
-      }
-    }
+    const r = this.parse(fields);
     let sessionKey: Buffer;
     try {
-      id ??= this.cipher.decrypt(sealedId, hid).toString();
-      sessionKey = live ? this.cipher.decrypt(sealedKey, id) : Buffer.alloc(SESSION_KEY_LENGTH);
+      id ??= this.cipher.decrypt(r.sealedId, hid).toString();
+      if (!live) return this.removedSession(id, expiresAt);
+      sessionKey = this.cipher.decrypt(r.sealedKey, id);
     } catch (error) {
       this.reportUndecryptable(error);
       return undefined;
     }
     return new MeshSession(
       id,
-      serviceId,
+      r.serviceId,
       sessionKey,
-      createdAt,
-      now ?? lastActivity,
-      expiresAt ?? storedExpiresAt,
-      metadata,
+      r.createdAt,
+      now ?? r.lastActivity,
+      expiresAt ?? r.expiresAt,
+      r.metadata,
     );
   }
 
-  /** The session a `touch` reply describes: slid, or removed as expired (zeroed key). */
+  /**
+   * The session a `touch` reply describes: slid, with its key still sealed (decrypted when
+   * `sessionKey` is read), or removed as expired (no key).
+   */
   private slidSession(
-    [live, fields, expiresAt]: TouchReply,
+    live: 0 | 1,
+    fields: RecordReply,
+    expiresAt: string,
     id: string,
-    hid: string,
     now: number,
-  ): Session | undefined {
-    // An expired session was removed: like the memory store, hand it back with a zeroed key.
-    if (live === 0) return this.toSession(fields, id, hid, false, undefined, Number(expiresAt));
-    return this.toSession(fields, id, hid, true, now, Number(expiresAt));
+  ): MeshSession | undefined {
+    const r = this.parse(fields);
+    // Like the memory store: an expired session is removed and handed back, without its key.
+    if (live === 0) return this.removedSession(id, Number(expiresAt));
+    try {
+      // A key that was rotated out reads as absent here, as when the key is decrypted at once;
+      // the value's authenticity is checked when it is decrypted.
+      this.cipher.check(r.sealedKey);
+    } catch (error) {
+      this.reportUndecryptable(error);
+      return undefined;
+    }
+    const session = new MeshSession(
+      id,
+      r.serviceId,
+      NO_KEY,
+      r.createdAt,
+      now,
+      Number(expiresAt),
+      r.metadata,
+    );
+    bindSessionKey(session, new RedisSessionKeyVault(this.cipher, r.sealedKey, id), 0);
+    return session;
+  }
+
+  /** A session just removed from Redis, from the record {@link parse} read: no key. */
+  private removedSession(id: string, expiresAt: number | undefined): MeshSession {
+    const r = this.parsed;
+    const session = new MeshSession(
+      id,
+      r.serviceId,
+      NO_KEY,
+      r.createdAt,
+      r.lastActivity,
+      expiresAt ?? r.expiresAt,
+      r.metadata,
+    );
+    // Bound and released at once: the session keeps its times, and a read of its key throws.
+    bindSessionKey(session, this.removedVault, 0);
+    releaseSessionKey(session);
+    return session;
+  }
+
+  /** Reads a record's fields into {@link parsed}, which is valid until the next call. */
+  private parse(fields: RecordReply): ParsedRecord {
+    const r = this.parsed;
+    r.serviceId = '';
+    r.sealedKey = '';
+    r.sealedId = '';
+    r.createdAt = 0;
+    r.lastActivity = 0;
+    r.expiresAt = 0;
+    r.metadata = undefined;
+    for (let i = 0; i < fields.length; i += 2) {
+      const name = fields[i];
+      const value = fields[i + 1];
+      // One-letter names are the fixed fields; longer ones are metadata entries.
+      if (name.length === 1) {
+        switch (name) {
+          case 'v':
+            r.serviceId = value;
+            break;
+          case 'k':
+            r.sealedKey = value;
+            break;
+          case 'i':
+            r.sealedId = value;
+            break;
+          case 'c':
+            r.createdAt = Number(value);
+            break;
+          case 'l':
+            r.lastActivity = Number(value);
+            break;
+          case 'e':
+            r.expiresAt = Number(value);
+            break;
+          case 'm':
+            r.metadata ??= {};
+            break;
+        }
+      } else if (name.startsWith('m.') && name !== 'm.__proto__') {
+        r.metadata ??= {};
+        r.metadata[name.slice(2)] = JSON.parse(value) as unknown;
+      }
+    }
+    return r;
   }
 
   private reportUndecryptable(error: unknown): void {

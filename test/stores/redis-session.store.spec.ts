@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -514,6 +515,11 @@ describe('RedisSessionStore on Redis', () => {
     // A key that was rotated out no longer opens its sessions: they read as absent, and say so.
     expect(await after.get(early.id, now)).toBeUndefined();
     expect(await before.get(late.id, now)).toBeUndefined();
+    // The guard's check decrypts nothing, and still refuses a key that was rotated out.
+    expect(await after.touch(early.id, now, MIN, undefined)).toBeUndefined();
+    expect(
+      (await during.touch(early.id, now, MIN, undefined))?.sessionKey.equals(early.sessionKey),
+    ).toBe(true);
     expect(warn).toHaveBeenCalledWith(expect.stringContaining('could not be decrypted'));
     for (const [message] of warn.mock.calls) {
       for (const encoding of [...keyEncodings(oldKey), ...keyEncodings(newKey)]) {
@@ -539,7 +545,79 @@ describe('RedisSessionStore on Redis', () => {
     const flipped = Buffer.from(sealed.split('.')[1], 'base64');
     flipped[20] ^= 1;
     await admin.hset(recordB, 'k', `${sealed.split('.')[0]}.${flipped.toString('base64')}`);
-    expect(await store.touch(b.id, Date.now(), MIN, undefined)).toBeUndefined();
+    expect(await store.get(b.id, Date.now())).toBeUndefined();
+    // The check decrypts nothing: the altered key is refused when it is read, never handed out.
+    const slid = (await store.touch(b.id, Date.now(), MIN, undefined)) as Session;
+    expect(slid.id).toBe(b.id);
+    expect(() => slid.sessionKey).toThrow('the stored value failed authentication');
+    const claimed = await store.claimNonceAndTouch(a.id, 'n1', MIN, Date.now(), MIN, undefined);
+    expect(() => claimed.session?.sessionKey).toThrow('the stored value failed authentication');
+  });
+
+  it('decrypts the key of a slid session only when it is read, afresh each time', async () => {
+    const store = openStore();
+    const s = session();
+    const key = Buffer.from(s.sessionKey);
+    await store.create(s);
+    const decrypt = jest.spyOn(store['cipher'], 'decrypt');
+    const now = Date.now();
+    const touched = (await store.touch(s.id, now, MIN, 2 * MIN)) as Session;
+    const claimed = (await store.claimNonceAndTouch(s.id, 'n1', MIN, now, MIN, undefined))
+      .session as Session;
+    expect(decrypt).not.toHaveBeenCalled();
+    expect(touched).toMatchObject({ id: s.id, serviceId: 'svc', lastActivity: now });
+    expect(touched.createdAt).toBe(s.createdAt);
+    expect(touched.expiresAt).toBe(now + MIN);
+    expect(touched.metadata).toEqual({ note: 'hello' });
+    // Nothing of the key, sealed or plain, shows in any form of the session.
+    const sealed = (await admin.hget(
+      new RedisKeyLayout(store['keys'].prefix).session(s.id).record,
+      'k',
+    )) as string;
+    for (const text of [
+      JSON.stringify(touched),
+      inspect(touched, { showHidden: true }),
+      String(Object.keys(touched)),
+    ]) {
+      expect(text).not.toContain('sessionKey');
+      expect(text).not.toContain(sealed.split('.')[1]);
+      for (const encoding of keyEncodings(key)) expect(text).not.toContain(encoding);
+    }
+
+    const first = touched.sessionKey;
+    expect(decrypt).toHaveBeenCalledTimes(1);
+    expect(first.equals(key)).toBe(true);
+    expect(first.buffer.byteLength).toBe(32);
+    // Every read is a fresh copy: wiping one changes nothing stored or read later.
+    first.fill(0);
+    const second = touched.sessionKey;
+    expect(second).not.toBe(first);
+    expect(second.equals(key)).toBe(true);
+    expect(claimed.sessionKey.equals(key)).toBe(true);
+    expect(decrypt).toHaveBeenCalledTimes(3);
+  });
+
+  it('hands back a removed session without its key, as the memory store does', async () => {
+    const store = openStore();
+    const deleted = session('gone');
+    const expiring = session('gone', 1_000);
+    await store.create(deleted);
+    await store.create(expiring);
+    const decrypt = jest.spyOn(store['cipher'], 'decrypt');
+    const removed = (await store.delete(deleted.id)) as Session;
+    expect(removed).toMatchObject({
+      id: deleted.id,
+      serviceId: 'gone',
+      metadata: { note: 'hello' },
+    });
+    expect(removed.expiresAt).toBe(deleted.expiresAt);
+    expect(() => removed.sessionKey).toThrow('no longer available');
+    const now = expiring.expiresAt + 1;
+    const expired = (await store.touch(expiring.id, now, MIN, undefined)) as Session;
+    expect(expired.expiresAt).toBeLessThanOrEqual(now);
+    expect(expired.lastActivity).toBe(expiring.lastActivity);
+    expect(() => expired.sessionKey).toThrow('no longer available');
+    expect(decrypt).not.toHaveBeenCalled();
   });
 
   it('works through a client with its own ioredis keyPrefix', async () => {

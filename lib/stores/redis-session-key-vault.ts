@@ -1,0 +1,45 @@
+import type { SessionKeyVault } from '../session/mesh-session.js';
+import { TIMES_STRIDE } from '../session/mesh-session.js';
+import type { RedisSessionCipher } from './redis-session-cipher.js';
+
+/**
+ * Where a session from the Redis store reads its key: the key stays sealed, as Redis stored
+ * it, and is decrypted only when `session.sessionKey` is read. The guard's check never reads
+ * it, so it costs no decryption; each read decrypts afresh and hands out the only plain copy,
+ * which the caller owns. One vault per session, in slot 0. Internal.
+ *
+ * @example
+ * ```ts
+ * const session = new MeshSession(id, serviceId, Buffer.alloc(0), createdAt, now, expiresAt);
+ * bindSessionKey(session, new RedisSessionKeyVault(cipher, sealedKey, id), 0);
+ * session.sessionKey; // decrypted now, a fresh Buffer
+ * ```
+ *
+ * @internal
+ */
+export class RedisSessionKeyVault implements SessionKeyVault {
+  /** The session's times, at `TIMES_OFFSET` (slot 0). */
+  readonly times = new Float64Array(TIMES_STRIDE);
+
+  /**
+   * @param cipher the store's cipher
+   * @param sealed the sealed key, as stored in the record's `k` field
+   * @param id the session id: the associated data it was sealed with
+   */
+  constructor(
+    private readonly cipher: RedisSessionCipher,
+    private readonly sealed: string,
+    private readonly id: string,
+  ) {}
+
+  /**
+   * Decrypts the key.
+   *
+   * @returns a fresh 32-byte Buffer with an ArrayBuffer of its own
+   * @throws {Error} when the stored value fails authentication (it was altered); the message
+   *   never contains key material
+   */
+  copyKey(): Buffer {
+    return this.cipher.decrypt(this.sealed, this.id);
+  }
+}
