@@ -47,37 +47,39 @@ end
 
 /*
  * touch's body: slide(record, index, now, idleTimeout, maxLifetime or '', hid) returns nil for
- * no record; {0, record, expiresAt} after removing an expired one; {1, record, newExpiresAt}
- * after sliding a live one.
+ * no record; otherwise {live, expiresAt, v, k, c, l[, record]}: live is 0 after removing an
+ * expired session (expiresAt is then the one it had), 1 after sliding a live one (expiresAt is
+ * the new one); v, k, c and l are the stored fields, read before the slide; the whole record
+ * follows only when the session has metadata (its 'm.<name>' fields are in it).
  */
 const SLIDE = `
 local function slide(key, index, nowArg, idle, maxLifetime, hid)
-  local r = redis.call('HGETALL', key)
-  if #r == 0 then return nil end
-  local c, e, w
-  for i = 1, #r, 2 do
-    local f = r[i]
-    if f == 'c' then c = tonumber(r[i + 1])
-    elseif f == 'e' then e = tonumber(r[i + 1])
-    elseif f == 'w' then w = r[i + 1] end
-  end
+  local f = redis.call('HMGET', key, 'v', 'k', 'c', 'l', 'e', 'w', 'm')
+  if not f[5] then return nil end
+  local c = tonumber(f[3])
+  local e = tonumber(f[5])
+  local w = f[6]
   local now = tonumber(nowArg)
-  local member = hid .. w
   local ne = now + tonumber(idle)
   if maxLifetime ~= '' then
     local cap = c + tonumber(maxLifetime)
     if cap < ne then ne = cap end
   end
+  local out
   if e <= now or ne <= now then
+    out = {0, string.format('%.0f', math.min(e, ne)), f[1], f[2], f[3], f[4]}
+    if f[7] then out[7] = redis.call('HGETALL', key) end
     redis.call('DEL', key)
-    redis.call('ZREM', index, member)
+    redis.call('ZREM', index, hid .. w)
     redis.call('SREM', string.sub(index, 1, -2) .. 'v:' .. w, hid)
-    return {0, r, string.format('%.0f', math.min(e, ne))}
+    return out
   end
   local nes = string.format('%.0f', ne)
+  out = {1, nes, f[1], f[2], f[3], f[4]}
+  if f[7] then out[7] = redis.call('HGETALL', key) end
   redis.call('HSET', key, 'l', nowArg, 'e', nes)
   redis.call('PEXPIRE', key, string.format('%.0f', ne - now))
-  return {1, r, nes}
+  return out
 end
 `;
 
@@ -110,9 +112,10 @@ return 1
 
   /**
    * The guard's one round trip. KEYS: record, index. ARGV: now, idleTimeout, maxLifetime or
-   * '', hid. Returns nil for no record; {0, record, expiresAt} after removing an expired one;
-   * {1, record, newExpiresAt} after sliding a live one (its `l` is then `now`, and its TTL
-   * follows the new expiresAt).
+   * '', hid. Returns nil for no record; {0, expiresAt, v, k, c, l[, record]} after removing an
+   * expired one; {1, newExpiresAt, v, k, c, l[, record]} after sliding a live one (its stored
+   * `l` is then `now`, and its TTL follows the new expiresAt). The record comes only with
+   * metadata.
    */
   touch: script(
     'touch',
@@ -138,7 +141,7 @@ return r
    * (all in the session's slot). ARGV: now, idleTimeout, maxLifetime or '', hid, nonce ttlMs.
    * Claims the nonce (SET NX PX); only when it was fresh, slides the session as `touch` does.
    * Returns {0} for a nonce already claimed; {1} when it was fresh and there is no record;
-   * {1, 0 or 1, record, expiresAt} as `touch` otherwise.
+   * {1, ...what touch returns} otherwise.
    */
   claimNonceAndTouch: script(
     'claimNonceAndTouch',
@@ -147,7 +150,8 @@ ${SLIDE}
 if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[5]) then return {0} end
 local t = slide(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if not t then return {1} end
-return {1, t[1], t[2], t[3]}
+table.insert(t, 1, 1)
+return t
 `,
   ),
 

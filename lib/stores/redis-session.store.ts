@@ -19,8 +19,12 @@ import { SessionStore } from './session-store.interface.js';
 
 /** A record as a script returns it: HGETALL's flat field/value list. */
 type RecordReply = string[];
-/** A slide as a script returns it: 1 when live (and slid), 0 when removed as expired. */
-type TouchReply = [0 | 1, RecordReply, string];
+/**
+ * A slide as a script returns it: live (1 when slid, 0 when removed as expired), expiresAt,
+ * then the stored serviceId, sealed key, createdAt and lastActivity, and the whole record only
+ * when the session has metadata.
+ */
+type TouchReply = [0 | 1, string, string, string, string, string, RecordReply?];
 
 /** Index entries handled per script call: small enough to keep each call well under 1 ms. */
 const BATCH = 256;
@@ -169,7 +173,7 @@ export class RedisSessionStore extends SessionStore {
       [record, index],
       [now, idleTimeout, maxLifetime ?? '', hid],
     );
-    return reply === null ? undefined : this.slidSession(reply[0], reply[1], reply[2], id, now);
+    return reply === null ? undefined : this.slidSession(reply, 0, id, now);
   }
 
   async get(id: string, now: number): Promise<Session | undefined> {
@@ -199,7 +203,7 @@ export class RedisSessionStore extends SessionStore {
     );
     if (reply[0] === 0) return { session: undefined, nonceFresh: false };
     if (reply.length === 1) return { session: undefined, nonceFresh: true };
-    return { session: this.slidSession(reply[1], reply[2], reply[3], id, now), nonceFresh: true };
+    return { session: this.slidSession(reply, 1, id, now), nonceFresh: true };
   }
 
   async updateMetadata(
@@ -379,7 +383,16 @@ export class RedisSessionStore extends SessionStore {
     let sessionKey: Buffer;
     try {
       id ??= this.cipher.decrypt(r.sealedId, hid).toString();
-      if (!live) return this.removedSession(id, expiresAt);
+      if (!live) {
+        return this.removedSession(
+          id,
+          r.serviceId,
+          r.createdAt,
+          r.lastActivity,
+          expiresAt ?? r.expiresAt,
+          r.metadata,
+        );
+      }
       sessionKey = this.cipher.decrypt(r.sealedKey, id);
     } catch (error) {
       this.reportUndecryptable(error);
@@ -399,49 +412,57 @@ export class RedisSessionStore extends SessionStore {
   /**
    * The session a `touch` reply describes: slid, with its key still sealed (decrypted when
    * `sessionKey` is read), or removed as expired (no key).
+   *
+   * @param reply the script's reply
+   * @param at where the {@link TouchReply} starts in it
    */
   private slidSession(
-    live: 0 | 1,
-    fields: RecordReply,
-    expiresAt: string,
+    reply: TouchReply | [1, ...TouchReply],
+    at: number,
     id: string,
     now: number,
   ): MeshSession | undefined {
-    const r = this.parse(fields);
+    const serviceId = reply[at + 2] as string;
+    const sealedKey = reply[at + 3] as string;
+    const createdAt = Number(reply[at + 4]);
+    const expiresAt = Number(reply[at + 1]);
+    const record = reply[at + 6] as RecordReply | undefined;
+    const metadata = record === undefined ? undefined : this.parse(record).metadata;
     // Like the memory store: an expired session is removed and handed back, without its key.
-    if (live === 0) return this.removedSession(id, Number(expiresAt));
+    if (reply[at] === 0) {
+      const lastActivity = Number(reply[at + 5]);
+      return this.removedSession(id, serviceId, createdAt, lastActivity, expiresAt, metadata);
+    }
     try {
       // A key that was rotated out reads as absent here, as when the key is decrypted at once;
       // the value's authenticity is checked when it is decrypted.
-      this.cipher.check(r.sealedKey);
+      this.cipher.check(sealedKey);
     } catch (error) {
       this.reportUndecryptable(error);
       return undefined;
     }
-    const session = new MeshSession(
-      id,
-      r.serviceId,
-      NO_KEY,
-      r.createdAt,
-      now,
-      Number(expiresAt),
-      r.metadata,
-    );
-    bindSessionKey(session, new RedisSessionKeyVault(this.cipher, r.sealedKey, id), 0);
+    const session = new MeshSession(id, serviceId, NO_KEY, createdAt, now, expiresAt, metadata);
+    bindSessionKey(session, new RedisSessionKeyVault(this.cipher, sealedKey, id), 0);
     return session;
   }
 
-  /** A session just removed from Redis, from the record {@link parse} read: no key. */
-  private removedSession(id: string, expiresAt: number | undefined): MeshSession {
-    const r = this.parsed;
+  /** A session just removed from Redis: no key. */
+  private removedSession(
+    id: string,
+    serviceId: string,
+    createdAt: number,
+    lastActivity: number,
+    expiresAt: number,
+    metadata: Record<string, unknown> | undefined,
+  ): MeshSession {
     const session = new MeshSession(
       id,
-      r.serviceId,
+      serviceId,
       NO_KEY,
-      r.createdAt,
-      r.lastActivity,
-      expiresAt ?? r.expiresAt,
-      r.metadata,
+      createdAt,
+      lastActivity,
+      expiresAt,
+      metadata,
     );
     // Bound and released at once: the session keeps its times, and a read of its key throws.
     bindSessionKey(session, this.removedVault, 0);

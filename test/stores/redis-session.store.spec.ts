@@ -247,7 +247,10 @@ describe('RedisSessionStore on a Cluster client with enableAutoPipelining', () =
 describe('RedisSessionStore on Redis', () => {
   it('runs the guard check as exactly one EVALSHA', async () => {
     const store = openStore();
-    const sessions = [session(), session(), session()];
+    const now = Date.now();
+    const bare = () => new MeshSession(randomUUID(), 'svc', randomBytes(32), now, now, now + MIN);
+    // Two sessions without metadata, one with: only that one's script reads the whole record.
+    const sessions = [bare(), bare(), session()];
     for (const s of sessions) await store.create(s);
     await store.touch(sessions[0].id, Date.now(), MIN, undefined); // scripts are loaded
     const monitor = await admin.monitor();
@@ -274,8 +277,11 @@ describe('RedisSessionStore on Redis', () => {
         .filter((m) => !/^(info|config)/.test(m[1]))
         .map((m) => [m[1], Number(m[2])]),
     );
-    expect(calls).toEqual({ evalsha: 30, hgetall: 30, hset: 30, pexpire: 30 });
-    expect(seen.filter((line) => line.source === 'lua')).toHaveLength(3 * 30);
+    expect(calls).toEqual({ evalsha: 30, hmget: 30, hgetall: 10, hset: 30, pexpire: 30 });
+    expect(seen.filter((line) => line.source === 'lua')).toHaveLength(3 * 30 + 10);
+    const bareTouched = await store.touch(sessions[0].id, Date.now(), MIN, undefined);
+    expect(bareTouched?.metadata).toBeUndefined();
+    expect(bareTouched?.serviceId).toBe('svc');
   });
 
   it('coalesces concurrent scripts into few socket writes on a client it created', async () => {
@@ -394,7 +400,7 @@ describe('RedisSessionStore on Redis', () => {
     expect(lua(seen.slice(afterForged))).toEqual([
       'hgetall',
       'set',
-      'hgetall',
+      'hmget',
       'hset',
       'pexpire',
       'hgetall',
@@ -616,6 +622,7 @@ describe('RedisSessionStore on Redis', () => {
     const expired = (await store.touch(expiring.id, now, MIN, undefined)) as Session;
     expect(expired.expiresAt).toBeLessThanOrEqual(now);
     expect(expired.lastActivity).toBe(expiring.lastActivity);
+    expect(expired.metadata).toEqual({ note: 'hello' });
     expect(() => expired.sessionKey).toThrow('no longer available');
     expect(decrypt).not.toHaveBeenCalled();
   });
