@@ -149,8 +149,9 @@ export class SessionManager {
    * @returns the session, or `undefined`
    */
   async getSessionByServiceId(serviceId: string): Promise<Session | undefined> {
+    if (typeof serviceId !== 'string' || serviceId.length === 0) return undefined;
     let latest: Session | undefined;
-    for (const session of await this.getSessionsByServiceId(serviceId)) {
+    for (const session of await this.store.findByServiceId(serviceId, Date.now())) {
       if (latest === undefined || session.lastActivity > latest.lastActivity) latest = session;
     }
     return latest;
