@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * How many partitions the session space is split into. Every key of a session lives in its
@@ -100,9 +100,9 @@ export class RedisKeyLayout {
 
   /** The keys of the session with this id. */
   session(id: string): RedisSessionKeys {
-    const digest = createHash('sha256').update(id).digest();
-    const hid = digest.toString('base64url');
-    const base = this.partitions[digest[0] % REDIS_PARTITIONS];
+    // crypto.hash: one call, several times cheaper than a Hash object for an id this short.
+    const hid = hash('sha256', id, 'base64url');
+    const base = this.partitions[partitionOf(hid)];
     return { hid, base, record: `${base}s:${hid}`, index: `${base}x` };
   }
 
@@ -121,13 +121,27 @@ export class RedisKeyLayout {
    * claimed in a session's scope shares the session's slot.
    */
   nonce(scope: string, nonce: string): string {
-    const base = this.partitions[createHash('sha256').update(scope).digest()[0] % REDIS_PARTITIONS];
-    const name = createHash('sha256').update(scope).update('\u0000').update(nonce).digest();
-    return `${base}n:${name.toString('base64url')}`;
+    const base = this.partitions[partitionOf(hash('sha256', scope, 'base64url'))];
+    return `${base}n:${hash('sha256', `${scope}\u0000${nonce}`, 'base64url')}`;
   }
 
   /** base64url SHA-256 of a service id, as used in key names and index members. */
   serviceHash(serviceId: string): string {
-    return createHash('sha256').update(serviceId).digest('base64url');
+    return hash('sha256', serviceId, 'base64url');
   }
+}
+
+/** base64url digits, by character code. */
+const BASE64URL = new Uint8Array(128);
+for (let i = 0; i < 64; i++) {
+  BASE64URL['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
+}
+
+/**
+ * The partition of a hashed id: the digest's first byte modulo 32, read from its base64url form
+ * (the first character holds the byte's top 6 bits, the second its low 2).
+ */
+function partitionOf(digest: string): number {
+  const first = (BASE64URL[digest.charCodeAt(0)] << 2) | (BASE64URL[digest.charCodeAt(1)] >> 4);
+  return first % REDIS_PARTITIONS;
 }

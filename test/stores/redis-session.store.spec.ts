@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
@@ -185,6 +185,32 @@ describe('RedisSessionStore options', () => {
 });
 
 describe('RedisSessionStore partitions', () => {
+  it('derive every key name as documented: sha256 digests, partition = first byte % 32', () => {
+    const layout = new RedisKeyLayout('mesh:');
+    const sha = (...parts: string[]) => {
+      const h = createHash('sha256');
+      for (const part of parts) h.update(part);
+      return h.digest();
+    };
+    for (let i = 0; i < 2_000; i++) {
+      const id = randomUUID();
+      const digest = sha(id);
+      const base = `mesh:{${REDIS_PARTITION_TAGS[digest[0] % REDIS_PARTITIONS]}}:`;
+      const hid = digest.toString('base64url');
+      expect(layout.session(id)).toEqual({
+        hid,
+        base,
+        record: `${base}s:${hid}`,
+        index: `${base}x`,
+      });
+      const nonce = randomBytes(16).toString('base64url');
+      expect(layout.nonce(id, nonce)).toBe(
+        `${base}n:${sha(id, '\u0000', nonce).toString('base64url')}`,
+      );
+      expect(layout.serviceHash(`svc-${i}`)).toBe(sha(`svc-${i}`).toString('base64url'));
+    }
+  });
+
   it('spread their hash tags evenly over the Cluster slots', async () => {
     const node = await RedisServer.start({ cluster: true });
     try {
