@@ -44,6 +44,12 @@ const MAX_INTEGER_DIGITS = 15;
  * @param value the header value as received
  * @returns the member, with the values the general parser gives, or `undefined` to use the
  *   general path
+ * @example
+ * ```ts
+ * readCanonicalInnerList('mesh=("@method");created=1;nonce="n"');
+ * // { key: 'mesh', items: ['@method'], parameterNames: ['created', 'nonce'], parameterValues: [1, 'n'] }
+ * readCanonicalInnerList('mesh=("@method");created=01'); // undefined: not canonical
+ * ```
  * @internal
  */
 export function readCanonicalInnerList(value: string): CanonicalInnerList | undefined {
@@ -81,6 +87,11 @@ export function readCanonicalInnerList(value: string): CanonicalInnerList | unde
  *
  * @param value the header value as received
  * @returns the key and the bytes, or `undefined` to use the general path
+ * @example
+ * ```ts
+ * readCanonicalByteSequence('sha-256=:AAAA:'); // { key: 'sha-256', bytes: <Buffer 00 00 00> }
+ * readCanonicalByteSequence('sha-256=:AAA:'); // undefined: unpadded
+ * ```
  * @internal
  */
 export function readCanonicalByteSequence(

@@ -108,6 +108,13 @@ export interface SignatureMembers {
  * The canonical form `signRequest` emits, read without the general parser: `undefined` for
  * anything else (see `canonical-fields.ts`), which `readMembers` then accepts or refuses.
  *
+ * @param input the `Signature-Input` value
+ * @param signature the `Signature` value
+ * @example
+ * ```ts
+ * const headers = signRequest({ method: 'GET', url, sessionId, sessionKey });
+ * readCanonicalMembers(headers['signature-input'], headers.signature); // the members
+ * ```
  * @internal exported for the tests that compare it with {@link readMembers}
  */
 export function readCanonicalMembers(
@@ -134,6 +141,12 @@ export function readCanonicalMembers(
  * Both headers through the general Structured Fields parser: each must be a canonical
  * dictionary with one member, under the same label.
  *
+ * @param input the `Signature-Input` value
+ * @param signature the `Signature` value
+ * @example
+ * ```ts
+ * readMembers('mesh=("@method");created=1', 'mesh=:AAAA:'); // label 'mesh', ...
+ * ```
  * @throws {SignatureVerificationError} `signature_malformed`
  * @internal exported for the tests that compare it with {@link readCanonicalMembers}
  */
