@@ -89,6 +89,8 @@ export class SessionGuard implements CanActivate {
   protected readonly logger = new Logger(SessionGuard.name);
   /** Bounds store calls by `storeTimeout`, with one timer for all pending calls. */
   private readonly deadlines: DeadlineQueue;
+  /** `@SkipSession()` by handler, then controller. */
+  private readonly skippedRoutes = new WeakMap<object, WeakMap<object, boolean>>();
 
   /**
    * @param sessions the session manager
@@ -128,14 +130,29 @@ export class SessionGuard implements CanActivate {
     return true;
   }
 
-  /** Whether `@SkipSession()` exempts the route or its controller. */
+  /**
+   * Whether `@SkipSession()` exempts the route or its controller. Read through the `Reflector`
+   * once per handler and controller, then remembered: route metadata is fixed once the app
+   * runs, and the lookup walks prototype chains on every call.
+   */
   protected isSkipped(context: ExecutionContext): boolean {
-    return (
-      this.reflector.getAllAndOverride<boolean | undefined>(SKIP_SESSION_KEY, [
-        context.getHandler(),
-        context.getClass(),
-      ]) === true
-    );
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byController = this.skippedRoutes.get(handler);
+    let skipped = byController?.get(controller);
+    if (skipped === undefined) {
+      skipped =
+        this.reflector.getAllAndOverride<boolean | undefined>(SKIP_SESSION_KEY, [
+          handler,
+          controller,
+        ]) === true;
+      if (byController === undefined) {
+        byController = new WeakMap();
+        this.skippedRoutes.set(handler, byController);
+      }
+      byController.set(controller, skipped);
+    }
+    return skipped;
   }
 
   /** Reads the session id from the request; by default the `sessionHeader` header. */
