@@ -10,7 +10,7 @@ interface PendingCall {
 
 // `performance` is the global one (not node:perf_hooks's), so that faked timers move it too.
 
-/** Settled calls at the head are dropped in one splice once this many have piled up. */
+/** Settled calls at the head are dropped at once when this many have piled up. */
 const COMPACT_AT = 1_024;
 
 /**
@@ -79,10 +79,13 @@ export class DeadlineQueue {
   private dropSettled(): void {
     const calls = this.calls;
     while (this.head < calls.length && calls[this.head].reject === undefined) this.head++;
+    // Settled calls stay in the array until enough piled up: emptying it on every settle would
+    // cost a resize per call.
+    if (this.head < COMPACT_AT) return;
     if (this.head === calls.length) {
       calls.length = 0;
       this.head = 0;
-    } else if (this.head >= COMPACT_AT) {
+    } else {
       calls.splice(0, this.head);
       this.head = 0;
     }
