@@ -179,7 +179,10 @@ export class RedisConnection {
           : new RedisClient(clientOptions);
       this.owned = true;
       this.enforceTimeout = false;
-      this.coalescer = new WriteCoalescer();
+      // With ioredis's own auto-pipelining, commands reach the socket on a later turn: a socket
+      // corked in between would hold a write the coalescer counts as sent until it timed out.
+      this.coalescer =
+        clientOptions.enableAutoPipelining === true ? undefined : new WriteCoalescer();
       // Without a listener ioredis prints every failed reconnect; report each outage once.
       this.client.on('error', (error: Error) => {
         if (this.outage || this.closed) return;
