@@ -123,10 +123,15 @@ export class RedisSessionStore extends SessionStore {
   async create(session: Session): Promise<void> {
     const { hid, base, record, index } = this.keys.session(session.id);
     const serviceHash = this.keys.serviceHash(session.serviceId);
-    // A copy of its own: wiped once sealed.
-    const key = session.sessionKey;
-    const sealedKey = this.cipher.encrypt(key, session.id);
-    key.fill(0);
+    // A copy of its own, wiped once sealed: a plain Session hands over its caller's Buffer, which
+    // must stay as it was.
+    const key = Buffer.from(session.sessionKey);
+    let sealedKey: string;
+    try {
+      sealedKey = this.cipher.encrypt(key, session.id);
+    } finally {
+      key.fill(0);
+    }
     const fields: string[] = [
       'v',
       session.serviceId,

@@ -368,6 +368,42 @@ describe('RedisSessionStore on Redis', () => {
     client.disconnect();
   });
 
+  it('leaves batching to ioredis when the options turn on enableAutoPipelining', async () => {
+    const store = openStore({
+      url: undefined,
+      redisOptions: { host: '127.0.0.1', port: server.port, enableAutoPipelining: true },
+    });
+    const sessions = Array.from({ length: 10 }, () => session());
+    for (const s of sessions) await store.create(s);
+    const cork = jest.spyOn((store.client as Redis).stream, 'cork');
+    const now = Date.now();
+    for (let round = 0; round < 3; round++) {
+      const touched = await Promise.all(
+        sessions.map((s) => store.touch(s.id, now + round, MIN, undefined)),
+      );
+      expect(touched.map((t) => t?.lastActivity)).toEqual(Array(10).fill(now + round));
+    }
+    expect(cork).not.toHaveBeenCalled();
+  });
+
+  it('leaves the key Buffer of a plain Session as it was', async () => {
+    const store = openStore();
+    const key = randomBytes(32);
+    const original = Buffer.from(key);
+    const now = Date.now();
+    const plain = {
+      id: randomUUID(),
+      serviceId: 'svc',
+      sessionKey: key,
+      createdAt: now,
+      lastActivity: now,
+      expiresAt: now + MIN,
+    };
+    await store.create(plain);
+    expect(key.equals(original)).toBe(true);
+    expect((await store.get(plain.id, now))?.sessionKey.equals(original)).toBe(true);
+  });
+
   it('signature mode: a forged request is one EVALSHA that writes nothing; a verified one two', async () => {
     const store = openStore({ keyPrefix: 'signed:' });
     const manager = new SessionManager({ store, cleanupInterval: false });
