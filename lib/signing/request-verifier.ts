@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
 import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { MeshSession } from '../session/mesh-session.js';
 import type { SessionManager } from '../session/session-manager.js';
 import type { Session } from '../session/session.interface.js';
 import { verifyContentDigest } from './content-digest.js';
@@ -140,11 +141,20 @@ export class RequestVerifier {
     if (base === undefined) {
       throw this.reject('signature_malformed', MeshSessionMessages.signatureMalformed(), serviceId);
     }
-    // Length first: timingSafeEqual throws on different lengths, and the length is public.
-    if (
-      parsed.signature.length !== HMAC_SHA256_BYTES ||
-      !timingSafeEqual(parsed.signature, hmacSha256(session.sessionKey, base))
-    ) {
+    // A MeshSession hands out a copy of its key, wiped as soon as the HMAC is computed; a plain
+    // Session from a custom store may hand out the Buffer it keeps, which must stay intact.
+    const key = session.sessionKey;
+    const ownCopy = session instanceof MeshSession;
+    let signed: boolean;
+    try {
+      // Length first: timingSafeEqual throws on different lengths, and the length is public.
+      signed =
+        parsed.signature.length === HMAC_SHA256_BYTES &&
+        timingSafeEqual(parsed.signature, hmacSha256(key, base));
+    } finally {
+      if (ownCopy) key.fill(0);
+    }
+    if (!signed) {
       throw this.reject('signature_invalid', MeshSessionMessages.signatureInvalid(), serviceId);
     }
 
