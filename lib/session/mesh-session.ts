@@ -103,8 +103,14 @@ export class MeshSession implements Session {
       session.#slot = slot;
     };
     releaseKey = (session) => {
+      session.#released = true;
       const vault = session.#vault;
-      if (vault === undefined) return;
+      if (vault === undefined) {
+        // A session no vault ever held (a store's copy of a removed record): its own key goes.
+        session.#key?.fill(0);
+        session.#key = undefined;
+        return;
+      }
       // The session keeps its last times, so a caller can still tell why it ended.
       const at = session.#slot * TIMES_STRIDE + TIMES_OFFSET;
       session.#times = [
@@ -112,7 +118,6 @@ export class MeshSession implements Session {
         vault.times[at + LAST_ACTIVITY],
         vault.times[at + EXPIRES_AT],
       ];
-      session.#released = true;
       session.#vault = undefined;
       session.#slot = -1;
     };
@@ -241,8 +246,9 @@ export function bindSessionKey(session: MeshSession, vault: SessionKeyVault, slo
 }
 
 /**
- * Ends a session's access to its vault slot, so that the slot can be reused: later reads of its
- * key throw. Internal.
+ * Ends a session's access to its key for good: later reads of `sessionKey` throw. A session in a
+ * vault gives up its slot (keeping its last times), so that the slot can be reused; any other
+ * session has its own key wiped. Internal.
  *
  * @internal
  */

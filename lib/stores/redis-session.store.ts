@@ -86,8 +86,6 @@ export class RedisSessionStore extends SessionStore {
   /** Seals session keys and ids. */
   protected readonly cipher: RedisSessionCipher;
   private readonly logger = new Logger('RedisSessionStore');
-  /** Binds and at once releases removed sessions: it never holds a key. */
-  private readonly removedVault: RedisSessionKeyVault;
   private readonly parsed: ParsedRecord = {
     serviceId: '',
     sealedKey: '',
@@ -112,7 +110,6 @@ export class RedisSessionStore extends SessionStore {
     this.keys = new RedisKeyLayout(resolved.keyPrefix);
     this.cipher = new RedisSessionCipher(resolved.encryptionKeys);
     this.connection = new RedisConnection(resolved);
-    this.removedVault = new RedisSessionKeyVault(this.cipher, '', '');
   }
 
   /** The ioredis client the store uses: the one given, or the one it created. */
@@ -469,8 +466,7 @@ export class RedisSessionStore extends SessionStore {
       expiresAt,
       metadata,
     );
-    // Bound and released at once: the session keeps its times, and a read of its key throws.
-    bindSessionKey(session, this.removedVault, 0);
+    // Released at once: a read of its key throws.
     releaseSessionKey(session);
     return session;
   }
