@@ -8,7 +8,7 @@ export {
   resolveMeshSessionOptions,
   type MeshSessionModuleOptions,
   type ResolvedMeshSessionOptions,
-} from './mesh-session.options.js';
+} from './options/mesh-session.options.js';
 export {
   DEFAULT_SESSION_HEADER,
   MESH_SESSION_CLEANUP_JOB,
@@ -17,25 +17,31 @@ export {
   SESSION_REQUEST_PROPERTY,
   STORE_UNAVAILABLE_RETRY_AFTER,
 } from './mesh-session.constants.js';
-export { MeshSessionMessages } from './mesh-session.messages.js';
+export { SessionMessages } from './core/session.messages.js';
+export { CleanupMessages } from './cleanup/cleanup.messages.js';
+export { MonitoringMessages } from './monitoring/monitoring.messages.js';
+export { HandshakeEndpointMessages } from './handshake/handshake-endpoint.messages.js';
+export { HandshakeMessages } from './protocol/handshake/handshake.messages.js';
+export { SigningMessages } from './protocol/signing/signing.messages.js';
+export { MeshClientMessages } from './client/mesh-client.messages.js';
 
-export { SessionManager } from './session/session-manager.js';
-export { MeshSession } from './session/mesh-session.js';
-export type { Session, SessionStats } from './session/session.interface.js';
-export { SESSION_TIMEOUTS } from './session/session-timeouts.js';
-export { createSessionId, isSessionId } from './session/session-id.js';
+export { SessionManager } from './core/session-manager.js';
+export { MeshSession } from './core/mesh-session.js';
+export type { Session, SessionStats } from './core/session.interface.js';
+export { SESSION_TIMEOUTS } from './core/session-timeouts.js';
+export { createSessionId, isSessionId } from './core/session-id.js';
 export {
   SessionValidationError,
   type SessionRejectionReason,
-} from './session/session-validation.error.js';
+} from './core/session-validation.error.js';
 
-export { SessionStore } from './stores/session-store.interface.js';
-export { MemorySessionStore } from './stores/memory-session.store.js';
-export { RedisSessionStore } from './stores/redis-session.store.js';
+export { SessionStore } from './core/session-store.js';
+export { MemorySessionStore } from './stores/memory/memory-session.store.js';
+export { RedisSessionStore } from './stores/redis/redis-session.store.js';
 export {
   REDIS_SESSION_STORE_DEFAULTS,
   type RedisSessionStoreOptions,
-} from './stores/redis-session-store.options.js';
+} from './stores/redis/redis-session-store.options.js';
 
 export {
   SessionGuard,
@@ -50,26 +56,19 @@ export {
   SessionUnauthorizedException,
 } from './guard/session.exceptions.js';
 
-export {
-  RateLimiter,
-  type RateLimiterOptions,
-  type RateLimitResult,
-} from './rate-limit/rate-limiter.js';
+export { RateLimiter, type RateLimiterOptions, type RateLimitResult } from './core/rate-limiter.js';
 
 export { SessionHealthIndicator } from './health/session.health.js';
 export { SessionCleanupService } from './cleanup/session-cleanup.service.js';
 
-export type {
-  MeshAuditEvent,
-  MeshAuditEventType,
-} from './monitoring/mesh-audit-event.interface.js';
+export type { MeshAuditEvent, MeshAuditEventType } from './core/mesh-audit-event.interface.js';
 export type {
   MonitoringAdapter,
   MonitoringOptions,
 } from './monitoring/monitoring-adapter.interface.js';
 export { LoggerMonitoringAdapter } from './monitoring/logger-monitoring.adapter.js';
 export { MeshAuditEmitter, sessionRef } from './monitoring/mesh-audit.emitter.js';
-export { StoreTimeoutError, withTimeout } from './utils/with-timeout.js';
+export { StoreTimeoutError, withTimeout } from './core/with-timeout.js';
 
 // Handshake, signed requests and MeshClient (issue 3)
 export {
@@ -79,39 +78,39 @@ export {
   HANDSHAKE_CONTENT_TYPE,
   HANDSHAKE_PROTOCOL_VERSION,
   MAX_HANDSHAKE_BODY_BYTES,
-} from './handshake/handshake.constants.js';
-export type { HandshakeOptions, ResolvedHandshakeOptions } from './handshake/handshake.options.js';
+} from './protocol/handshake/handshake.constants.js';
+export type { HandshakeOptions, ResolvedHandshakeOptions } from './options/handshake.options.js';
 export {
   generateIdentityKeyPair,
   loadPrivateIdentityKey,
   loadPublicIdentityKey,
   type IdentityKeyInput,
   type IdentityKeyPair,
-} from './handshake/identity-keys.js';
+} from './protocol/handshake/identity-keys.js';
 export { HandshakeService, type HandshakePeer } from './handshake/handshake.service.js';
-export { HandshakeError } from './handshake/handshake.error.js';
+export { HandshakeError } from './protocol/handshake/handshake.error.js';
 export {
   HandshakeFailedException,
   HandshakeRateLimitException,
 } from './handshake/handshake.exceptions.js';
-export type { ClientHello, ServerHello } from './handshake/handshake.protocol.js';
+export type { ClientHello, ServerHello } from './protocol/handshake/handshake.protocol.js';
 export {
   MESH_HANDSHAKE_ROUTES,
   type MeshSessionHandshakeRoutesExtra,
 } from './handshake/handshake.routes.js';
 
-export { RequestVerifier, type SignedRequestParts } from './signing/request-verifier.js';
+export { RequestVerifier, type SignedRequestParts } from './protocol/signing/request-verifier.js';
 export {
   signRequest,
   type SignRequestInput,
   type SignedRequestHeaders,
-} from './signing/request-signer.js';
-export { createContentDigest, verifyContentDigest } from './signing/content-digest.js';
+} from './protocol/signing/request-signer.js';
+export { createContentDigest, verifyContentDigest } from './protocol/signing/content-digest.js';
 export {
   SignatureVerificationError,
   type SignatureRejectionReason,
-} from './signing/signature-verification.error.js';
-export { SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './signing/signing.constants.js';
+} from './protocol/signing/signature-verification.error.js';
+export { SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './protocol/signing/signing.constants.js';
 
 export { MeshClientModule } from './client/mesh-client.module.js';
 export {

@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { MeshSessionModuleOptions } from './mesh-session.options.js';
+import type { MeshSessionModuleOptions } from './options/mesh-session.options.js';
 
 /**
  * Extras accepted by `forRoot()` and `forRootAsync()` next to the options.

@@ -24,13 +24,13 @@ import {
   resolveMeshSessionOptions,
   type MeshSessionModuleOptions,
   type ResolvedMeshSessionOptions,
-} from './mesh-session.options.js';
+} from './options/mesh-session.options.js';
 import { MeshAuditEmitter } from './monitoring/mesh-audit.emitter.js';
-import { RateLimiter } from './rate-limit/rate-limiter.js';
-import { SessionManager } from './session/session-manager.js';
-import { RequestVerifier } from './signing/request-verifier.js';
-import { MemorySessionStore } from './stores/memory-session.store.js';
-import { SessionStore } from './stores/session-store.interface.js';
+import { RateLimiter } from './core/rate-limiter.js';
+import { SessionManager } from './core/session-manager.js';
+import { RequestVerifier } from './protocol/signing/request-verifier.js';
+import { MemorySessionStore } from './stores/memory/memory-session.store.js';
+import { SessionStore } from './core/session-store.js';
 
 /**
  * Session management for service-to-service calls: provides `SessionManager`, `SessionGuard`,

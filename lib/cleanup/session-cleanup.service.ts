@@ -8,9 +8,9 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { MESH_SESSION_CLEANUP_JOB, MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
-import { SessionManager } from '../session/session-manager.js';
+import { CleanupMessages } from './cleanup.messages.js';
+import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
+import { SessionManager } from '../core/session-manager.js';
 
 /**
  * The scheduled cleanup job. With `ScheduleModule.forRoot()` imported, it registers an interval
@@ -50,7 +50,7 @@ export class SessionCleanupService implements OnModuleInit, OnModuleDestroy {
       this.schedulerRegistry.addInterval(MESH_SESSION_CLEANUP_JOB, this.handle);
     } else {
       this.handle.unref();
-      this.logger.warn(MeshSessionMessages.noScheduler());
+      this.logger.warn(CleanupMessages.noScheduler());
     }
   }
 
@@ -86,11 +86,11 @@ export class SessionCleanupService implements OnModuleInit, OnModuleDestroy {
   private async cleanup(): Promise<number> {
     try {
       const removed = await this.sessions.cleanupExpiredSessions();
-      if (removed > 0) this.logger.log(MeshSessionMessages.cleanedUp(removed));
+      if (removed > 0) this.logger.log(CleanupMessages.cleanedUp(removed));
       return removed;
     } catch (error) {
       this.logger.error(
-        MeshSessionMessages.cleanupFailed(error instanceof Error ? error.message : String(error)),
+        CleanupMessages.cleanupFailed(error instanceof Error ? error.message : String(error)),
       );
       return 0;
     }

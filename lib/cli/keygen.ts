@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { generateIdentityKeyPair } from '../handshake/identity-keys.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { generateIdentityKeyPair } from '../protocol/handshake/identity-keys.js';
+import { CliMessages } from './cli.messages.js';
 
 /** Where the CLI writes; `process.stdout` and `process.stderr` by default. */
 export interface CliOutput {
@@ -48,9 +48,7 @@ export async function runCli(
   }
   if (command !== 'keygen') {
     output.err(
-      command === undefined
-        ? USAGE
-        : `${MeshSessionMessages.cliUnknownCommand(command)}\n\n${USAGE}`,
+      command === undefined ? USAGE : `${CliMessages.cliUnknownCommand(command)}\n\n${USAGE}`,
     );
     return 2;
   }
@@ -63,17 +61,17 @@ export async function runCli(
     else if (arg === '--out') {
       outDir = rest[++i];
       if (outDir === undefined) {
-        output.err(`${MeshSessionMessages.cliOutNeedsDirectory()}\n\n${USAGE}`);
+        output.err(`${CliMessages.cliOutNeedsDirectory()}\n\n${USAGE}`);
         return 2;
       }
     } else if (arg.startsWith('-')) {
-      output.err(`${MeshSessionMessages.cliUnknownOption(arg)}\n\n${USAGE}`);
+      output.err(`${CliMessages.cliUnknownOption(arg)}\n\n${USAGE}`);
       return 2;
     } else positional.push(arg);
   }
   const [serviceId] = positional;
   if (positional.length !== 1 || !SERVICE_ID.test(serviceId)) {
-    output.err(`${MeshSessionMessages.cliServiceIdNeeded()}\n\n${USAGE}`);
+    output.err(`${CliMessages.cliServiceIdNeeded()}\n\n${USAGE}`);
     return 2;
   }
 
@@ -88,7 +86,7 @@ export async function runCli(
       await writeFile(keyFile, privateKey, { mode: 0o600, flag: 'wx' });
       await writeFile(pubFile, publicKey, { mode: 0o644, flag: 'wx' });
     } catch (error) {
-      output.err(`${MeshSessionMessages.cliWriteFailed((error as Error).message)}\n`);
+      output.err(`${CliMessages.cliWriteFailed((error as Error).message)}\n`);
       return 1;
     }
     output.out(`Wrote ${keyFile} (private, keep it secret) and ${pubFile} (public).\n`);

@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_HANDSHAKE_PATH } from '../handshake/handshake.constants.js';
+import { DEFAULT_HANDSHAKE_PATH } from '../protocol/handshake/handshake.constants.js';
 import {
   loadPrivateIdentityKey,
   loadPublicIdentityKey,
   type IdentityKeyInput,
-} from '../handshake/identity-keys.js';
+} from '../protocol/handshake/identity-keys.js';
 import { MAX_SERVICE_ID_LENGTH, MAX_TIMER_MS, ROUTE_PATH } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { MeshClientMessages } from './mesh-client.messages.js';
 
 /** How to reach one remote service, and who it must prove to be. */
 export interface MeshServiceOptions {
@@ -166,5 +166,5 @@ export function resolveMeshClientOptions(
 }
 
 function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(MeshSessionMessages.invalidClientOption(option, expected, got));
+  throw new Error(MeshClientMessages.invalidClientOption(option, expected, got));
 }

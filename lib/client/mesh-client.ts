@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from '../core/session.messages.js';
+import { MeshClientMessages } from './mesh-client.messages.js';
 import { MESH_CLIENT_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import {
   resolveMeshClientOptions,
@@ -53,7 +54,7 @@ export class MeshClient implements OnApplicationShutdown {
         typeof serviceId === 'string' ? this.options.services.get(serviceId) : undefined;
       if (service === undefined) {
         throw new TypeError(
-          MeshSessionMessages.invalidArgument(
+          SessionMessages.invalidArgument(
             'serviceId',
             `one of the configured services (${[...this.options.services.keys()].join(', ')})`,
             serviceId,
@@ -85,7 +86,7 @@ export class MeshClient implements OnApplicationShutdown {
       [...this.connections.values()].map((connection) =>
         connection.disconnect().catch((error: unknown) => {
           this.logger.warn(
-            MeshSessionMessages.clientDisconnectFailed(
+            MeshClientMessages.clientDisconnectFailed(
               connection.serviceId,
               error instanceof Error ? error.message : String(error),
             ),

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { HANDSHAKE_CONTENT_TYPE } from '../handshake/handshake.constants.js';
-import { HandshakeError } from '../handshake/handshake.error.js';
+import { HANDSHAKE_CONTENT_TYPE } from '../protocol/handshake/handshake.constants.js';
+import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 import {
   createClientHello,
   createEphemeralKeyPair,
@@ -8,9 +8,11 @@ import {
   parseServerHello,
   serverHelloBytes,
   verifyWithAnyKey,
-} from '../handshake/handshake.protocol.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import { signRequest } from '../signing/request-signer.js';
+} from '../protocol/handshake/handshake.protocol.js';
+import { SessionMessages } from '../core/session.messages.js';
+import { MeshClientMessages } from './mesh-client.messages.js';
+import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
+import { signRequest } from '../protocol/signing/request-signer.js';
 import {
   MeshHandshakeError,
   MeshRequestError,
@@ -73,7 +75,7 @@ interface PreparedRequest {
   readonly body: Buffer | undefined;
 }
 
-const NOT_FOUND_MESSAGE = MeshSessionMessages.sessionNotFound();
+const NOT_FOUND_MESSAGE = SessionMessages.sessionNotFound();
 let clientVersion: string | undefined;
 
 /**
@@ -130,7 +132,7 @@ export class MeshConnection {
    */
   async call<T = unknown>(method: string, data: unknown = {}): Promise<T> {
     if (typeof method !== 'string' || method.length === 0) {
-      throw new TypeError(MeshSessionMessages.invalidArgument('method', 'a route name', method));
+      throw new TypeError(SessionMessages.invalidArgument('method', 'a route name', method));
     }
     const path = `/${method.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/')}`;
     const response = await this.request({ method: 'POST', path, body: data });
@@ -159,11 +161,11 @@ export class MeshConnection {
       throw new MeshRequestError(
         this.service.id,
         'http',
-        MeshSessionMessages.clientRequestFailed(
+        MeshClientMessages.clientRequestFailed(
           this.service.id,
           prepared.method,
           prepared.path,
-          MeshSessionMessages.clientHttpStatus(response.status, messageOf(body)),
+          MeshClientMessages.clientHttpStatus(response.status, messageOf(body)),
         ),
         { method: prepared.method, path: prepared.path, status: response.status, body },
       );
@@ -200,11 +202,11 @@ export class MeshConnection {
         throw new MeshRequestError(
           this.service.id,
           'http',
-          MeshSessionMessages.clientRequestFailed(
+          MeshClientMessages.clientRequestFailed(
             this.service.id,
             'DELETE',
             path,
-            MeshSessionMessages.clientHttpStatus(response.status),
+            MeshClientMessages.clientHttpStatus(response.status),
           ),
           { method: 'DELETE', path, status: response.status, body },
         );
@@ -265,11 +267,11 @@ export class MeshConnection {
       throw new MeshHandshakeError(
         serviceId,
         timeout ? 'timeout' : 'network',
-        MeshSessionMessages.clientHandshakeFailed(
+        MeshClientMessages.clientHandshakeFailed(
           serviceId,
           timeout
-            ? MeshSessionMessages.clientTimeout(this.options.timeout)
-            : MeshSessionMessages.clientUnreachable(),
+            ? MeshClientMessages.clientTimeout(this.options.timeout)
+            : MeshClientMessages.clientUnreachable(),
         ),
         undefined,
         { cause: error },
@@ -287,9 +289,9 @@ export class MeshConnection {
       throw new MeshHandshakeError(
         serviceId,
         reason,
-        MeshSessionMessages.clientHandshakeFailed(
+        MeshClientMessages.clientHandshakeFailed(
           serviceId,
-          MeshSessionMessages.clientHttpStatus(status),
+          MeshClientMessages.clientHttpStatus(status),
         ),
         status,
       );
@@ -299,7 +301,7 @@ export class MeshConnection {
       try {
         value = JSON.parse(text);
       } catch {
-        throw new HandshakeError(MeshSessionMessages.handshakeReplyNotJson());
+        throw new HandshakeError(HandshakeMessages.handshakeReplyNotJson());
       }
       const reply = parseServerHello(value);
       const signed = serverHelloBytes(hello, {
@@ -309,7 +311,7 @@ export class MeshConnection {
         expiresAt: reply.hello.expiresAt,
       });
       if (!verifyWithAnyKey(signed, reply.signature, this.service.publicKeys)) {
-        throw new HandshakeError(MeshSessionMessages.handshakeReplySignature());
+        throw new HandshakeError(HandshakeMessages.handshakeReplySignature());
       }
       const key = deriveSessionKey({
         ownPrivateKey: ephemeral.privateKey,
@@ -324,7 +326,7 @@ export class MeshConnection {
       throw new MeshHandshakeError(
         serviceId,
         'invalid_reply',
-        MeshSessionMessages.clientHandshakeFailed(serviceId, error.reason),
+        MeshClientMessages.clientHandshakeFailed(serviceId, error.reason),
         status,
       );
     }
@@ -334,7 +336,7 @@ export class MeshConnection {
   protected prepare(init: MeshRequestInit): PreparedRequest {
     if (init === null || typeof init !== 'object' || typeof init.path !== 'string') {
       throw new TypeError(
-        MeshSessionMessages.invalidArgument('init.path', 'a path such as "/orders"', init?.path),
+        SessionMessages.invalidArgument('init.path', 'a path such as "/orders"', init?.path),
       );
     }
     const method = (init.method ?? 'GET').toUpperCase();
@@ -347,7 +349,7 @@ export class MeshConnection {
     let body: Buffer | undefined;
     if ((method === 'GET' || method === 'HEAD') && init.body !== undefined && init.body !== null) {
       throw new TypeError(
-        MeshSessionMessages.invalidArgument('init.body', `absent for ${method}`, init.body),
+        SessionMessages.invalidArgument('init.body', `absent for ${method}`, init.body),
       );
     }
     if (init.body === undefined || init.body === null) {
@@ -387,13 +389,13 @@ export class MeshConnection {
       throw new MeshRequestError(
         this.service.id,
         timeout ? 'timeout' : 'network',
-        MeshSessionMessages.clientRequestFailed(
+        MeshClientMessages.clientRequestFailed(
           this.service.id,
           request.method,
           request.path,
           timeout
-            ? MeshSessionMessages.clientTimeout(this.options.timeout)
-            : MeshSessionMessages.clientUnreachable(),
+            ? MeshClientMessages.clientTimeout(this.options.timeout)
+            : MeshClientMessages.clientUnreachable(),
         ),
         { method: request.method, path: request.path },
         { cause: error },
@@ -426,11 +428,11 @@ function createResponse(
         throw new MeshRequestError(
           serviceId,
           'invalid_response',
-          MeshSessionMessages.clientRequestFailed(
+          MeshClientMessages.clientRequestFailed(
             serviceId,
             request.method,
             request.path,
-            MeshSessionMessages.clientAnswerNotJson(),
+            MeshClientMessages.clientAnswerNotJson(),
           ),
           { method: request.method, path: request.path, status, body: body.toString('utf8') },
           { cause: error },

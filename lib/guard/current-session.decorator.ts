@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { SESSION_REQUEST_PROPERTY } from '../mesh-session.constants.js';
-import type { Session } from '../session/session.interface.js';
+import type { Session } from '../core/session.interface.js';
 
 /**
  * Injects the session that `SessionGuard` validated. Returning it from a route is safe: its

@@ -4,14 +4,14 @@ import {
   ServiceUnavailableException,
   UnauthorizedException,
 } from '@nestjs/common';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from '../core/session.messages.js';
 
 /**
  * 401 from `SessionGuard`: the request has no valid session.
  *
  * @example
  * ```ts
- * throw new SessionUnauthorizedException(MeshSessionMessages.sessionNotFound());
+ * throw new SessionUnauthorizedException(SessionMessages.sessionNotFound());
  * ```
  */
 export class SessionUnauthorizedException extends UnauthorizedException {}
@@ -21,7 +21,7 @@ export class SessionUnauthorizedException extends UnauthorizedException {}
  */
 export class SessionRateLimitException extends HttpException {
   /** @param message caller-facing text */
-  constructor(message: string = MeshSessionMessages.rateLimited()) {
+  constructor(message: string = SessionMessages.rateLimited()) {
     super(message, HttpStatus.TOO_MANY_REQUESTS);
   }
 }
@@ -32,7 +32,7 @@ export class SessionRateLimitException extends HttpException {
  */
 export class SessionStoreUnavailableException extends ServiceUnavailableException {
   /** @param message caller-facing text */
-  constructor(message: string = MeshSessionMessages.storeUnavailable()) {
+  constructor(message: string = SessionMessages.storeUnavailable()) {
     super(message);
   }
 }

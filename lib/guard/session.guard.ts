@@ -14,15 +14,15 @@ import {
   SKIP_SESSION_KEY,
   STORE_UNAVAILABLE_RETRY_AFTER,
 } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
-import { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { SessionManager } from '../session/session-manager.js';
-import { SessionValidationError } from '../session/session-validation.error.js';
-import type { Session } from '../session/session.interface.js';
-import { RequestVerifier, type SignedRequestParts } from '../signing/request-verifier.js';
-import { SignatureVerificationError } from '../signing/signature-verification.error.js';
-import { DeadlineQueue } from '../utils/deadline-queue.js';
+import { SessionMessages } from '../core/session.messages.js';
+import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
+import { RateLimiter } from '../core/rate-limiter.js';
+import { SessionManager } from '../core/session-manager.js';
+import { SessionValidationError } from '../core/session-validation.error.js';
+import type { Session } from '../core/session.interface.js';
+import { RequestVerifier, type SignedRequestParts } from '../protocol/signing/request-verifier.js';
+import { SignatureVerificationError } from '../protocol/signing/signature-verification.error.js';
+import { DeadlineQueue } from '../core/deadline-queue.js';
 import {
   SessionRateLimitException,
   SessionStoreUnavailableException,
@@ -262,7 +262,7 @@ export class SessionGuard implements CanActivate {
   /** The 503 for a failed or slow store; it asks the client to retry shortly. */
   protected storeUnavailable(response: SessionGuardResponse, cause: unknown): HttpException {
     this.logger.warn(
-      MeshSessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
+      SessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
     );
     this.sessions.recordRejection('error', 'store_unavailable');
     response.header('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import { MAX_HANDSHAKE_BODY_BYTES } from './handshake.constants.js';
-import { HandshakeError } from './handshake.error.js';
+import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
+import { MAX_HANDSHAKE_BODY_BYTES } from '../protocol/handshake/handshake.constants.js';
+import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 
 /** The parts of an Express or Fastify request the handshake endpoint reads. */
 export interface HandshakeHttpRequest {
@@ -29,22 +29,22 @@ export async function readHandshakeBody(
 ): Promise<string | object | HandshakeError> {
   const declared = request.headers['content-length'];
   if (typeof declared === 'string' && Number(declared) > limit) {
-    return new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit));
+    return new HandshakeError(HandshakeMessages.handshakeBodyTooLarge(limit));
   }
   const body = request.body;
   if (typeof body === 'string' || Buffer.isBuffer(body)) {
     return Buffer.byteLength(body) > limit
-      ? new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit))
+      ? new HandshakeError(HandshakeMessages.handshakeBodyTooLarge(limit))
       : body.toString();
   }
   if (Buffer.isBuffer(request.rawBody)) {
     return request.rawBody.length > limit
-      ? new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit))
+      ? new HandshakeError(HandshakeMessages.handshakeBodyTooLarge(limit))
       : request.rawBody.toString('utf8');
   }
   if (body !== null && typeof body === 'object' && Object.keys(body).length > 0) return body;
   if (isUnreadStream(request)) return readStream(request, limit);
-  return new HandshakeError(MeshSessionMessages.handshakeNoBody());
+  return new HandshakeError(HandshakeMessages.handshakeNoBody());
 }
 
 /**
@@ -83,13 +83,13 @@ function readStream(stream: Readable, limit: number): Promise<string | Handshake
       chunks.push(bytes);
       if (size > limit) {
         // Not destroyed, so that the 401 still reaches the caller; the rest is discarded.
-        finish(new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(limit)));
+        finish(new HandshakeError(HandshakeMessages.handshakeBodyTooLarge(limit)));
         stream.resume();
       }
     };
     const onEnd = (): void => finish(Buffer.concat(chunks).toString('utf8'));
     const onError = (): void =>
-      finish(new HandshakeError(MeshSessionMessages.handshakeBodyUnreadable()));
+      finish(new HandshakeError(HandshakeMessages.handshakeBodyUnreadable()));
     stream.on('data', onData).on('end', onEnd).on('error', onError);
   });
 }

@@ -14,10 +14,10 @@ import { SessionStoreUnavailableException } from '../guard/session.exceptions.js
 import { SessionGuard } from '../guard/session.guard.js';
 import { SkipSession } from '../guard/skip-session.decorator.js';
 import { STORE_UNAVAILABLE_RETRY_AFTER } from '../mesh-session.constants.js';
-import type { Session } from '../session/session.interface.js';
+import type { Session } from '../core/session.interface.js';
 import { peerAddressOf, readHandshakeBody, type HandshakeHttpRequest } from './handshake-body.js';
 import { HandshakeRateLimitException } from './handshake.exceptions.js';
-import type { ServerHello } from './handshake.protocol.js';
+import type { ServerHello } from '../protocol/handshake/handshake.protocol.js';
 import { HandshakeService } from './handshake.service.js';
 
 /** The part of an Express response or Fastify reply the endpoint writes. */

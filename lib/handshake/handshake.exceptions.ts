@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus, UnauthorizedException } from '@nestjs/common';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { HandshakeEndpointMessages } from './handshake-endpoint.messages.js';
 
 /**
  * 401 for every failed handshake, whatever the reason: `Handshake failed`. The precise reason
@@ -7,7 +7,7 @@ import { MeshSessionMessages } from '../mesh-session.messages.js';
  */
 export class HandshakeFailedException extends UnauthorizedException {
   constructor() {
-    super(MeshSessionMessages.handshakeFailed());
+    super(HandshakeEndpointMessages.handshakeFailed());
   }
 }
 
@@ -16,6 +16,6 @@ export class HandshakeFailedException extends UnauthorizedException {
  */
 export class HandshakeRateLimitException extends HttpException {
   constructor() {
-    super(MeshSessionMessages.handshakeRateLimited(), HttpStatus.TOO_MANY_REQUESTS);
+    super(HandshakeEndpointMessages.handshakeRateLimited(), HttpStatus.TOO_MANY_REQUESTS);
   }
 }

@@ -1,8 +1,8 @@
 import type { DynamicModule, Provider } from '@nestjs/common';
 import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
+import { HandshakeEndpointMessages } from './handshake-endpoint.messages.js';
+import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
 import { createHandshakeController } from './handshake.controller.js';
 import { HandshakeService } from './handshake.service.js';
 
@@ -29,7 +29,7 @@ export function withHandshakeRoutes(module: DynamicModule, enabled: boolean): Dy
       provide: MESH_HANDSHAKE_ROUTES,
       useFactory: (options: ResolvedMeshSessionOptions) => {
         if (options.handshake !== undefined) {
-          throw new Error(MeshSessionMessages.handshakeRoutesMissing());
+          throw new Error(HandshakeEndpointMessages.handshakeRoutesMissing());
         }
         return null;
       },
@@ -42,7 +42,7 @@ export function withHandshakeRoutes(module: DynamicModule, enabled: boolean): Dy
     provide: MESH_HANDSHAKE_ROUTES,
     useFactory: (options: ResolvedMeshSessionOptions) => {
       if (options.handshake === undefined) {
-        throw new Error(MeshSessionMessages.handshakeOptionMissing());
+        throw new Error(HandshakeEndpointMessages.handshakeOptionMissing());
       }
       Reflect.defineMetadata(PATH_METADATA, options.handshake.path, controller);
       return options.handshake.path;

@@ -8,16 +8,18 @@ import {
 } from '@nestjs/common';
 import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
 import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
-import type { RateLimiter } from '../rate-limit/rate-limiter.js';
-import { SessionManager } from '../session/session-manager.js';
-import type { Session } from '../session/session.interface.js';
-import { withTimeout } from '../utils/with-timeout.js';
-import { HANDSHAKE_PROTOCOL_VERSION } from './handshake.constants.js';
-import { HandshakeError } from './handshake.error.js';
+import { HandshakeEndpointMessages } from './handshake-endpoint.messages.js';
+import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
+import { SessionMessages } from '../core/session.messages.js';
+import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
+import type { RateLimiter } from '../core/rate-limiter.js';
+import { SessionManager } from '../core/session-manager.js';
+import type { Session } from '../core/session.interface.js';
+import { withTimeout } from '../core/with-timeout.js';
+import { HANDSHAKE_PROTOCOL_VERSION } from '../protocol/handshake/handshake.constants.js';
+import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 import { HandshakeFailedException } from './handshake.exceptions.js';
-import type { ResolvedHandshakeOptions } from './handshake.options.js';
+import type { ResolvedHandshakeOptions } from '../options/handshake.options.js';
 import {
   createEphemeralKeyPair,
   createHandshakeNonce,
@@ -28,7 +30,7 @@ import {
   verifyWithAnyKey,
   type ParsedClientHello,
   type ServerHello,
-} from './handshake.protocol.js';
+} from '../protocol/handshake/handshake.protocol.js';
 
 /** Who sent a handshake. */
 export interface HandshakePeer {
@@ -76,7 +78,7 @@ export class HandshakeService implements OnApplicationShutdown {
     @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
   ) {
     if (options.handshake === undefined) {
-      throw new Error(MeshSessionMessages.handshakeOptionMissing());
+      throw new Error(HandshakeEndpointMessages.handshakeOptionMissing());
     }
     this.handshake = options.handshake;
     this.decoyKey = createPublicKey(options.handshake.privateKey);
@@ -135,7 +137,7 @@ export class HandshakeService implements OnApplicationShutdown {
         try {
           value = JSON.parse(message);
         } catch {
-          throw new HandshakeError(MeshSessionMessages.handshakeNotJson());
+          throw new HandshakeError(HandshakeMessages.handshakeNotJson());
         }
       }
       const hello = parseClientHello(value);
@@ -171,24 +173,24 @@ export class HandshakeService implements OnApplicationShutdown {
     if (keys === undefined) {
       // The same work as for a known service, so that timing does not tell which ids are pinned.
       verifyWithAnyKey(client.signedBytes, client.signature, [this.decoyKey]);
-      throw new HandshakeError(MeshSessionMessages.handshakeUnknownService());
+      throw new HandshakeError(HandshakeMessages.handshakeUnknownService());
     }
     if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
-      throw new HandshakeError(MeshSessionMessages.handshakeBadSignature());
+      throw new HandshakeError(HandshakeMessages.handshakeBadSignature());
     }
     if (serverId !== this.options.serviceId) {
-      throw new HandshakeError(MeshSessionMessages.handshakeWrongTarget(serverId));
+      throw new HandshakeError(HandshakeMessages.handshakeWrongTarget(serverId));
     }
     const skew = this.handshake.maxClockSkew;
     if (Math.abs(now - timestamp) > skew) {
-      throw new HandshakeError(MeshSessionMessages.handshakeClockSkew(now - timestamp));
+      throw new HandshakeError(HandshakeMessages.handshakeClockSkew(now - timestamp));
     }
     // Claimed for as long as the timestamp would still be accepted.
     const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
     const fresh = await this.storeCall(
       this.sessions.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
     );
-    if (!fresh) throw new HandshakeError(MeshSessionMessages.handshakeReplayed());
+    if (!fresh) throw new HandshakeError(HandshakeMessages.handshakeReplayed());
 
     const ephemeral = createEphemeralKeyPair();
     const serverNonce = createHandshakeNonce();
@@ -232,7 +234,9 @@ export class HandshakeService implements OnApplicationShutdown {
   /** Logs and audits the precise reason, and builds the generic 401. */
   protected fail(peer: HandshakePeer, claimed: string | undefined, reason: string): HttpException {
     const claimedText = claimed === undefined ? 'no service' : JSON.stringify(claimed);
-    this.logger.warn(MeshSessionMessages.handshakeFailedLog(peer.address, claimedText, reason));
+    this.logger.warn(
+      HandshakeEndpointMessages.handshakeFailedLog(peer.address, claimedText, reason),
+    );
     this.sessions.audit.emit('connection', undefined, {
       action: 'handshake_failed',
       success: false,
@@ -263,7 +267,7 @@ export class HandshakeService implements OnApplicationShutdown {
    */
   protected storeUnavailable(cause: unknown): HttpException {
     this.logger.warn(
-      MeshSessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
+      SessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
     );
     return new SessionStoreUnavailableException();
   }
@@ -275,7 +279,7 @@ export class HandshakeService implements OnApplicationShutdown {
    */
   protected unexpected(error: unknown): HttpException {
     this.logger.error(
-      MeshSessionMessages.handshakeUnexpectedError(
+      HandshakeEndpointMessages.handshakeUnexpectedError(
         error instanceof Error ? `${error.name}: ${error.message}` : typeof error,
       ),
       error instanceof Error ? error.stack : undefined,

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../mesh-session.options.js';
-import { SessionManager } from '../session/session-manager.js';
-import { withTimeout } from '../utils/with-timeout.js';
+import { SessionMessages } from '../core/session.messages.js';
+import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
+import { SessionManager } from '../core/session-manager.js';
+import { withTimeout } from '../core/with-timeout.js';
 
 /**
  * Terminus health indicator for sessions. It is up with `{ activeSessions, maxActiveSessions }`
@@ -49,7 +49,7 @@ export class SessionHealthIndicator {
     try {
       activeSessions = await withTimeout(this.sessions.store.count(), this.options.storeTimeout);
     } catch {
-      return indicator.down({ message: MeshSessionMessages.storeUnavailable() });
+      return indicator.down({ message: SessionMessages.storeUnavailable() });
     }
     return activeSessions < maxActiveSessions
       ? indicator.up({ activeSessions, maxActiveSessions })

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { MeshAuditEvent } from './mesh-audit-event.interface.js';
+import type { MeshAuditEvent } from '../core/mesh-audit-event.interface.js';
 import type { MonitoringAdapter } from './monitoring-adapter.interface.js';
 
 /**

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { MeshAuditEvent, MeshAuditEventType } from './mesh-audit-event.interface.js';
+import { MonitoringMessages } from './monitoring.messages.js';
+import type { MeshAuditEvent, MeshAuditEventType } from '../core/mesh-audit-event.interface.js';
 import type { MonitoringAdapter, MonitoringOptions } from './monitoring-adapter.interface.js';
 
 const MAX_TRACKED_DELIVERIES = 1_000;
@@ -103,7 +103,7 @@ export class MeshAuditEmitter {
 
   private reportFailure(adapter: MonitoringAdapter, error: unknown): void {
     const reason = error instanceof Error ? error.message : String(error);
-    this.logger.error(MeshSessionMessages.adapterFailed(adapter.constructor.name, reason));
+    this.logger.error(MonitoringMessages.adapterFailed(adapter.constructor.name, reason));
   }
 }
 

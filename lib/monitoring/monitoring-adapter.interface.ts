@@ -1,4 +1,4 @@
-import type { MeshAuditEvent } from './mesh-audit-event.interface.js';
+import type { MeshAuditEvent } from '../core/mesh-audit-event.interface.js';
 
 /**
  * Receives audit events, as in the seed. An adapter that throws, rejects or never resolves

@@ -29,7 +29,7 @@ import {
   serverHelloBytes,
   verifyWithAnyKey,
   type ParsedClientHello,
-} from '../../lib/handshake/handshake.protocol.js';
+} from '../../lib/protocol/handshake/handshake.protocol.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { teardownStoreFactories, withEveryStore } from '../support/store-factories.js';
 import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';

@@ -23,7 +23,7 @@ import {
 import {
   createClientHello,
   createEphemeralKeyPair,
-} from '../../lib/handshake/handshake.protocol.js';
+} from '../../lib/protocol/handshake/handshake.protocol.js';
 import { fakeDateOnly, httpAdapters, startHttpApp } from '../support/http-app.js';
 import { RedisServer } from '../support/redis-server.js';
 import { keys, startGreeter } from './handshake-fixtures.js';

@@ -18,7 +18,7 @@ import { scanKeys } from '../support/redis-keys.js';
 import { storeFactories } from '../support/store-factories.js';
 import { listen, platforms, type RunningApp } from './handshake-fixtures.js';
 import { craftSignature } from './signed-request.helpers.js';
-import type { RedisKeyLayout } from '../../lib/stores/redis-key-layout.js';
+import type { RedisKeyLayout } from '../../lib/stores/redis/redis-key-layout.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);

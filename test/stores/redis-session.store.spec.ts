@@ -14,12 +14,12 @@ import {
   signRequest,
   type Session,
 } from '../../lib/index.js';
-import { loadIoredis } from '../../lib/stores/redis-connection.js';
+import { loadIoredis } from '../../lib/stores/redis/redis-connection.js';
 import {
   REDIS_PARTITION_TAGS,
   REDIS_PARTITIONS,
   RedisKeyLayout,
-} from '../../lib/stores/redis-key-layout.js';
+} from '../../lib/stores/redis/redis-key-layout.js';
 import { keyEncodings } from '../support/audit-recorder.js';
 import { scanKeys } from '../support/redis-keys.js';
 import { RedisCluster, RedisServer, realSleep } from '../support/redis-server.js';

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
-import { DeadlineQueue } from '../../lib/utils/deadline-queue.js';
-import { StoreTimeoutError } from '../../lib/utils/with-timeout.js';
+import { DeadlineQueue } from '../../lib/core/deadline-queue.js';
+import { StoreTimeoutError } from '../../lib/core/with-timeout.js';
 
 /** A promise the test settles by hand. */
 function deferred<T>(): {

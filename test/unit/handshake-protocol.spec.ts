@@ -10,7 +10,7 @@ import {
   parseServerHello,
   serverHelloBytes,
   verifyWithAnyKey,
-} from '../../lib/handshake/handshake.protocol.js';
+} from '../../lib/protocol/handshake/handshake.protocol.js';
 
 const caller = generateIdentityKeyPair();
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

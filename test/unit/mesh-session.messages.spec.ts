@@ -5,16 +5,23 @@ import {
   generateIdentityKeyPair,
   HandshakeError,
   MeshClient,
-  MeshSessionMessages,
   signRequest,
 } from '../../lib/index.js';
 import { runCli } from '../../lib/cli/keygen.js';
+import { CliMessages } from '../../lib/cli/cli.messages.js';
+import { MeshClientMessages } from '../../lib/client/mesh-client.messages.js';
+import { HandshakeMessages } from '../../lib/protocol/handshake/handshake.messages.js';
+import { SigningMessages } from '../../lib/protocol/signing/signing.messages.js';
+import { RedisStoreMessages } from '../../lib/stores/redis/redis-store.messages.js';
 import { readHandshakeBody } from '../../lib/handshake/handshake-body.js';
-import { parseClientHello, parseServerHello } from '../../lib/handshake/handshake.protocol.js';
-import { RedisSessionCipher } from '../../lib/stores/redis-session-cipher.js';
+import {
+  parseClientHello,
+  parseServerHello,
+} from '../../lib/protocol/handshake/handshake.protocol.js';
+import { RedisSessionCipher } from '../../lib/stores/redis/redis-session-cipher.js';
 
 /*
- * Every text the library shows lives in MeshSessionMessages: the code paths below must produce
+ * Every text the library shows lives in a messages object beside its feature: the code paths below must produce
  * exactly what those functions say, so that tests and subclasses can compare against them.
  */
 
@@ -29,16 +36,16 @@ function reasonOf(call: () => unknown): string {
   throw new Error('no HandshakeError');
 }
 
-describe('MeshSessionMessages is the source of every text', () => {
+describe('the messages objects are the source of every text', () => {
   it('gives the handshake parser its reasons', () => {
     expect(reasonOf(() => parseClientHello(null))).toBe(
-      MeshSessionMessages.handshakeNotObject('client hello'),
+      HandshakeMessages.handshakeNotObject('client hello'),
     );
     expect(reasonOf(() => parseClientHello({ version: 1 }))).toMatch(
-      new RegExp(`^${MeshSessionMessages.handshakeMissingField('client hello', '')}`),
+      new RegExp(`^${HandshakeMessages.handshakeMissingField('client hello', '')}`),
     );
     expect(reasonOf(() => parseServerHello({ extra: 1 }))).toBe(
-      MeshSessionMessages.handshakeUnexpectedField('server hello'),
+      HandshakeMessages.handshakeUnexpectedField('server hello'),
     );
     const base = {
       version: 1,
@@ -50,28 +57,28 @@ describe('MeshSessionMessages is the source of every text', () => {
       signature: randomBytes(64).toString('base64url'),
     };
     expect(reasonOf(() => parseClientHello({ ...base, version: 2 }))).toBe(
-      MeshSessionMessages.handshakeVersion(),
+      HandshakeMessages.handshakeVersion(),
     );
     expect(reasonOf(() => parseClientHello({ ...base, clientId: '' }))).toBe(
-      MeshSessionMessages.handshakeServiceIdField('clientId', 255),
+      HandshakeMessages.handshakeServiceIdField('clientId', 255),
     );
     expect(reasonOf(() => parseClientHello({ ...base, nonce: 'AAAA' }))).toBe(
-      MeshSessionMessages.handshakeBase64Field('nonce', 32),
+      HandshakeMessages.handshakeBase64Field('nonce', 32),
     );
     expect(reasonOf(() => parseClientHello({ ...base, timestamp: -1 }))).toBe(
-      MeshSessionMessages.handshakeTimeField('timestamp'),
+      HandshakeMessages.handshakeTimeField('timestamp'),
     );
     expect(reasonOf(() => parseClientHello({ ...base, clientVersion: '\u0000' }))).toBe(
-      MeshSessionMessages.handshakeClientVersion(64),
+      HandshakeMessages.handshakeClientVersion(64),
     );
   });
 
   it('gives the handshake body reader its reasons', async () => {
     const tooLarge = await readHandshakeBody({ headers: { 'content-length': '5000' } }, 4096);
-    expect(tooLarge).toEqual(new HandshakeError(MeshSessionMessages.handshakeBodyTooLarge(4096)));
+    expect(tooLarge).toEqual(new HandshakeError(HandshakeMessages.handshakeBodyTooLarge(4096)));
     expect((tooLarge as HandshakeError).reason).toBe('body larger than 4096 bytes');
     const none = await readHandshakeBody({ headers: {} });
-    expect((none as HandshakeError).reason).toBe(MeshSessionMessages.handshakeNoBody());
+    expect((none as HandshakeError).reason).toBe(HandshakeMessages.handshakeNoBody());
   });
 
   it('gives signRequest and the Redis cipher their errors', () => {
@@ -82,18 +89,18 @@ describe('MeshSessionMessages is the source of every text', () => {
         sessionId: '00000000-0000-4000-8000-000000000000',
         sessionKey: randomBytes(32),
       }),
-    ).toThrow(MeshSessionMessages.requestUnsignable());
+    ).toThrow(SigningMessages.requestUnsignable());
     const key = randomBytes(32);
     expect(() => new RedisSessionCipher([key, Buffer.from(key)])).toThrow(
-      MeshSessionMessages.cipherDuplicateKey(),
+      RedisStoreMessages.cipherDuplicateKey(),
     );
     const sealed = new RedisSessionCipher([key]).encrypt(Buffer.from('x'), 'aad');
     const other = new RedisSessionCipher([randomBytes(32)]);
-    expect(() => other.decrypt(sealed, 'aad')).toThrow(MeshSessionMessages.cipherUnknownKey());
+    expect(() => other.decrypt(sealed, 'aad')).toThrow(RedisStoreMessages.cipherUnknownKey());
     const cipher = new RedisSessionCipher([key]);
-    expect(() => cipher.decrypt(sealed, 'other')).toThrow(MeshSessionMessages.cipherUnauthentic());
+    expect(() => cipher.decrypt(sealed, 'other')).toThrow(RedisStoreMessages.cipherUnauthentic());
     expect(() => cipher.decrypt(`${sealed.split('.')[0]}.AAAA`, 'aad')).toThrow(
-      MeshSessionMessages.cipherTruncated(),
+      RedisStoreMessages.cipherTruncated(),
     );
   });
 
@@ -108,7 +115,7 @@ describe('MeshSessionMessages is the source of every text', () => {
     await expect(
       new MeshClient(options('http://127.0.0.1:9')).connect('greeter').connect(),
     ).rejects.toThrow(
-      MeshSessionMessages.clientHandshakeFailed('greeter', MeshSessionMessages.clientUnreachable()),
+      MeshClientMessages.clientHandshakeFailed('greeter', MeshClientMessages.clientUnreachable()),
     );
     // A server that answers nothing, then one that answers 503 and one that answers garbage.
     let answer: 'none' | '503' | 'garbage' = 'none';
@@ -121,30 +128,30 @@ describe('MeshSessionMessages is the source of every text', () => {
     try {
       const connect = () => new MeshClient(options(url)).connect('greeter').connect();
       await expect(connect()).rejects.toThrow(
-        MeshSessionMessages.clientHandshakeFailed('greeter', MeshSessionMessages.clientTimeout(50)),
+        MeshClientMessages.clientHandshakeFailed('greeter', MeshClientMessages.clientTimeout(50)),
       );
       answer = '503';
       await expect(connect()).rejects.toThrow(
-        MeshSessionMessages.clientHandshakeFailed(
+        MeshClientMessages.clientHandshakeFailed(
           'greeter',
-          MeshSessionMessages.clientHttpStatus(503),
+          MeshClientMessages.clientHttpStatus(503),
         ),
       );
       answer = 'garbage';
       await expect(connect()).rejects.toThrow(
-        MeshSessionMessages.clientHandshakeFailed(
+        MeshClientMessages.clientHandshakeFailed(
           'greeter',
-          MeshSessionMessages.handshakeReplyNotJson(),
+          HandshakeMessages.handshakeReplyNotJson(),
         ),
       );
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-    expect(MeshSessionMessages.clientHttpStatus(401, 'Session not found or expired')).toBe(
+    expect(MeshClientMessages.clientHttpStatus(401, 'Session not found or expired')).toBe(
       'HTTP 401: Session not found or expired',
     );
-    expect(MeshSessionMessages.clientHttpStatus(404, '')).toBe('HTTP 404');
+    expect(MeshClientMessages.clientHttpStatus(404, '')).toBe('HTTP 404');
   });
 
   it('gives the keygen command its errors', async () => {
@@ -153,15 +160,13 @@ describe('MeshSessionMessages is the source of every text', () => {
       await runCli(args, { out: () => undefined, err: (text) => void err.push(text) });
       return err.join('');
     };
-    expect(await run('nope')).toMatch(
-      new RegExp(`^${MeshSessionMessages.cliUnknownCommand('nope')}`),
-    );
+    expect(await run('nope')).toMatch(new RegExp(`^${CliMessages.cliUnknownCommand('nope')}`));
     expect(await run('keygen', 'svc', '--out')).toMatch(
-      new RegExp(`^${MeshSessionMessages.cliOutNeedsDirectory()}`),
+      new RegExp(`^${CliMessages.cliOutNeedsDirectory()}`),
     );
     expect(await run('keygen', '--x')).toMatch(
-      new RegExp(`^${MeshSessionMessages.cliUnknownOption('--x')}`),
+      new RegExp(`^${CliMessages.cliUnknownOption('--x')}`),
     );
-    expect((await run('keygen')).startsWith(MeshSessionMessages.cliServiceIdNeeded())).toBe(true);
+    expect((await run('keygen')).startsWith(CliMessages.cliServiceIdNeeded())).toBe(true);
   });
 });

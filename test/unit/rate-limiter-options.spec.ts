@@ -11,7 +11,7 @@ import { MAX_TIMER_MS, ROUTE_PATH } from '../../lib/mesh-session.constants.js';
 import {
   findRateLimiterOptionsProblem,
   resolveRateLimiterOptions,
-} from '../../lib/rate-limit/rate-limiter.options.js';
+} from '../../lib/core/rate-limiter-options.js';
 
 const self = generateIdentityKeyPair();
 const peer = generateIdentityKeyPair();

@@ -2,7 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SkipSession } from '../../lib/guard/skip-session.decorator.js';
 import { SessionGuard } from '../../lib/guard/session.guard.js';
-import { SessionManager } from '../../lib/session/session-manager.js';
+import { SessionManager } from '../../lib/core/session-manager.js';
 
 /** A context for one route, with a request that carries no session header. */
 function routeContext(controller: object, handler: object): ExecutionContext {

@@ -19,7 +19,7 @@ import {
   parseSignatureHeaders,
   readCanonicalMembers,
   readMembers,
-} from '../../lib/signing/signature-headers.js';
+} from '../../lib/protocol/signing/signature-headers.js';
 
 /*
  * The canonical fast path (lib/signing/canonical-fields.ts) must accept and refuse exactly what

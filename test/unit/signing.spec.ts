@@ -16,8 +16,12 @@ import {
   type SignedRequestParts,
   type SignRequestInput,
 } from '../../lib/index.js';
-import { parseSignatureHeaders } from '../../lib/signing/signature-headers.js';
-import { buildSignatureBase, hmacSha256, targetUriOf } from '../../lib/signing/signature-base.js';
+import { parseSignatureHeaders } from '../../lib/protocol/signing/signature-headers.js';
+import {
+  buildSignatureBase,
+  hmacSha256,
+  targetUriOf,
+} from '../../lib/protocol/signing/signature-base.js';
 
 describe('Content-Digest (RFC 9530)', () => {
   const body = Buffer.from('{"hello": "world"}');

@@ -2,14 +2,14 @@ import {
   resolveHandshakeOptions,
   type HandshakeOptions,
   type ResolvedHandshakeOptions,
-} from './handshake/handshake.options.js';
-import { DEFAULT_SESSION_HEADER, MAX_TIMER_MS } from './mesh-session.constants.js';
-import { MeshSessionMessages } from './mesh-session.messages.js';
-import type { MonitoringOptions } from './monitoring/monitoring-adapter.interface.js';
-import type { RateLimiterOptions } from './rate-limit/rate-limiter.js';
-import { resolveRateLimiterOptions } from './rate-limit/rate-limiter.options.js';
-import { SESSION_TIMEOUTS } from './session/session-timeouts.js';
-import { SessionStore } from './stores/session-store.interface.js';
+} from './handshake.options.js';
+import { DEFAULT_SESSION_HEADER, MAX_TIMER_MS } from '../mesh-session.constants.js';
+import { SessionMessages } from '../core/session.messages.js';
+import type { MonitoringOptions } from '../monitoring/monitoring-adapter.interface.js';
+import type { RateLimiterOptions } from '../core/rate-limiter.js';
+import { resolveRateLimiterOptions } from '../core/rate-limiter-options.js';
+import { SESSION_TIMEOUTS } from '../core/session-timeouts.js';
+import { SessionStore } from '../core/session-store.js';
 
 /**
  * Options of `MeshSessionModule.forRoot()` and `forRootAsync()`. All are optional.
@@ -146,7 +146,7 @@ export function resolveMeshSessionOptions(
   options: MeshSessionModuleOptions = {},
 ): ResolvedMeshSessionOptions {
   if (options === null || typeof options !== 'object') {
-    throw new Error(MeshSessionMessages.invalidOption('options', 'an object', options));
+    throw new Error(SessionMessages.invalidOption('options', 'an object', options));
   }
   const sessionTimeout = duration(
     'sessionTimeout',
@@ -256,5 +256,5 @@ function duration(option: string, value: unknown, fallback: number | undefined):
 }
 
 function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(MeshSessionMessages.invalidOption(option, expected, got));
+  throw new Error(SessionMessages.invalidOption(option, expected, got));
 }

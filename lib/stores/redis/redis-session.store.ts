@@ -1,10 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import { RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
-import { bindSessionKey, MeshSession, releaseSessionKey } from '../session/mesh-session.js';
-import type { Session } from '../session/session.interface.js';
+import { SessionMessages } from '../../core/session.messages.js';
+import { RedisStoreMessages } from './redis-store.messages.js';
+import { RateLimiter, type RateLimiterOptions } from '../../core/rate-limiter.js';
+import { bindSessionKey, MeshSession, releaseSessionKey } from '../../core/mesh-session.js';
+import type { Session } from '../../core/session.interface.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeyLayout } from './redis-key-layout.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
@@ -15,7 +16,7 @@ import {
   resolveRedisSessionStoreOptions,
   type RedisSessionStoreOptions,
 } from './redis-session-store.options.js';
-import { SessionStore } from './session-store.interface.js';
+import { SessionStore } from '../../core/session-store.js';
 
 /** A record as a script returns it: HGETALL's flat field/value list. */
 type RecordReply = string[];
@@ -160,7 +161,7 @@ export class RedisSessionStore extends SessionStore {
         ...fields,
       ],
     );
-    if (created !== 1) throw new Error(MeshSessionMessages.sessionIdCollision());
+    if (created !== 1) throw new Error(SessionMessages.sessionIdCollision());
   }
 
   async touch(
@@ -523,7 +524,7 @@ export class RedisSessionStore extends SessionStore {
     if (at - this.undecryptableLoggedAt < UNDECRYPTABLE_LOG_EVERY_MS) return;
     this.undecryptableLoggedAt = at;
     this.logger.warn(
-      MeshSessionMessages.sessionUndecryptable(
+      RedisStoreMessages.sessionUndecryptable(
         error instanceof Error ? error.message : String(error),
         this.undecryptable,
       ),

@@ -1,8 +1,8 @@
 import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import { withTimeout } from '../utils/with-timeout.js';
+import { RedisStoreMessages } from './redis-store.messages.js';
+import { withTimeout } from '../../core/with-timeout.js';
 import type { ResolvedRedisSessionStoreOptions } from './redis-session-store.options.js';
 import type { RedisScript } from './redis-session-scripts.js';
 
@@ -49,7 +49,7 @@ export function loadIoredis(
     mod = load('ioredis') as IoredisModule;
   } catch (error) {
     if ((error as NodeJS.ErrnoException)?.code === 'MODULE_NOT_FOUND') {
-      throw new Error(MeshSessionMessages.ioredisMissing(), { cause: error });
+      throw new Error(RedisStoreMessages.ioredisMissing(), { cause: error });
     }
     throw error;
   }
@@ -164,7 +164,7 @@ export class RedisConnection {
       const own = clientOptions.commandTimeout ?? clientOptions.redisOptions?.commandTimeout;
       this.enforceTimeout = own === undefined;
       if (clientOptions.enableOfflineQueue !== false) {
-        this.logger.warn(MeshSessionMessages.redisOfflineQueue());
+        this.logger.warn(RedisStoreMessages.redisOfflineQueue());
       }
     } else {
       const RedisClient = loadIoredis();
@@ -187,12 +187,12 @@ export class RedisConnection {
       this.client.on('error', (error: Error) => {
         if (this.outage || this.closed) return;
         this.outage = true;
-        this.logger.warn(MeshSessionMessages.redisConnectionLost(error.message));
+        this.logger.warn(RedisStoreMessages.redisConnectionLost(error.message));
       });
       this.client.on('ready', () => {
         if (!this.outage) return;
         this.outage = false;
-        this.logger.log(MeshSessionMessages.redisConnectionRestored());
+        this.logger.log(RedisStoreMessages.redisConnectionRestored());
       });
     }
     this.everReady = this.client.status === 'ready';
@@ -208,7 +208,7 @@ export class RedisConnection {
    * @throws {Error} naming the operation, when Redis fails, is away or is too slow
    */
   run<T>(script: RedisScript, keys: readonly string[], args: readonly RedisArg[]): Promise<T> {
-    if (this.closed) return Promise.reject(new Error(MeshSessionMessages.redisStoreClosed()));
+    if (this.closed) return Promise.reject(new Error(RedisStoreMessages.redisStoreClosed()));
     if (this.client.status !== 'ready' && !this.everReady) {
       return this.afterFirstConnect(() => this.run<T>(script, keys, args), script.name);
     }
@@ -241,7 +241,7 @@ export class RedisConnection {
    * @param command what to run
    */
   call<T>(operation: string, command: (client: Redis | Cluster) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error(MeshSessionMessages.redisStoreClosed()));
+    if (this.closed) return Promise.reject(new Error(RedisStoreMessages.redisStoreClosed()));
     if (this.client.status !== 'ready' && !this.everReady) {
       return this.afterFirstConnect(() => this.call(operation, command), operation);
     }
@@ -288,7 +288,7 @@ export class RedisConnection {
       const timer = setTimeout(() => {
         this.client.off('ready', onReady);
         this.readyWait = undefined;
-        reject(new Error(MeshSessionMessages.redisNotReady(this.commandTimeout)));
+        reject(new Error(RedisStoreMessages.redisNotReady(this.commandTimeout)));
       }, this.commandTimeout);
       this.client.once('ready', onReady);
       if (this.client.status === 'wait') this.client.connect().catch(() => undefined);
@@ -306,10 +306,10 @@ export class RedisConnection {
 
   private failure(operation: string, error: unknown): Error {
     if (this.closed) {
-      return new Error(MeshSessionMessages.redisStoreClosed(), { cause: error });
+      return new Error(RedisStoreMessages.redisStoreClosed(), { cause: error });
     }
     const reason = error instanceof Error ? error.message : String(error);
-    return new Error(MeshSessionMessages.redisCommandFailed(operation, reason), { cause: error });
+    return new Error(RedisStoreMessages.redisCommandFailed(operation, reason), { cause: error });
   }
 }
 

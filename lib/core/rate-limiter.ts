@@ -1,6 +1,6 @@
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from './session.messages.js';
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { findRateLimiterOptionsProblem } from './rate-limiter.options.js';
+import { findRateLimiterOptionsProblem } from './rate-limiter-options.js';
 
 /**
  * Options of {@link RateLimiter}, and of the module's `rateLimit` option.
@@ -59,11 +59,7 @@ export class RateLimiter {
     const problem = findRateLimiterOptionsProblem(options);
     if (problem !== undefined) {
       throw new TypeError(
-        MeshSessionMessages.invalidArgument(
-          problem.field ?? 'options',
-          problem.expected,
-          problem.got,
-        ),
+        SessionMessages.invalidArgument(problem.field ?? 'options', problem.expected, problem.got),
       );
     }
     this.maxRequests = options.maxRequests;

@@ -1,14 +1,14 @@
 import { SESSION_KEY_LENGTH, MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from './session.messages.js';
 import {
   resolveMeshSessionOptions,
   type MeshSessionModuleOptions,
   type ResolvedMeshSessionOptions,
-} from '../mesh-session.options.js';
-import type { MeshAuditEventType } from '../monitoring/mesh-audit-event.interface.js';
+} from '../options/mesh-session.options.js';
+import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
 import { MeshAuditEmitter, sessionRef } from '../monitoring/mesh-audit.emitter.js';
-import { MemorySessionStore } from '../stores/memory-session.store.js';
-import type { SessionStore } from '../stores/session-store.interface.js';
+import { MemorySessionStore } from '../stores/memory/memory-session.store.js';
+import type { SessionStore } from './session-store.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
 import type { Session, SessionStats } from './session.interface.js';
@@ -89,11 +89,7 @@ export class SessionManager {
     assertServiceId(serviceId);
     if (!Buffer.isBuffer(sessionKey) || sessionKey.length !== SESSION_KEY_LENGTH) {
       throw new TypeError(
-        MeshSessionMessages.invalidArgument(
-          'sessionKey',
-          'a Buffer of exactly 32 bytes',
-          sessionKey,
-        ),
+        SessionMessages.invalidArgument('sessionKey', 'a Buffer of exactly 32 bytes', sessionKey),
       );
     }
     const safeMetadata = metadata === undefined ? undefined : copyMetadata(metadata, 'metadata');
@@ -266,20 +262,19 @@ export class SessionManager {
    */
   async validateSession(id: string | undefined): Promise<Session> {
     if (id === undefined || id === '') {
-      throw this.reject('missing', MeshSessionMessages.missingSessionId());
+      throw this.reject('missing', SessionMessages.missingSessionId());
     }
-    if (!isSessionId(id)) throw this.reject('invalid', MeshSessionMessages.invalidSessionId());
+    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
     // The slide inline rather than through `slide`: one Promise less on every guarded request.
     const now = Date.now();
     const session = this.unlessExpired(
       await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime),
       now,
     );
-    if (session === undefined)
-      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
+    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
     if (session.metadata?.revoked === true) {
       await this.remove(id, 'session_revoked');
-      throw this.reject('revoked', MeshSessionMessages.sessionRevoked(), session.serviceId);
+      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
     }
     return session;
   }
@@ -298,7 +293,7 @@ export class SessionManager {
    * @throws whatever the store throws when it fails
    */
   async readSession(id: string, now: number = Date.now()): Promise<Session> {
-    if (!isSessionId(id)) throw this.reject('invalid', MeshSessionMessages.invalidSessionId());
+    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
     return this.refuseRevoked(await this.store.get(id, now));
   }
 
@@ -334,7 +329,7 @@ export class SessionManager {
     if (session !== undefined && session.expiresAt <= now) {
       this.expired++;
       this.event('connection', session.serviceId, 'session_expired', id);
-      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
+      throw this.reject('not_found', SessionMessages.sessionNotFound());
     }
     return { session: await this.refuseRevoked(session), nonceFresh };
   }
@@ -342,11 +337,11 @@ export class SessionManager {
   /** Refuses a missing session ('not_found') or a revoked one ('revoked', invalidated). */
   private async refuseRevoked(session: Session | undefined): Promise<Session> {
     if (session === undefined) {
-      throw this.reject('not_found', MeshSessionMessages.sessionNotFound());
+      throw this.reject('not_found', SessionMessages.sessionNotFound());
     }
     if (session.metadata?.revoked === true) {
       await this.remove(session.id, 'session_revoked');
-      throw this.reject('revoked', MeshSessionMessages.sessionRevoked(), session.serviceId);
+      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
     }
     return session;
   }
@@ -414,7 +409,7 @@ function assertServiceId(serviceId: unknown): asserts serviceId is string {
     serviceId.length > MAX_SERVICE_ID_LENGTH
   ) {
     throw new TypeError(
-      MeshSessionMessages.invalidArgument(
+      SessionMessages.invalidArgument(
         'serviceId',
         `a non-empty string of at most ${MAX_SERVICE_ID_LENGTH} characters`,
         serviceId,
@@ -430,7 +425,7 @@ function assertServiceId(serviceId: unknown): asserts serviceId is string {
 function copyMetadata(value: unknown, argument: string): Record<string, unknown> {
   if (!isPlainObject(value)) {
     throw new TypeError(
-      MeshSessionMessages.invalidArgument(argument, 'a plain JSON-serialisable object', value),
+      SessionMessages.invalidArgument(argument, 'a plain JSON-serialisable object', value),
     );
   }
   return copyJson(value, argument, 0) as Record<string, unknown>;
@@ -450,7 +445,7 @@ function copyJson(value: unknown, path: string, depth: number): unknown {
         // Stored metadata is merged with object spread later, where "__proto__" is unsafe.
         if (key === '__proto__') {
           throw new TypeError(
-            MeshSessionMessages.invalidArgument(`${path}.__proto__`, 'absent', value[key]),
+            SessionMessages.invalidArgument(`${path}.__proto__`, 'absent', value[key]),
           );
         }
         copy[key] = copyJson(value[key], `${path}.${key}`, depth + 1);
@@ -460,7 +455,7 @@ function copyJson(value: unknown, path: string, depth: number): unknown {
     }
   }
   throw new TypeError(
-    MeshSessionMessages.invalidArgument(
+    SessionMessages.invalidArgument(
       path,
       'a JSON value (finite number, string, boolean, null, array or plain object)',
       value,

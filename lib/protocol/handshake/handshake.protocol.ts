@@ -9,9 +9,9 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import { isSessionId } from '../session/session-id.js';
+import { MAX_SERVICE_ID_LENGTH } from '../../mesh-session.constants.js';
+import { HandshakeMessages } from './handshake.messages.js';
+import { isSessionId } from '../../core/session-id.js';
 import {
   ED25519_SIGNATURE_BYTES,
   HANDSHAKE_KEY_BYTES,
@@ -256,7 +256,7 @@ export function createClientHello(input: {
 export function parseClientHello(value: unknown): ParsedClientHello {
   const fields = exactFields(value, CLIENT_HELLO_FIELDS, ['clientVersion'], 'client hello');
   if (fields.version !== HANDSHAKE_PROTOCOL_VERSION) {
-    throw new HandshakeError(MeshSessionMessages.handshakeVersion());
+    throw new HandshakeError(HandshakeMessages.handshakeVersion());
   }
   const hello: ClientHello = {
     version: HANDSHAKE_PROTOCOL_VERSION,
@@ -273,9 +273,7 @@ export function parseClientHello(value: unknown): ParsedClientHello {
       fields.clientVersion.length > MAX_CLIENT_VERSION_LENGTH ||
       !PRINTABLE.test(fields.clientVersion)
     ) {
-      throw new HandshakeError(
-        MeshSessionMessages.handshakeClientVersion(MAX_CLIENT_VERSION_LENGTH),
-      );
+      throw new HandshakeError(HandshakeMessages.handshakeClientVersion(MAX_CLIENT_VERSION_LENGTH));
     }
     hello.clientVersion = fields.clientVersion;
   }
@@ -299,10 +297,10 @@ export function parseClientHello(value: unknown): ParsedClientHello {
 export function parseServerHello(value: unknown): ParsedServerHello {
   const fields = exactFields(value, SERVER_HELLO_FIELDS, [], 'server hello');
   if (fields.version !== HANDSHAKE_PROTOCOL_VERSION) {
-    throw new HandshakeError(MeshSessionMessages.handshakeVersion());
+    throw new HandshakeError(HandshakeMessages.handshakeVersion());
   }
   if (!isSessionId(fields.sessionId))
-    throw new HandshakeError(MeshSessionMessages.handshakeSessionId());
+    throw new HandshakeError(HandshakeMessages.handshakeSessionId());
   const hello: ServerHello = {
     version: HANDSHAKE_PROTOCOL_VERSION,
     sessionId: fields.sessionId,
@@ -371,11 +369,11 @@ export function deriveSessionKey(input: {
     });
     shared = diffieHellman({ privateKey: input.ownPrivateKey, publicKey: peer });
   } catch {
-    throw new HandshakeError(MeshSessionMessages.handshakeEphemeralRejected());
+    throw new HandshakeError(HandshakeMessages.handshakeEphemeralRejected());
   }
   // OpenSSL already refuses an all-zero secret; this keeps the guarantee explicit.
   if (shared.every((byte) => byte === 0)) {
-    throw new HandshakeError(MeshSessionMessages.handshakeZeroSecret());
+    throw new HandshakeError(HandshakeMessages.handshakeZeroSecret());
   }
   const transcriptHash = createHash('sha256')
     .update(
@@ -408,16 +406,16 @@ function exactFields(
   what: string,
 ): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HandshakeError(MeshSessionMessages.handshakeNotObject(what));
+    throw new HandshakeError(HandshakeMessages.handshakeNotObject(what));
   }
   const record = value as Record<string, unknown>;
   for (const key of Object.keys(record)) {
     if (!allowed.has(key))
-      throw new HandshakeError(MeshSessionMessages.handshakeUnexpectedField(what));
+      throw new HandshakeError(HandshakeMessages.handshakeUnexpectedField(what));
   }
   for (const key of allowed) {
     if (!Object.hasOwn(record, key) && !optional.includes(key)) {
-      throw new HandshakeError(MeshSessionMessages.handshakeMissingField(what, key));
+      throw new HandshakeError(HandshakeMessages.handshakeMissingField(what, key));
     }
   }
   return record;
@@ -431,7 +429,7 @@ function serviceIdField(value: unknown, name: string): string {
     !PRINTABLE.test(value)
   ) {
     throw new HandshakeError(
-      MeshSessionMessages.handshakeServiceIdField(name, MAX_SERVICE_ID_LENGTH),
+      HandshakeMessages.handshakeServiceIdField(name, MAX_SERVICE_ID_LENGTH),
     );
   }
   return value;
@@ -446,14 +444,14 @@ function base64UrlField(value: unknown, name: string, bytes: number): { text: st
     !/^[A-Za-z0-9_-]+$/.test(value) ||
     Buffer.from(value, 'base64url').toString('base64url') !== value
   ) {
-    throw new HandshakeError(MeshSessionMessages.handshakeBase64Field(name, bytes));
+    throw new HandshakeError(HandshakeMessages.handshakeBase64Field(name, bytes));
   }
   return { text: value };
 }
 
 function timeField(value: unknown, name: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new HandshakeError(MeshSessionMessages.handshakeTimeField(name));
+    throw new HandshakeError(HandshakeMessages.handshakeTimeField(name));
   }
   return value;
 }

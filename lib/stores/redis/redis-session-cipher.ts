@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { RedisStoreMessages } from './redis-store.messages.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const IV_LENGTH = 12;
@@ -39,7 +39,7 @@ export class RedisSessionCipher {
     const byId = new Map<string, Buffer>();
     for (const key of keys) {
       const id = keyId(key);
-      if (byId.has(id)) throw new Error(MeshSessionMessages.cipherDuplicateKey());
+      if (byId.has(id)) throw new Error(RedisStoreMessages.cipherDuplicateKey());
       byId.set(id, Buffer.from(key));
     }
     this.keys = byId;
@@ -74,8 +74,7 @@ export class RedisSessionCipher {
   decrypt(sealed: string, aad: string): Buffer {
     const key = this.keyOf(sealed);
     const body = Buffer.from(sealed.slice(KEY_ID_LENGTH + 1), 'base64');
-    if (body.length < IV_LENGTH + TAG_LENGTH)
-      throw new Error(MeshSessionMessages.cipherTruncated());
+    if (body.length < IV_LENGTH + TAG_LENGTH) throw new Error(RedisStoreMessages.cipherTruncated());
     const decipher = createDecipheriv(ALGORITHM, key, body.subarray(0, IV_LENGTH), {
       authTagLength: TAG_LENGTH,
     });
@@ -87,7 +86,7 @@ export class RedisSessionCipher {
       decipher.final();
     } catch {
       plaintext.fill(0);
-      throw new Error(MeshSessionMessages.cipherUnauthentic());
+      throw new Error(RedisStoreMessages.cipherUnauthentic());
     }
     return plaintext;
   }
@@ -104,7 +103,7 @@ export class RedisSessionCipher {
     this.keyOf(sealed);
     // Base64 of at least an IV and a tag.
     if (sealed.length - KEY_ID_LENGTH - 1 < SEALED_MIN_BASE64) {
-      throw new Error(MeshSessionMessages.cipherTruncated());
+      throw new Error(RedisStoreMessages.cipherTruncated());
     }
   }
 
@@ -114,7 +113,7 @@ export class RedisSessionCipher {
       sealed.charCodeAt(KEY_ID_LENGTH) === DOT
         ? this.keys.get(sealed.slice(0, KEY_ID_LENGTH))
         : undefined;
-    if (key === undefined) throw new Error(MeshSessionMessages.cipherUnknownKey());
+    if (key === undefined) throw new Error(RedisStoreMessages.cipherUnknownKey());
     return key;
   }
 }

@@ -1,4 +1,4 @@
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from './session.messages.js';
 
 /**
  * Thrown by {@link withTimeout} when the store does not answer in time.
@@ -6,7 +6,7 @@ import { MeshSessionMessages } from '../mesh-session.messages.js';
 export class StoreTimeoutError extends Error {
   /** @param ms the time limit that passed */
   constructor(ms: number) {
-    super(MeshSessionMessages.storeTimeout(ms));
+    super(SessionMessages.storeTimeout(ms));
     this.name = 'StoreTimeoutError';
   }
 }

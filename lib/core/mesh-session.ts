@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from './session.messages.js';
 import type { Session } from './session.interface.js';
 
 /**
@@ -197,7 +197,7 @@ export class MeshSession implements Session {
   get sessionKey(): Buffer {
     if (this.#vault !== undefined) return this.#vault.copyKey(this.#slot);
     if (this.#released || this.#key === undefined) {
-      throw new Error(MeshSessionMessages.sessionKeyReleased());
+      throw new Error(SessionMessages.sessionKeyReleased());
     }
     return Buffer.from(this.#key);
   }

@@ -1,10 +1,10 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import { MeshSession } from '../session/mesh-session.js';
-import type { SessionManager } from '../session/session-manager.js';
-import type { Session } from '../session/session.interface.js';
+import { SigningMessages } from './signing.messages.js';
+import { MeshSession } from '../../core/mesh-session.js';
+import type { SessionManager } from '../../core/session-manager.js';
+import type { Session } from '../../core/session.interface.js';
 import { verifyContentDigest } from './content-digest.js';
 import { buildSignatureBase, hmacSha256 } from './signature-base.js';
 import { parseSignatureHeaders } from './signature-headers.js';
@@ -99,32 +99,28 @@ export class RequestVerifier {
       Math.abs(now - createdMs) > this.maxClockSkew ||
       (expires !== undefined && expires * 1000 < now)
     ) {
-      throw this.reject('signature_stale', MeshSessionMessages.signatureStale(), serviceId);
+      throw this.reject('signature_stale', SigningMessages.signatureStale(), serviceId);
     }
 
     let digest: string | undefined;
     if (parsed.components.includes(DIGEST_COMPONENT)) {
       digest = singleHeader(request.headers[DIGEST_COMPONENT]);
       if (digest === undefined) {
-        throw this.reject(
-          'signature_malformed',
-          MeshSessionMessages.signatureMalformed(),
-          serviceId,
-        );
+        throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
       }
       const body = request.rawBody ?? (request.hasBody ? undefined : EMPTY);
       if (body === undefined) {
         if (!this.warnedRawBody) {
           this.warnedRawBody = true;
-          this.logger.error(MeshSessionMessages.rawBodyMissing());
+          this.logger.error(SigningMessages.rawBodyMissing());
         }
-        throw this.reject('body_unverifiable', MeshSessionMessages.bodyUnverifiable(), serviceId);
+        throw this.reject('body_unverifiable', SigningMessages.bodyUnverifiable(), serviceId);
       }
       const outcome = verifyContentDigest(digest, body);
       if (outcome !== 'match') {
         throw outcome === 'malformed'
-          ? this.reject('signature_malformed', MeshSessionMessages.signatureMalformed(), serviceId)
-          : this.reject('digest_mismatch', MeshSessionMessages.digestMismatch(), serviceId);
+          ? this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId)
+          : this.reject('digest_mismatch', SigningMessages.digestMismatch(), serviceId);
       }
     }
 
@@ -139,7 +135,7 @@ export class RequestVerifier {
       parsed.signatureParams,
     );
     if (base === undefined) {
-      throw this.reject('signature_malformed', MeshSessionMessages.signatureMalformed(), serviceId);
+      throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
     }
     // A MeshSession hands out a copy of its key, wiped as soon as the HMAC is computed; a plain
     // Session from a custom store may hand out the Buffer it keeps, which must stay intact.
@@ -155,7 +151,7 @@ export class RequestVerifier {
       if (ownCopy) key.fill(0);
     }
     if (!signed) {
-      throw this.reject('signature_invalid', MeshSessionMessages.signatureInvalid(), serviceId);
+      throw this.reject('signature_invalid', SigningMessages.signatureInvalid(), serviceId);
     }
 
     // The nonce must stay claimed for as long as `created` would still be accepted.
@@ -165,7 +161,7 @@ export class RequestVerifier {
     );
     const claimed = await this.sessions.claimNonceAndTouch(session.id, nonce, ttl, now);
     if (!claimed.nonceFresh) {
-      throw this.reject('signature_replayed', MeshSessionMessages.signatureReplayed(), serviceId);
+      throw this.reject('signature_replayed', SigningMessages.signatureReplayed(), serviceId);
     }
     return claimed.session;
   }
@@ -177,7 +173,7 @@ export class RequestVerifier {
       if (request.hasBody && !parsed.components.includes(DIGEST_COMPONENT)) {
         throw new SignatureVerificationError(
           'signature_incomplete',
-          MeshSessionMessages.signatureIncomplete(),
+          SigningMessages.signatureIncomplete(),
         );
       }
       return parsed;
@@ -186,7 +182,7 @@ export class RequestVerifier {
         this.sessions.recordRejection('error', error.reason);
         throw error;
       }
-      throw this.reject('signature_malformed', MeshSessionMessages.signatureMalformed());
+      throw this.reject('signature_malformed', SigningMessages.signatureMalformed());
     }
   }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { SESSION_KEY_LENGTH } from '../mesh-session.constants.js';
+import { SESSION_KEY_LENGTH } from '../../mesh-session.constants.js';
 import {
   bindSessionKey,
   MeshSession,
@@ -12,9 +12,9 @@ import {
   TIMES_OFFSET,
   TIMES_STRIDE,
   type SessionKeyVault,
-} from '../session/mesh-session.js';
-import type { Session } from '../session/session.interface.js';
-import { SessionStore } from './session-store.interface.js';
+} from '../../core/mesh-session.js';
+import type { Session } from '../../core/session.interface.js';
+import { SessionStore } from '../../core/session-store.js';
 
 /** Width of one expiry bucket (ms). */
 const BUCKET_MS = 1_000;

@@ -1,5 +1,5 @@
-import type { SessionKeyVault } from '../session/mesh-session.js';
-import { TIMES_STRIDE } from '../session/mesh-session.js';
+import type { SessionKeyVault } from '../../core/mesh-session.js';
+import { TIMES_STRIDE } from '../../core/mesh-session.js';
 import type { RedisSessionCipher } from './redis-session-cipher.js';
 
 /**

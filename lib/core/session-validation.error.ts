@@ -17,7 +17,7 @@ export type SessionRejectionReason = 'missing' | 'invalid' | 'not_found' | 'revo
 export class SessionValidationError extends Error {
   /**
    * @param reason machine-readable reason
-   * @param message caller-facing text, from `MeshSessionMessages`
+   * @param message caller-facing text, from `SessionMessages`
    */
   constructor(
     readonly reason: SessionRejectionReason,

@@ -3,7 +3,7 @@ import {
   RateLimiter,
   type RateLimiterOptions,
   type RateLimitResult,
-} from '../rate-limit/rate-limiter.js';
+} from '../../core/rate-limiter.js';
 import type { RedisConnection } from './redis-connection.js';
 
 /**

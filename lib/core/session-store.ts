@@ -1,5 +1,5 @@
-import type { Session } from '../session/session.interface.js';
-import { RateLimiter, type RateLimiterOptions } from '../rate-limit/rate-limiter.js';
+import type { Session } from './session.interface.js';
+import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 
 /**
  * Where sessions live. The class is also the injection token of the store in use.

@@ -1,4 +1,4 @@
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SessionMessages } from './session.messages.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
 
 /** What is wrong with rate-limit options: which field, what it must be, and what it is. */
@@ -67,7 +67,7 @@ export function resolveRateLimiterOptions(
   const problem = findRateLimiterOptionsProblem(value);
   if (problem !== undefined) {
     const name = problem.field === undefined ? option : `${option}.${problem.field}`;
-    throw new Error(MeshSessionMessages.invalidOption(name, problem.expected, problem.got));
+    throw new Error(SessionMessages.invalidOption(name, problem.expected, problem.got));
   }
   const { maxRequests, windowMs, blockDuration = windowMs } = value as RateLimiterOptions;
   return { maxRequests, windowMs, blockDuration };

@@ -26,7 +26,7 @@ export type SignatureRejectionReason =
 export class SignatureVerificationError extends Error {
   /**
    * @param reason machine-readable reason
-   * @param message caller-facing text, from `MeshSessionMessages`
+   * @param message caller-facing text, from `SigningMessages`
    */
   constructor(
     readonly reason: SignatureRejectionReason,

@@ -1,18 +1,18 @@
 import type { KeyObject } from 'node:crypto';
 import { MAX_SERVICE_ID_LENGTH, ROUTE_PATH } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
-import type { RateLimiterOptions } from '../rate-limit/rate-limiter.js';
-import { resolveRateLimiterOptions } from '../rate-limit/rate-limiter.options.js';
+import { SessionMessages } from '../core/session.messages.js';
+import type { RateLimiterOptions } from '../core/rate-limiter.js';
+import { resolveRateLimiterOptions } from '../core/rate-limiter-options.js';
 import {
   DEFAULT_HANDSHAKE_PATH,
   DEFAULT_HANDSHAKE_RATE_LIMIT,
   DEFAULT_MAX_CLOCK_SKEW,
-} from './handshake.constants.js';
+} from '../protocol/handshake/handshake.constants.js';
 import {
   loadPrivateIdentityKey,
   loadPublicIdentityKey,
   type IdentityKeyInput,
-} from './identity-keys.js';
+} from '../protocol/handshake/identity-keys.js';
 
 /**
  * The module's `handshake` option: this service's identity and the identities it trusts.
@@ -165,5 +165,5 @@ export function resolveHandshakeOptions(
 }
 
 function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(MeshSessionMessages.invalidOption(option, expected, got));
+  throw new Error(SessionMessages.invalidOption(option, expected, got));
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { serializeInnerList, type Item, type Parameters } from 'structured-headers';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SigningMessages } from './signing.messages.js';
 import { createContentDigest } from './content-digest.js';
 import { buildSignatureBase, hmacSha256, targetUriOf } from './signature-base.js';
 import { DIGEST_COMPONENT, SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './signing.constants.js';
@@ -77,7 +77,7 @@ export function signRequest(input: SignRequestInput): SignedRequestHeaders {
     [DIGEST_COMPONENT]: digest,
   };
   const base = buildSignatureBase(components, (name) => values[name], signatureParams);
-  if (base === undefined) throw new TypeError(MeshSessionMessages.requestUnsignable());
+  if (base === undefined) throw new TypeError(SigningMessages.requestUnsignable());
   const signature = hmacSha256(input.sessionKey, base);
   return {
     'signature-input': `${SIGNATURE_LABEL}=${signatureParams}`,

@@ -4,7 +4,7 @@ import {
   type Dictionary,
   type Item,
 } from 'structured-headers';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { SigningMessages } from './signing.messages.js';
 import { readCanonicalByteSequence, readCanonicalInnerList } from './canonical-fields.js';
 import { SignatureVerificationError } from './signature-verification.error.js';
 import {
@@ -70,7 +70,7 @@ export function parseSignatureHeaders(
   const input = headers['signature-input'];
   const signature = headers['signature'];
   if (input === undefined && signature === undefined) {
-    throw error('signature_missing', MeshSessionMessages.signatureMissing());
+    throw error('signature_missing', SigningMessages.signatureMissing());
   }
   // Several instances of a header arrive as an array (or joined by the server): a signed
   // request carries exactly one of each.
@@ -225,10 +225,10 @@ function checkMembers(members: SignatureMembers): ParsedSignature {
     keyid === undefined ||
     alg === undefined
   ) {
-    throw error('signature_incomplete', MeshSessionMessages.signatureIncomplete());
+    throw error('signature_incomplete', SigningMessages.signatureIncomplete());
   }
   if (alg !== SIGNATURE_ALGORITHM) {
-    throw error('signature_algorithm', MeshSessionMessages.signatureAlgorithm());
+    throw error('signature_algorithm', SigningMessages.signatureAlgorithm());
   }
   if (nonce.length < NONCE_LENGTH.min || nonce.length > NONCE_LENGTH.max) throw malformed();
 
@@ -292,7 +292,7 @@ function string(value: unknown): string {
 }
 
 function malformed(): SignatureVerificationError {
-  return error('signature_malformed', MeshSessionMessages.signatureMalformed());
+  return error('signature_malformed', SigningMessages.signatureMalformed());
 }
 
 function error(

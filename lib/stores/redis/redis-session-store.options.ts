@@ -1,6 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { MAX_TIMER_MS } from '../mesh-session.constants.js';
-import { MeshSessionMessages } from '../mesh-session.messages.js';
+import { MAX_TIMER_MS } from '../../mesh-session.constants.js';
+import { RedisStoreMessages } from './redis-store.messages.js';
 
 /**
  * Options of {@link RedisSessionStore}. Exactly one of `client`, `url` and `redisOptions` says
@@ -86,7 +86,7 @@ export function resolveRedisSessionStoreOptions(
   const given = (['client', 'url', 'redisOptions'] as const).filter(
     (name) => options[name] !== undefined,
   );
-  if (given.length !== 1) throw new Error(MeshSessionMessages.redisLocation(given));
+  if (given.length !== 1) throw new Error(RedisStoreMessages.redisLocation(given));
 
   const { client, url, redisOptions } = options;
   if (client !== undefined && !isIoredisClient(client)) {
@@ -150,5 +150,5 @@ function isIoredisClient(value: unknown): value is Redis | Cluster {
 }
 
 function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(MeshSessionMessages.invalidRedisOption(option, expected, got));
+  throw new Error(RedisStoreMessages.invalidRedisOption(option, expected, got));
 }

@@ -1,0 +1,12 @@
+/**
+ * Log lines of the session cleanup job.
+ */
+export const CleanupMessages = {
+  /** Log line of the cleanup job. */
+  cleanedUp: (count: number): string => `Cleaned up ${count} expired sessions`,
+  /** Log line when a cleanup run fails. */
+  cleanupFailed: (reason: string): string => `Session cleanup failed: ${reason}`,
+  /** Log line when the app runs the cleanup job without `ScheduleModule`. */
+  noScheduler: (): string =>
+    'ScheduleModule is not imported: the session cleanup job runs on a plain interval',
+} as const;

@@ -1,0 +1,34 @@
+import { describeValue as describe } from './describe-value.js';
+
+/**
+ * Texts of the session core: what callers are told when a session is refused, and the errors of bad arguments. Written as functions, so that tests and subclasses compare against them instead of copying strings.
+ */
+export const SessionMessages = {
+  /** Reading the key of a session that was removed from its store. */
+  sessionKeyReleased: (): string =>
+    'The session was removed from its store: its key is no longer available',
+  /** 401: the request has no session header. */
+  missingSessionId: (): string => 'Missing session id',
+  /** 401: the session header is not a UUID. */
+  invalidSessionId: (): string => 'Invalid session id',
+  /** 401: no live session has this id. */
+  sessionNotFound: (): string => 'Session not found or expired',
+  /** 401: the session carried `metadata.revoked === true`. */
+  sessionRevoked: (): string => 'Session has been revoked',
+  /** 429: the service is over its rate limit. */
+  rateLimited: (): string => 'Rate limit exceeded',
+  /** 503: the store failed or timed out. */
+  storeUnavailable: (): string => 'Session store unavailable',
+  /** Log line when the guard meets a store failure. */
+  storeFailed: (reason: string): string => `Session store failed: ${reason}`,
+  /** The store did not answer within `storeTimeout`. */
+  storeTimeout: (ms: number): string => `Session store did not answer within ${ms} ms`,
+  /** Startup error for a bad module option. */
+  invalidOption: (option: string, expected: string, got: unknown): string =>
+    `MeshSessionModule: option "${option}" must be ${expected}; got ${describe(got)}`,
+  /** TypeError for a bad argument of a public method. */
+  invalidArgument: (argument: string, expected: string, got: unknown): string =>
+    `Argument "${argument}" must be ${expected}; got ${describe(got)}`,
+  /** A stored session id was already taken. */
+  sessionIdCollision: (): string => 'Session id collision: a session with this id already exists',
+} as const;

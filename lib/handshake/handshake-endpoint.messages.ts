@@ -1,0 +1,21 @@
+/**
+ * Texts of the handshake endpoint: what callers get and what operators read in the log.
+ */
+export const HandshakeEndpointMessages = {
+  /** 401 for every failed handshake; the reason is only logged and audited. */
+  handshakeFailed: (): string => 'Handshake failed',
+  /** 429 from the handshake endpoint. */
+  handshakeRateLimited: (): string => 'Too many handshakes',
+  /** Log line of a failed handshake. */
+  handshakeFailedLog: (peer: string, claimed: string, reason: string): string =>
+    `Handshake from ${peer} (claims ${claimed}) failed: ${reason}`,
+  /** Log line (error level) when a handshake meets an error that is neither a refusal nor a store failure. */
+  handshakeUnexpectedError: (error: string): string =>
+    `Handshake failed on an unexpected error (answered 503): ${error}`,
+  /** Startup error: forRootAsync() options configure a handshake without its routes. */
+  handshakeRoutesMissing: (): string =>
+    'MeshSessionModule: option "handshake" came from forRootAsync() without "handshakeRoutes: true" next to useFactory/useClass/useExisting; the routes must be known when the module is defined',
+  /** Startup error: routes asked for, but no handshake configured. */
+  handshakeOptionMissing: (): string =>
+    'MeshSessionModule: "handshakeRoutes: true" needs the option "handshake" ({ privateKey, trustedServices })',
+} as const;
