@@ -2,6 +2,23 @@ import type { Session } from './session.interface.js';
 import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 
 /**
+ * What a store logs through: Nest's `Logger`, `console` and most loggers fit.
+ */
+export interface SessionStoreLogger {
+  /** An event worth knowing, such as a connection restored. */
+  log(message: string): unknown;
+  /** A problem, such as a connection lost. */
+  warn(message: string): unknown;
+}
+
+function consoleLogger(context: string): SessionStoreLogger {
+  return {
+    log: (message) => console.log(`[${context}] ${message}`),
+    warn: (message) => console.warn(`[${context}] ${message}`),
+  };
+}
+
+/**
  * Where sessions live. The class is also the injection token of the store in use.
  *
  * A store holds data only; the policy (idle timeout, absolute lifetime) comes from
@@ -15,6 +32,33 @@ import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
  * ```
  */
 export abstract class SessionStore {
+  #logger: SessionStoreLogger | undefined;
+
+  /**
+   * Where the store reports connection changes and stored data it cannot read: the logger given
+   * to {@link SessionStore.useLogger}, or else the console.
+   */
+  protected get logger(): SessionStoreLogger {
+    return (this.#logger ??= consoleLogger(this.constructor.name));
+  }
+
+  /**
+   * Sets where the store logs. `MeshSessionModule` gives the store it is handed Nest's `Logger`
+   * (named after the store's class) unless one was set before; outside Nest the store logs to
+   * the console.
+   *
+   * @param logger a logger, such as `new Logger('RedisSessionStore')`
+   * @param replace whether to replace a logger set before
+   * @default replace true
+   * @example
+   * ```ts
+   * store.useLogger(new Logger('Sessions'));
+   * ```
+   */
+  useLogger(logger: SessionStoreLogger, replace = true): void {
+    if (replace || this.#logger === undefined) this.#logger = logger;
+  }
+
   /**
    * Saves a new session. Its lifetime in the store follows `session.expiresAt`.
    *

@@ -1,4 +1,3 @@
-import { Logger } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { SessionMessages } from '../../core/session.messages.js';
@@ -86,7 +85,6 @@ export class RedisSessionStore extends SessionStore {
   protected readonly keys: RedisKeyLayout;
   /** Seals session keys and ids. */
   protected readonly cipher: RedisSessionCipher;
-  private readonly logger = new Logger('RedisSessionStore');
   private readonly parsed: ParsedRecord = {
     serviceId: '',
     sealedKey: '',
