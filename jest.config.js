@@ -6,6 +6,7 @@ export default {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   moduleNameMapper: {
     '^nestjs-mesh-session$': '<rootDir>/lib/index.ts',
+    '^nestjs-mesh-session/redis$': '<rootDir>/lib/redis.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -31,10 +31,10 @@ import {
   MemorySessionStore,
   MeshSession,
   MeshSessionModule,
-  RedisSessionStore,
   SessionGuard,
   SessionManager,
 } from '../dist/index.js';
+import { RedisSessionStore } from '../dist/redis.js';
 import { RedisKeyLayout } from '../dist/stores/redis-key-layout.js';
 import { RedisSessionCipher } from '../dist/stores/redis-session-cipher.js';
 import { RedisSessionScripts } from '../dist/stores/redis-session-scripts.js';

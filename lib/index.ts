@@ -9,14 +9,14 @@ export {
   type MeshSessionModuleOptions,
   type ResolvedMeshSessionOptions,
 } from './options/mesh-session.options.js';
+export { MESH_SESSION_OPTIONS } from './mesh-session.constants.js';
+export { SESSION_KEY_LENGTH } from './core/session.constants.js';
 export {
   DEFAULT_SESSION_HEADER,
-  MESH_SESSION_CLEANUP_JOB,
-  MESH_SESSION_OPTIONS,
-  SESSION_KEY_LENGTH,
   SESSION_REQUEST_PROPERTY,
   STORE_UNAVAILABLE_RETRY_AFTER,
-} from './mesh-session.constants.js';
+} from './guard/session-guard.constants.js';
+export { MESH_SESSION_CLEANUP_JOB } from './cleanup/session-cleanup.constants.js';
 export { SessionMessages } from './core/session.messages.js';
 export { CleanupMessages } from './cleanup/cleanup.messages.js';
 export { MonitoringMessages } from './monitoring/monitoring.messages.js';
@@ -37,11 +37,6 @@ export {
 
 export { SessionStore } from './core/session-store.js';
 export { MemorySessionStore } from './stores/memory/memory-session.store.js';
-export { RedisSessionStore } from './stores/redis/redis-session.store.js';
-export {
-  REDIS_SESSION_STORE_DEFAULTS,
-  type RedisSessionStoreOptions,
-} from './stores/redis/redis-session-store.options.js';
 
 export {
   SessionGuard,

@@ -2,12 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
-import {
-  LoggerMonitoringAdapter,
-  MeshSessionModule,
-  RedisSessionStore,
-  SESSION_TIMEOUTS,
-} from 'nestjs-mesh-session';
+import { LoggerMonitoringAdapter, MeshSessionModule, SESSION_TIMEOUTS } from 'nestjs-mesh-session';
+import { RedisSessionStore } from 'nestjs-mesh-session/redis';
 import { GreetController } from './greet.controller.js';
 import { HealthController } from './health.controller.js';
 import { sampleIdentities } from './sample-identities.js';

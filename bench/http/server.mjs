@@ -33,12 +33,8 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
 import { createClient } from 'redis';
-import {
-  MeshSessionModule,
-  RedisSessionStore,
-  SessionGuard,
-  SessionManager,
-} from '../../dist/index.js';
+import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
+import { RedisSessionStore } from '../../dist/redis.js';
 
 /** A guard that lets everything through: what Nest's guard machinery costs by itself. */
 class AllowGuard {

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { setImmediate as tick } from 'node:timers/promises';
-import { RedisSessionStore } from '../../dist/index.js';
+import { RedisSessionStore } from '../../dist/redis.js';
 import { newSessionKey } from '../lib/keys.mjs';
 import { collect, parseArgs, report, summarize } from '../lib/stats.mjs';
 import { createCleanupTarget } from './cleanup-targets.mjs';

@@ -7,7 +7,8 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { MESH_SESSION_CLEANUP_JOB, MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
+import { MESH_SESSION_CLEANUP_JOB } from './session-cleanup.constants.js';
+import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
 import { CleanupMessages } from './cleanup.messages.js';
 import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
 import { SessionManager } from '../core/session-manager.js';

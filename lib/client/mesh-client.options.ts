@@ -5,7 +5,9 @@ import {
   loadPublicIdentityKey,
   type IdentityKeyInput,
 } from '../protocol/handshake/identity-keys.js';
-import { MAX_SERVICE_ID_LENGTH, MAX_TIMER_MS, ROUTE_PATH } from '../mesh-session.constants.js';
+import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
+import { MAX_TIMER_MS } from '../core/option-checks.js';
+import { ROUTE_PATH } from '../protocol/handshake/handshake.constants.js';
 import { MeshClientMessages } from './mesh-client.messages.js';
 
 /** How to reach one remote service, and who it must prove to be. */

@@ -1,4 +1,4 @@
-import { SESSION_KEY_LENGTH, MAX_SERVICE_ID_LENGTH } from '../mesh-session.constants.js';
+import { SESSION_KEY_LENGTH, MAX_SERVICE_ID_LENGTH } from './session.constants.js';
 import { SessionMessages } from './session.messages.js';
 import {
   resolveMeshSessionOptions,

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { SESSION_REQUEST_PROPERTY } from '../mesh-session.constants.js';
+import { SESSION_REQUEST_PROPERTY } from './session-guard.constants.js';
 import type { Session } from '../core/session.interface.js';
 
 /**

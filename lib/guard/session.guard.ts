@@ -8,12 +8,12 @@ import {
   type HttpException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
 import {
-  MESH_SESSION_OPTIONS,
   SESSION_REQUEST_PROPERTY,
   SKIP_SESSION_KEY,
   STORE_UNAVAILABLE_RETRY_AFTER,
-} from '../mesh-session.constants.js';
+} from './session-guard.constants.js';
 import { SessionMessages } from '../core/session.messages.js';
 import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
 import { RateLimiter } from '../core/rate-limiter.js';

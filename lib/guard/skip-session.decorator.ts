@@ -1,5 +1,5 @@
 import { SetMetadata, type CustomDecorator } from '@nestjs/common';
-import { SKIP_SESSION_KEY } from '../mesh-session.constants.js';
+import { SKIP_SESSION_KEY } from './session-guard.constants.js';
 
 /**
  * Exempts a route or a whole controller from `SessionGuard`, typically when the guard is

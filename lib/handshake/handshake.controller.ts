@@ -13,7 +13,7 @@ import { CurrentSession } from '../guard/current-session.decorator.js';
 import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
 import { SessionGuard } from '../guard/session.guard.js';
 import { SkipSession } from '../guard/skip-session.decorator.js';
-import { STORE_UNAVAILABLE_RETRY_AFTER } from '../mesh-session.constants.js';
+import { STORE_UNAVAILABLE_RETRY_AFTER } from '../guard/session-guard.constants.js';
 import type { Session } from '../core/session.interface.js';
 import { peerAddressOf, readHandshakeBody, type HandshakeHttpRequest } from './handshake-body.js';
 import { HandshakeRateLimitException } from './handshake.exceptions.js';

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import { MAX_SERVICE_ID_LENGTH, ROUTE_PATH } from '../mesh-session.constants.js';
+import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
+import { ROUTE_PATH } from '../protocol/handshake/handshake.constants.js';
 import { SessionMessages } from '../core/session.messages.js';
 import type { RateLimiterOptions } from '../core/rate-limiter.js';
 import { resolveRateLimiterOptions } from '../core/rate-limiter-options.js';

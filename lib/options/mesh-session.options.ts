@@ -3,7 +3,8 @@ import {
   type HandshakeOptions,
   type ResolvedHandshakeOptions,
 } from './handshake.options.js';
-import { DEFAULT_SESSION_HEADER, MAX_TIMER_MS } from '../mesh-session.constants.js';
+import { DEFAULT_SESSION_HEADER } from '../guard/session-guard.constants.js';
+import { MAX_TIMER_MS } from '../core/option-checks.js';
 import { SessionMessages } from '../core/session.messages.js';
 import type { MonitoringOptions } from '../monitoring/monitoring-adapter.interface.js';
 import type { RateLimiterOptions } from '../core/rate-limiter.js';

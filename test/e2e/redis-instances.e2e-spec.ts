@@ -12,7 +12,6 @@ import {
   CurrentSession,
   MeshSession,
   MeshSessionModule,
-  RedisSessionStore,
   SessionCleanupService,
   SessionGuard,
   SessionHealthIndicator,
@@ -20,6 +19,7 @@ import {
   signRequest,
   type Session,
 } from '../../lib/index.js';
+import { RedisSessionStore } from '../../lib/redis.js';
 import {
   createClientHello,
   createEphemeralKeyPair,

@@ -11,12 +11,12 @@ import request from 'supertest';
 import {
   CurrentSession,
   MeshSessionModule,
-  RedisSessionStore,
   SessionGuard,
   SessionHealthIndicator,
   SessionManager,
   type Session,
 } from '../../lib/index.js';
+import { RedisSessionStore } from '../../lib/redis.js';
 import { httpAdapters, startHttpApp } from '../support/http-app.js';
 import { RedisServer, realSleep } from '../support/redis-server.js';
 

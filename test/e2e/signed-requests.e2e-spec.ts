@@ -5,13 +5,13 @@ import request from 'supertest';
 import {
   CurrentSession,
   MeshSessionModule,
-  type RedisSessionStore,
   SessionGuard,
   SessionManager,
   SessionStore,
   signRequest,
   type Session,
 } from '../../lib/index.js';
+import type { RedisSessionStore } from '../../lib/redis.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { fakeDateOnly } from '../support/http-app.js';
 import { scanKeys } from '../support/redis-keys.js';

@@ -7,13 +7,13 @@ import { Cluster, Redis } from 'ioredis';
 import {
   MeshSession,
   MeshSessionModule,
-  RedisSessionStore,
   RequestVerifier,
   SessionManager,
   SessionStore,
   signRequest,
   type Session,
 } from '../../lib/index.js';
+import { RedisSessionStore } from '../../lib/redis.js';
 import { loadIoredis } from '../../lib/stores/redis/redis-connection.js';
 import {
   REDIS_PARTITION_TAGS,

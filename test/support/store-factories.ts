@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Cluster } from 'ioredis';
-import { MemorySessionStore, RedisSessionStore } from '../../lib/index.js';
+import { MemorySessionStore } from '../../lib/index.js';
+import { RedisSessionStore } from '../../lib/redis.js';
 import type { SessionStore } from '../../lib/index.js';
 import { RedisCluster, RedisServer, withRealTimers } from './redis-server.js';
 

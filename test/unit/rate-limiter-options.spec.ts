@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import {
   generateIdentityKeyPair,
   RateLimiter,
-  RedisSessionStore,
   resolveMeshClientOptions,
   resolveMeshSessionOptions,
   type RateLimiterOptions,
 } from '../../lib/index.js';
-import { MAX_TIMER_MS, ROUTE_PATH } from '../../lib/mesh-session.constants.js';
+import { RedisSessionStore } from '../../lib/redis.js';
+import { MAX_TIMER_MS } from '../../lib/core/option-checks.js';
+import { ROUTE_PATH } from '../../lib/protocol/handshake/handshake.constants.js';
 import {
   findRateLimiterOptionsProblem,
   resolveRateLimiterOptions,

@@ -45,3 +45,10 @@ export const HANDSHAKE_KEY_BYTES = 32;
 
 /** Size in bytes of an Ed25519 signature. */
 export const ED25519_SIGNATURE_BYTES = 64;
+
+/**
+ * A route path of unreserved-character segments, such as `/mesh/handshake`: no route
+ * parameters (`:id`) or wildcards for Nest to read. The handshake path, on the server
+ * (`handshake.path`) and on the client (`services[id].handshakePath`), must match it.
+ */
+export const ROUTE_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;

@@ -9,7 +9,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { MAX_SERVICE_ID_LENGTH } from '../../mesh-session.constants.js';
+import { MAX_SERVICE_ID_LENGTH } from '../../core/session.constants.js';
 import { HandshakeMessages } from './handshake.messages.js';
 import { isSessionId } from '../../core/session-id.js';
 import {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { SESSION_KEY_LENGTH } from '../../mesh-session.constants.js';
+import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
 import {
   bindSessionKey,
   MeshSession,

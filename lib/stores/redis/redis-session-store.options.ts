@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { MAX_TIMER_MS } from '../../mesh-session.constants.js';
+import { MAX_TIMER_MS } from '../../core/option-checks.js';
 import { RedisStoreMessages } from './redis-store.messages.js';
 
 /**
