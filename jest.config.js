@@ -7,6 +7,7 @@ export default {
   moduleNameMapper: {
     '^nestjs-mesh-session$': '<rootDir>/lib/index.ts',
     '^nestjs-mesh-session/redis$': '<rootDir>/lib/redis.ts',
+    '^nestjs-mesh-session/health$': '<rootDir>/lib/health.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -1,118 +1,83 @@
 import {
   Inject,
   Module,
-  Optional,
   type DynamicModule,
-  type OnApplicationShutdown,
+  RequestMethod,
+  type MiddlewareConsumer,
+  type NestModule,
 } from '@nestjs/common';
-import { HealthIndicatorService } from '@nestjs/terminus';
+import { RateLimiter } from './core/rate-limiter.js';
+import { SessionManager } from './core/session-manager.js';
+import { SessionStore } from './core/session-store.js';
+import { SESSION_CLEANUP_OPTIONS } from './cleanup/session-cleanup.constants.js';
 import { SessionCleanupService } from './cleanup/session-cleanup.service.js';
+import { SESSION_GUARD_OPTIONS } from './guard/session-guard.options.js';
 import { SessionGuard } from './guard/session.guard.js';
 import {
-  withHandshakeRoutes,
-  type MeshSessionHandshakeRoutesExtra,
-} from './handshake/handshake.routes.js';
-import { SessionHealthIndicator } from './health/session.health.js';
+  HANDSHAKE_ENDPOINT_OPTIONS,
+  type HandshakeEndpointOptions,
+} from './handshake/handshake-endpoint.options.js';
+import { HandshakeMiddleware } from './handshake/handshake.middleware.js';
+import { HandshakeService } from './handshake/handshake.service.js';
+import { SESSION_HEALTH_OPTIONS } from './health/session-health.options.js';
+import { MeshSessionShutdown } from './mesh-session-shutdown.js';
 import { MESH_SESSION_OPTIONS } from './mesh-session.constants.js';
 import {
-  MESH_SESSION_ASYNC_OPTIONS_TYPE,
-  MESH_SESSION_MODULE_OPTIONS,
   MESH_SESSION_OPTIONS_TYPE,
   MeshSessionConfigurableModule,
 } from './mesh-session.module-definition.js';
-import {
-  resolveMeshSessionOptions,
-  type MeshSessionModuleOptions,
-  type ResolvedMeshSessionOptions,
-} from './options/mesh-session.options.js';
+import { createMeshSessionProviders } from './mesh-session.providers.js';
 import { MeshAuditEmitter } from './monitoring/mesh-audit.emitter.js';
-import { RateLimiter } from './core/rate-limiter.js';
-import { SessionManager } from './core/session-manager.js';
 import { RequestVerifier } from './protocol/signing/request-verifier.js';
-import { MemorySessionStore } from './stores/memory/memory-session.store.js';
-import { SessionStore } from './core/session-store.js';
 
 /**
  * Session management for service-to-service calls: provides `SessionManager`, `SessionGuard`,
- * `SessionHealthIndicator`, the cleanup job and the store.
+ * the store, the cleanup job and, with the `handshake` option, the handshake endpoint. The
+ * Terminus health indicator comes from `nestjs-mesh-session/health`.
  *
  * @example
  * ```ts
  * @Module({
- *   imports: [
- *     ScheduleModule.forRoot(),
- *     TerminusModule,
- *     MeshSessionModule.forRoot({ serviceId: 'orders', isGlobal: true }),
- *   ],
+ *   imports: [MeshSessionModule.forRoot({ serviceId: 'orders', isGlobal: true })],
  * })
  * export class AppModule {}
+ *
+ * MeshSessionModule.forRootAsync({
+ *   inject: [ConfigService],
+ *   useFactory: (config: ConfigService) => ({
+ *     serviceId: 'greeter',
+ *     sessionTimeout: Number(config.get('SESSION_TTL_MS')),
+ *     handshake: { privateKey: config.get('MESH_KEY'), trustedServices: { caller: config.get('CALLER_KEY') } },
+ *   }),
+ * });
  * ```
  */
 @Module({
   providers: [
-    {
-      provide: MESH_SESSION_OPTIONS,
-      useFactory: (options: MeshSessionModuleOptions) => resolveMeshSessionOptions(options),
-      inject: [MESH_SESSION_MODULE_OPTIONS],
-    },
-    {
-      provide: SessionStore,
-      useFactory: (options: ResolvedMeshSessionOptions) =>
-        options.store ?? new MemorySessionStore(),
-      inject: [MESH_SESSION_OPTIONS],
-    },
-    {
-      provide: MeshAuditEmitter,
-      useFactory: (options: ResolvedMeshSessionOptions) =>
-        new MeshAuditEmitter(options.monitoring, options.serviceId),
-      inject: [MESH_SESSION_OPTIONS],
-    },
-    {
-      provide: SessionManager,
-      useFactory: (
-        options: ResolvedMeshSessionOptions,
-        store: SessionStore,
-        audit: MeshAuditEmitter,
-      ) => new SessionManager({ ...options, store }, audit),
-      inject: [MESH_SESSION_OPTIONS, SessionStore, MeshAuditEmitter],
-    },
-    {
-      provide: RateLimiter,
-      useFactory: (options: ResolvedMeshSessionOptions, store: SessionStore) =>
-        options.rateLimit === false ? null : store.createRateLimiter(options.rateLimit),
-      inject: [MESH_SESSION_OPTIONS, SessionStore],
-    },
-    {
-      provide: RequestVerifier,
-      useFactory: (sessions: SessionManager) => new RequestVerifier(sessions),
-      inject: [SessionManager],
-    },
-    HealthIndicatorService,
-    SessionHealthIndicator,
+    ...createMeshSessionProviders(),
     SessionCleanupService,
     SessionGuard,
+    MeshSessionShutdown,
   ],
   exports: [
     MESH_SESSION_OPTIONS,
+    SESSION_GUARD_OPTIONS,
+    SESSION_HEALTH_OPTIONS,
+    SESSION_CLEANUP_OPTIONS,
     SessionStore,
     SessionManager,
     RateLimiter,
     MeshAuditEmitter,
-    SessionHealthIndicator,
     SessionCleanupService,
     SessionGuard,
     RequestVerifier,
+    HandshakeService,
   ],
 })
-export class MeshSessionModule
-  extends MeshSessionConfigurableModule
-  implements OnApplicationShutdown
-{
+export class MeshSessionModule extends MeshSessionConfigurableModule implements NestModule {
+  /** @param handshake the endpoint's options, or `null` without the `handshake` option */
   constructor(
-    private readonly sessions: SessionManager,
-    private readonly audit: MeshAuditEmitter,
-    @Inject(MESH_SESSION_OPTIONS) private readonly options: ResolvedMeshSessionOptions,
-    @Optional() @Inject(RateLimiter) private readonly rateLimiter: RateLimiter | null,
+    @Inject(HANDSHAKE_ENDPOINT_OPTIONS) private readonly handshake: HandshakeEndpointOptions | null,
   ) {
     super();
   }
@@ -120,57 +85,25 @@ export class MeshSessionModule
   /**
    * Registers the module with static options.
    *
-   * @param options module options and the `isGlobal` extra; all optional
-   * @throws {Error} at startup, naming the first bad option
+   * @param options module options and the `isGlobal` extra
+   * @default options {}
+   * @throws {Error} at startup, naming the first bad or unknown option
    */
   static forRoot(options: typeof MESH_SESSION_OPTIONS_TYPE = {}): DynamicModule {
-    // With `handshake`, the handshake endpoint is served at `handshake.path`.
-    return withHandshakeRoutes(super.forRoot(options), options.handshake !== undefined);
+    return super.forRoot(options);
   }
 
   /**
-   * Registers the module with options from a factory, class or existing provider.
+   * Mounts the handshake endpoint at `handshake.path` once the options are resolved, so that
+   * `forRoot` and `forRootAsync` serve it alike.
    *
-   * @example
-   * ```ts
-   * MeshSessionModule.forRootAsync({
-   *   imports: [ConfigModule],
-   *   inject: [ConfigService],
-   *   useFactory: (config: ConfigService) => ({ sessionTimeout: config.get('SESSION_TTL') }),
-   * });
-   *
-   * // A handshake from async options: declare its routes with `handshakeRoutes: true`.
-   * MeshSessionModule.forRootAsync({
-   *   handshakeRoutes: true,
-   *   inject: [ConfigService],
-   *   useFactory: (config: ConfigService) => ({
-   *     serviceId: 'greeter',
-   *     handshake: { privateKey: config.get('MESH_KEY'), trustedServices: { ... } },
-   *   }),
-   * });
-   * ```
-   * @throws {Error} at startup when `handshake` and `handshakeRoutes` disagree
+   * @param consumer Nest's middleware consumer
    */
-  static forRootAsync(
-    options: typeof MESH_SESSION_ASYNC_OPTIONS_TYPE & MeshSessionHandshakeRoutesExtra,
-  ): DynamicModule {
-    const { handshakeRoutes = false, ...rest } = options;
-    return withHandshakeRoutes(super.forRootAsync(rest), handshakeRoutes);
-  }
-
-  /**
-   * Runs after the cleanup job's final run: tells the adapters, then closes what the module
-   * opened (the rate limiter's timers, and the store's own connections).
-   */
-  async onApplicationShutdown(): Promise<void> {
-    const activeSessions = await this.sessions.store.count().catch(() => undefined);
-    this.audit.emit('connection', this.options.serviceId, {
-      action: 'mesh_shutdown',
-      success: true,
-      metadata: { activeSessions },
-    });
-    await this.audit.flush(this.options.storeTimeout);
-    await this.rateLimiter?.close();
-    await this.sessions.store.close();
+  configure(consumer: MiddlewareConsumer): void {
+    if (this.handshake === null) return;
+    const path = this.handshake.path;
+    consumer
+      .apply(HandshakeMiddleware)
+      .forRoutes({ path, method: RequestMethod.POST }, { path, method: RequestMethod.DELETE });
   }
 }

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerMonitoringAdapter, MeshSessionModule, SESSION_TIMEOUTS } from 'nestjs-mesh-session';
+import { SessionHealthIndicator } from 'nestjs-mesh-session/health';
 import { RedisSessionStore } from 'nestjs-mesh-session/redis';
 import { GreetController } from './greet.controller.js';
 import { HealthController } from './health.controller.js';
@@ -33,6 +34,7 @@ import { sampleIdentities } from './sample-identities.js';
     }),
   ],
   controllers: [GreetController, HealthController],
+  providers: [SessionHealthIndicator],
 })
 export class AppModule {}
 

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { SessionHealthIndicator } from 'nestjs-mesh-session';
+import { SessionHealthIndicator } from 'nestjs-mesh-session/health';
 
 /** Terminus health check, including the sessions indicator. Not guarded. */
 @Controller('health')

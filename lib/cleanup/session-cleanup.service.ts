@@ -2,16 +2,18 @@ import {
   Inject,
   Injectable,
   Logger,
-  Optional,
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { MESH_SESSION_CLEANUP_JOB } from './session-cleanup.constants.js';
-import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
-import { CleanupMessages } from './cleanup.messages.js';
-import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
+import { ModuleRef } from '@nestjs/core';
 import { SessionManager } from '../core/session-manager.js';
+import { CleanupMessages } from './cleanup.messages.js';
+import { findSchedulerRegistry, type IntervalRegistry } from './scheduler-registry.js';
+import {
+  MESH_SESSION_CLEANUP_JOB,
+  SESSION_CLEANUP_OPTIONS,
+  type SessionCleanupOptions,
+} from './session-cleanup.constants.js';
 
 /**
  * The scheduled cleanup job. With `ScheduleModule.forRoot()` imported, it registers an interval
@@ -29,29 +31,38 @@ import { SessionManager } from '../core/session-manager.js';
 export class SessionCleanupService implements OnModuleInit, OnModuleDestroy {
   /** Where run results and failures go. */
   protected readonly logger = new Logger('MeshSession');
+  /** `SchedulerRegistry`, once the job started with `ScheduleModule` imported. */
+  protected schedulerRegistry: IntervalRegistry | undefined;
   private handle: NodeJS.Timeout | undefined;
   private current: Promise<number> | undefined;
 
   /**
    * @param sessions the session manager
-   * @param options the module options
-   * @param schedulerRegistry present when `ScheduleModule.forRoot()` is imported
+   * @param options how often the job runs
+   * @param moduleRef finds `SchedulerRegistry` when `@nestjs/schedule` is used
    */
   constructor(
     protected readonly sessions: SessionManager,
-    @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
-    @Optional() protected readonly schedulerRegistry?: SchedulerRegistry,
+    @Inject(SESSION_CLEANUP_OPTIONS) protected readonly options: SessionCleanupOptions,
+    protected readonly moduleRef: ModuleRef,
   ) {}
 
-  onModuleInit(): void {
+  /** Starts the job, in `SchedulerRegistry` when there is one. */
+  async onModuleInit(): Promise<void> {
     const interval = this.options.cleanupInterval;
     if (interval === false) return;
+    const found = await findSchedulerRegistry(this.moduleRef);
     this.handle = setInterval(() => void this.run(), interval);
-    if (this.schedulerRegistry) {
+    if ('registry' in found) {
+      this.schedulerRegistry = found.registry;
       this.schedulerRegistry.addInterval(MESH_SESSION_CLEANUP_JOB, this.handle);
     } else {
       this.handle.unref();
-      this.logger.warn(CleanupMessages.noScheduler());
+      this.logger.warn(
+        found.missing === 'package'
+          ? CleanupMessages.noSchedulePackage()
+          : CleanupMessages.noScheduler(),
+      );
     }
   }
 

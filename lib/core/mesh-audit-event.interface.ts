@@ -1,11 +1,11 @@
 /**
- * Kinds of audit event, as in the seed.
+ * Kinds of audit event.
  */
 export type MeshAuditEventType =
   'connection' | 'message' | 'key_rotation' | 'rate_limit' | 'circuit_breaker' | 'error';
 
 /**
- * An audit event, with the seed's shape. Events never carry a session key, and refer to a
+ * An audit event. Events never carry a session key, and refer to a
  * session through `details.metadata.sessionRef` (a hash of its id), never the id itself.
  *
  * @example

@@ -51,7 +51,7 @@ export class OptionChecks {
     value: unknown,
     known: readonly string[],
     expected = 'an object',
-  ): asserts value is Record<string, unknown> {
+  ): asserts value is object {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       this.fail(path === '' ? 'options' : path, expected, value);
     }

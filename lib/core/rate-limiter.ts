@@ -1,22 +1,6 @@
 import { SessionMessages } from './session.messages.js';
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { findRateLimiterOptionsProblem } from './rate-limiter-options.js';
-
-/**
- * Options of {@link RateLimiter}, and of the module's `rateLimit` option.
- */
-export interface RateLimiterOptions {
-  /** Requests allowed per window. Integer, at least 1. */
-  maxRequests: number;
-  /** Window length (ms). Positive integer. */
-  windowMs: number;
-  /**
-   * How long a key stays blocked once over the limit (ms).
-   *
-   * @default windowMs
-   */
-  blockDuration?: number;
-}
+import { findRateLimiterOptionsProblem, type RateLimiterOptions } from './rate-limiter-options.js';
 
 /**
  * Outcome of {@link RateLimiter.checkLimit}.
@@ -33,7 +17,7 @@ export interface RateLimitResult {
 }
 
 /**
- * Per-key rate limiting with the seed's API, built on rate-limiter-flexible (fixed window with
+ * Per-key rate limiting, built on rate-limiter-flexible (fixed window with
  * blocking). The module keys it on `session.serviceId`, so every session of a service shares one
  * budget.
  *
@@ -135,3 +119,4 @@ export class RateLimiter {
     }
   }
 }
+export type { RateLimiterOptions } from './rate-limiter-options.js';

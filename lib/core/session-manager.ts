@@ -1,20 +1,35 @@
-import { SESSION_KEY_LENGTH, MAX_SERVICE_ID_LENGTH } from './session.constants.js';
-import { SessionMessages } from './session.messages.js';
-import {
-  resolveMeshSessionOptions,
-  type MeshSessionModuleOptions,
-  type ResolvedMeshSessionOptions,
-} from '../options/mesh-session.options.js';
+import { NO_AUDIT, sessionRef, type AuditSink } from './audit-sink.js';
 import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
-import { MeshAuditEmitter, sessionRef } from '../monitoring/mesh-audit.emitter.js';
-import { MemorySessionStore } from '../stores/memory/memory-session.store.js';
-import type { SessionStore } from './session-store.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
+import { resolveSessionPolicy, type SessionPolicy } from './session-policy.js';
+import { SESSION_KEY_LENGTH, MAX_SERVICE_ID_LENGTH } from './session.constants.js';
 import type { Session, SessionStats } from './session.interface.js';
+import { SessionMessages } from './session.messages.js';
+import { SessionStore } from './session-store.js';
 import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
 
 const MAX_METADATA_DEPTH = 16;
+
+/**
+ * Makes the store of a manager built from a timeout alone (`new SessionManager(ttl)`). The core
+ * names no store: the package entry registers the memory store here.
+ */
+let defaultStore: (() => SessionStore) | undefined;
+
+/**
+ * Registers the store that `new SessionManager(sessionTimeout)` uses. Called once by the package
+ * entry, which gives the memory store.
+ *
+ * @param factory makes a new store
+ * @example
+ * ```ts
+ * useDefaultSessionStore(() => new MemorySessionStore());
+ * ```
+ */
+export function useDefaultSessionStore(factory: () => SessionStore): void {
+  defaultStore = factory;
+}
 
 /**
  * Creates, reads, slides, revokes and cleans up sessions. It owns the policy (idle timeout,
@@ -24,23 +39,21 @@ const MAX_METADATA_DEPTH = 16;
  *
  * @example
  * ```ts
- * // Outside Nest, as in the seed (memory store):
+ * // Outside Nest, with a memory store:
  * const sessions = new SessionManager(3_600_000);
  * const session = await sessions.createSession('billing', randomBytes(32), { region: 'eu' });
  * await sessions.getSession(session.id); // slides the expiry
+ *
+ * // With a store, a policy and an audit sink of your choice:
+ * new SessionManager(new MemorySessionStore(), { sessionTimeout: 300_000 }, auditSink);
  *
  * // Inside Nest: inject it.
  * constructor(private readonly sessions: SessionManager) {}
  * ```
  */
 export class SessionManager {
-  /** The store the sessions live in. */
-  readonly store: SessionStore;
-  /** The validated options this manager runs with. */
-  readonly options: ResolvedMeshSessionOptions;
-  /** The audit fan-out. */
-  readonly audit: MeshAuditEmitter;
-
+  private readonly store: SessionStore;
+  private readonly audit: AuditSink;
   private readonly sessionTimeout: number;
   private readonly maxLifetime: number | undefined;
   private created = 0;
@@ -50,22 +63,53 @@ export class SessionManager {
   private runningCleanup: Promise<number> | undefined;
 
   /**
-   * @param options the idle timeout in ms (as in the seed), or module options
-   * @param audit the audit fan-out; by default one built from `options.monitoring`
-   * @throws {Error} naming the first bad option
+   * A manager with its own memory store.
+   *
+   * @param sessionTimeout sliding idle timeout (ms)
+   * @default sessionTimeout 3_600_000
+   * @throws {TypeError} naming `sessionTimeout` when it is not a positive integer
    */
+  constructor(sessionTimeout?: number);
+  /**
+   * A manager over a store.
+   *
+   * @param store where sessions live
+   * @param policy idle timeout and absolute lifetime
+   * @param audit where audit events go; by default nowhere
+   * @throws {TypeError} naming the bad argument
+   */
+  constructor(store: SessionStore, policy?: SessionPolicy, audit?: AuditSink);
   constructor(
-    options: number | MeshSessionModuleOptions | ResolvedMeshSessionOptions = {},
-    audit?: MeshAuditEmitter,
+    storeOrTimeout?: SessionStore | number,
+    policy: SessionPolicy = {},
+    audit: AuditSink = NO_AUDIT,
   ) {
-    this.options =
-      typeof options === 'number'
-        ? resolveMeshSessionOptions({ sessionTimeout: options })
-        : resolveMeshSessionOptions(options as MeshSessionModuleOptions);
-    this.store = this.options.store ?? new MemorySessionStore();
-    this.audit = audit ?? new MeshAuditEmitter(this.options.monitoring, this.options.serviceId);
-    this.sessionTimeout = this.options.sessionTimeout;
-    this.maxLifetime = this.options.maxSessionLifetime;
+    let store: SessionStore;
+    if (storeOrTimeout instanceof SessionStore) {
+      store = storeOrTimeout;
+    } else {
+      if (storeOrTimeout !== undefined && typeof storeOrTimeout !== 'number') {
+        throw new TypeError(
+          SessionMessages.invalidArgument(
+            'store',
+            'a SessionStore or a timeout in ms',
+            storeOrTimeout,
+          ),
+        );
+      }
+      policy = { sessionTimeout: storeOrTimeout };
+      if (defaultStore === undefined) {
+        throw new TypeError(
+          SessionMessages.invalidArgument('store', 'a SessionStore', storeOrTimeout),
+        );
+      }
+      store = defaultStore();
+    }
+    const resolved = resolveSessionPolicy(policy);
+    this.store = store;
+    this.audit = audit;
+    this.sessionTimeout = resolved.sessionTimeout;
+    this.maxLifetime = resolved.maxSessionLifetime;
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Session } from './session.interface.js';
-import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+import { RateLimiter } from './rate-limiter.js';
+import type { RateLimiterOptions } from './rate-limiter-options.js';
 
 /**
  * What a store logs through: Nest's `Logger`, `console` and most loggers fit.

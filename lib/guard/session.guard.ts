@@ -8,14 +8,14 @@ import {
   type HttpException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
 import {
   SESSION_REQUEST_PROPERTY,
   SKIP_SESSION_KEY,
   STORE_UNAVAILABLE_RETRY_AFTER,
 } from './session-guard.constants.js';
 import { SessionMessages } from '../core/session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
+import { GuardMessages } from './guard.messages.js';
+import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import { SessionValidationError } from '../core/session-validation.error.js';
@@ -95,14 +95,14 @@ export class SessionGuard implements CanActivate {
   /**
    * @param sessions the session manager
    * @param reflector reads `@SkipSession()`
-   * @param options the module options
+   * @param options the header, mode and store timeout
    * @param rateLimiter the per-service limiter, or `null` when rate limiting is off
    * @param verifier signature mode's verifier; one is built from `sessions` when absent
    */
   constructor(
     protected readonly sessions: SessionManager,
     protected readonly reflector: Reflector,
-    @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
+    @Inject(SESSION_GUARD_OPTIONS) protected readonly options: SessionGuardOptions,
     @Optional() @Inject(RateLimiter) protected readonly rateLimiter: RateLimiter | null = null,
     @Optional() protected verifier: RequestVerifier | null = null,
   ) {
@@ -114,20 +114,47 @@ export class SessionGuard implements CanActivate {
    *   revoked session
    * @throws {SessionRateLimitException} 429 over the rate limit
    * @throws {SessionStoreUnavailableException} 503 when the store fails or times out
+   * @throws {Error} on a handler that is not an HTTP route (an RPC or WebSocket payload is
+   *   neither read nor written)
    */
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (this.isSkipped(context)) return true;
+    const type = context.getType<string>();
+    if (type !== 'http') throw new Error(GuardMessages.unsupportedContext(type));
     const http = context.switchToHttp();
-    const request = http.getRequest<SessionGuardRequest>();
-    const response = http.getResponse<SessionGuardResponse>();
-    if ((request as { [CHECKED]?: true })[CHECKED] === true) return true;
+    await this.authenticate(
+      http.getRequest<SessionGuardRequest>(),
+      http.getResponse<SessionGuardResponse>(),
+    );
+    return true;
+  }
+
+  /**
+   * The guard's check on one HTTP request, outside a route's guard chain (the handshake
+   * endpoint's `DELETE` uses it): validates the session or the signature, counts the rate
+   * limit, and leaves the session on the request for `@CurrentSession()`. A request already
+   * checked passes without a second check.
+   *
+   * @param request the Express or Fastify request
+   * @param response the response, for `Retry-After` and `RateLimit-*`
+   * @returns the session
+   * @throws the same exceptions as `canActivate`
+   */
+  async authenticate(
+    request: SessionGuardRequest,
+    response: SessionGuardResponse,
+  ): Promise<Session> {
+    const checked = request[SESSION_REQUEST_PROPERTY];
+    if (checked !== undefined && (request as { [CHECKED]?: true })[CHECKED] === true) {
+      return checked;
+    }
     const session = this.options.requestSigning
       ? await this.verifySignature(request, response)
       : await this.validate(this.getSessionId(request), response);
     if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     request[SESSION_REQUEST_PROPERTY] = session;
     (request as { [CHECKED]?: true })[CHECKED] = true;
-    return true;
+    return session;
   }
 
   /**

@@ -12,10 +12,4 @@ export const HandshakeEndpointMessages = {
   /** Log line (error level) when a handshake meets an error that is neither a refusal nor a store failure. */
   handshakeUnexpectedError: (error: string): string =>
     `Handshake failed on an unexpected error (answered 503): ${error}`,
-  /** Startup error: forRootAsync() options configure a handshake without its routes. */
-  handshakeRoutesMissing: (): string =>
-    'MeshSessionModule: option "handshake" came from forRootAsync() without "handshakeRoutes: true" next to useFactory/useClass/useExisting; the routes must be known when the module is defined',
-  /** Startup error: routes asked for, but no handshake configured. */
-  handshakeOptionMissing: (): string =>
-    'MeshSessionModule: "handshakeRoutes: true" needs the option "handshake" ({ privateKey, trustedServices })',
 } as const;

@@ -7,11 +7,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
-import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
 import { HandshakeEndpointMessages } from './handshake-endpoint.messages.js';
 import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
 import { SessionMessages } from '../core/session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
 import type { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import type { Session } from '../core/session.interface.js';
@@ -19,7 +17,12 @@ import { withTimeout } from '../core/with-timeout.js';
 import { HANDSHAKE_PROTOCOL_VERSION } from '../protocol/handshake/handshake.constants.js';
 import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 import { HandshakeFailedException } from './handshake.exceptions.js';
-import type { ResolvedHandshakeOptions } from '../options/handshake.options.js';
+import { MeshAuditEmitter } from '../monitoring/mesh-audit.emitter.js';
+import { SessionStore } from '../core/session-store.js';
+import {
+  HANDSHAKE_ENDPOINT_OPTIONS,
+  type HandshakeEndpointOptions,
+} from './handshake-endpoint.options.js';
 import {
   createEphemeralKeyPair,
   createHandshakeNonce,
@@ -61,31 +64,26 @@ const NONCE_SCOPE = 'mesh-handshake:';
 export class HandshakeService implements OnApplicationShutdown {
   /** Failed handshakes are logged here at `warn`, with their precise reason. */
   protected readonly logger = new Logger('MeshHandshake');
-  /** The validated `handshake` option. */
-  protected readonly handshake: ResolvedHandshakeOptions;
   /** Handshakes per peer address, or `null` when not limited. */
   protected readonly limiter: RateLimiter | null;
   /** Checked against when the claimed service is unknown: this service's own public key. */
   private readonly decoyKey: KeyObject;
 
   /**
-   * @param sessions the session manager
-   * @param options the module options; `handshake` must be set
-   * @throws {Error} when the `handshake` option is missing
+   * @param sessions creates the sessions
+   * @param store the replay cache of hello nonces, and the rate limiter's backend
+   * @param audit where refusals are reported
+   * @param handshake this service's identity, the pinned identities and the limits
    */
   constructor(
     protected readonly sessions: SessionManager,
-    @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
+    protected readonly store: SessionStore,
+    protected readonly audit: MeshAuditEmitter,
+    @Inject(HANDSHAKE_ENDPOINT_OPTIONS) protected readonly handshake: HandshakeEndpointOptions,
   ) {
-    if (options.handshake === undefined) {
-      throw new Error(HandshakeEndpointMessages.handshakeOptionMissing());
-    }
-    this.handshake = options.handshake;
-    this.decoyKey = createPublicKey(options.handshake.privateKey);
+    this.decoyKey = createPublicKey(handshake.privateKey);
     this.limiter =
-      options.handshake.rateLimit === false
-        ? null
-        : sessions.store.createRateLimiter(options.handshake.rateLimit);
+      handshake.rateLimit === false ? null : store.createRateLimiter(handshake.rateLimit);
   }
 
   /**
@@ -101,13 +99,13 @@ export class HandshakeService implements OnApplicationShutdown {
     try {
       result = await withTimeout(
         this.limiter.checkLimit(`handshake:${peer.address}`),
-        this.options.storeTimeout,
+        this.handshake.storeTimeout,
       );
     } catch (error) {
       throw this.storeUnavailable(error);
     }
     if (result.allowed) return undefined;
-    this.sessions.audit.emit('rate_limit', undefined, {
+    this.audit.emit('rate_limit', undefined, {
       action: 'handshake_rate_limited',
       success: false,
       metadata: { peerAddress: peer.address },
@@ -178,7 +176,7 @@ export class HandshakeService implements OnApplicationShutdown {
     if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
       throw new HandshakeError(HandshakeMessages.handshakeBadSignature());
     }
-    if (serverId !== this.options.serviceId) {
+    if (serverId !== this.handshake.serviceId) {
       throw new HandshakeError(HandshakeMessages.handshakeWrongTarget(serverId));
     }
     const skew = this.handshake.maxClockSkew;
@@ -188,7 +186,7 @@ export class HandshakeService implements OnApplicationShutdown {
     // Claimed for as long as the timestamp would still be accepted.
     const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
     const fresh = await this.storeCall(
-      this.sessions.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
+      this.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
     );
     if (!fresh) throw new HandshakeError(HandshakeMessages.handshakeReplayed());
 
@@ -237,7 +235,7 @@ export class HandshakeService implements OnApplicationShutdown {
     this.logger.warn(
       HandshakeEndpointMessages.handshakeFailedLog(peer.address, claimedText, reason),
     );
-    this.sessions.audit.emit('connection', undefined, {
+    this.audit.emit('connection', undefined, {
       action: 'handshake_failed',
       success: false,
       error: reason,
@@ -255,7 +253,7 @@ export class HandshakeService implements OnApplicationShutdown {
    */
   protected async storeCall<T>(pending: Promise<T>): Promise<T> {
     try {
-      return await withTimeout(pending, this.options.storeTimeout);
+      return await withTimeout(pending, this.handshake.storeTimeout);
     } catch (error) {
       throw new StoreCallError(error);
     }

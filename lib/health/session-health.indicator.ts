@@ -1,18 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { MESH_SESSION_OPTIONS } from '../mesh-session.constants.js';
 import { SessionMessages } from '../core/session.messages.js';
-import type { ResolvedMeshSessionOptions } from '../options/mesh-session.options.js';
-import { SessionManager } from '../core/session-manager.js';
+import { SessionStore } from '../core/session-store.js';
 import { withTimeout } from '../core/with-timeout.js';
+import { SESSION_HEALTH_OPTIONS, type SessionHealthOptions } from './session-health.options.js';
 
 /**
- * Terminus health indicator for sessions. It is up with `{ activeSessions, maxActiveSessions }`
+ * Terminus health indicator for sessions, from `nestjs-mesh-session/health` (it needs the
+ * optional peer `@nestjs/terminus`). It is up with `{ activeSessions, maxActiveSessions }`
  * while `activeSessions < maxActiveSessions`, and down (so `/health` answers 503) when the
  * threshold is reached or the store cannot answer within `storeTimeout`. It never throws.
  *
+ * List it in the providers of the module that imports `TerminusModule`; it reads the store
+ * and the `health` option from `MeshSessionModule`.
+ *
  * @example
  * ```ts
+ * import { SessionHealthIndicator } from 'nestjs-mesh-session/health';
+ *
+ * @Module({ imports: [TerminusModule], controllers: [HealthController], providers: [SessionHealthIndicator] })
+ * export class HealthModule {}
+ *
  * @Get('health')
  * @HealthCheck()
  * check() {
@@ -24,13 +32,13 @@ import { withTimeout } from '../core/with-timeout.js';
 export class SessionHealthIndicator {
   /**
    * @param healthIndicatorService Terminus's result builder
-   * @param sessions the session manager
-   * @param options the module options
+   * @param store the session store, which counts the sessions
+   * @param options the threshold and the store timeout
    */
   constructor(
     protected readonly healthIndicatorService: HealthIndicatorService,
-    protected readonly sessions: SessionManager,
-    @Inject(MESH_SESSION_OPTIONS) protected readonly options: ResolvedMeshSessionOptions,
+    protected readonly store: SessionStore,
+    @Inject(SESSION_HEALTH_OPTIONS) protected readonly options: SessionHealthOptions,
   ) {}
 
   /**
@@ -44,10 +52,10 @@ export class SessionHealthIndicator {
     key: Key = 'sessions' as Key,
   ): Promise<HealthIndicatorResult<Key>> {
     const indicator = this.healthIndicatorService.check(key);
-    const maxActiveSessions = this.options.health.maxActiveSessions;
+    const { maxActiveSessions, storeTimeout } = this.options;
     let activeSessions: number;
     try {
-      activeSessions = await withTimeout(this.sessions.store.count(), this.options.storeTimeout);
+      activeSessions = await withTimeout(this.store.count(), storeTimeout);
     } catch {
       return indicator.down({ message: SessionMessages.storeUnavailable() });
     }

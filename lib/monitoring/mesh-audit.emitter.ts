@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { MonitoringMessages } from './monitoring.messages.js';
+import type { AuditSink } from '../core/audit-sink.js';
 import type { MeshAuditEvent, MeshAuditEventType } from '../core/mesh-audit-event.interface.js';
 import type { MonitoringAdapter, MonitoringOptions } from './monitoring-adapter.interface.js';
 
@@ -17,7 +18,7 @@ const MAX_TRACKED_DELIVERIES = 1_000;
  * audit.emit('connection', 'billing', { action: 'session_created', success: true });
  * ```
  */
-export class MeshAuditEmitter {
+export class MeshAuditEmitter implements AuditSink {
   private readonly logger = new Logger('MeshSession');
   private readonly adapters: readonly MonitoringAdapter[];
   /**
@@ -105,15 +106,4 @@ export class MeshAuditEmitter {
     const reason = error instanceof Error ? error.message : String(error);
     this.logger.error(MonitoringMessages.adapterFailed(adapter.constructor.name, reason));
   }
-}
-
-/**
- * A stable, non-reversible reference to a session for audit events and logs. In session-id
- * mode the id is a bearer credential, so it is never written out as is.
- *
- * @param sessionId the session id
- * @returns the first 16 hex characters of its SHA-256
- */
-export function sessionRef(sessionId: string): string {
-  return createHash('sha256').update(sessionId).digest('hex').slice(0, 16);
 }

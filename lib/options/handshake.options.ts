@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
 import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
 import { ROUTE_PATH } from '../protocol/handshake/handshake.constants.js';
-import { SessionMessages } from '../core/session.messages.js';
-import type { RateLimiterOptions } from '../core/rate-limiter.js';
+import type { OptionChecks } from '../core/option-checks.js';
+import type { RateLimiterOptions } from '../core/rate-limiter-options.js';
 import { resolveRateLimiterOptions } from '../core/rate-limiter-options.js';
 import {
   DEFAULT_HANDSHAKE_PATH,
@@ -77,23 +77,32 @@ export interface ResolvedHandshakeOptions {
 // A year: longer skews make the replay cache hold nonces for as long.
 const MAX_CLOCK_SKEW = 365 * 24 * 3_600_000;
 
+const HANDSHAKE_KEYS = ['privateKey', 'trustedServices', 'path', 'maxClockSkew', 'rateLimit'];
+
 /**
  * Validates the `handshake` option and loads its keys. Accepts its own output, so resolving
  * twice is harmless.
  *
+ * @param check the checks of the module's options
  * @param value what the user passed as `handshake`
  * @param serviceId the module's `serviceId`, which the handshake needs as its own identity
  * @returns the resolved option, or `undefined` when `value` is `undefined`
  * @throws {Error} naming the first bad option
  */
 export function resolveHandshakeOptions(
+  check: OptionChecks,
   value: HandshakeOptions | ResolvedHandshakeOptions | undefined,
   serviceId: string | undefined,
 ): ResolvedHandshakeOptions | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object') {
-    fail('handshake', 'an object { privateKey, trustedServices, path?, maxClockSkew? }', value);
-  }
+  check.knownKeys(
+    'handshake',
+    value,
+    HANDSHAKE_KEYS,
+    'an object { privateKey, trustedServices, path?, maxClockSkew? }',
+  );
+  const fail: (option: string, expected: string, got: unknown) => never = (option, expected, got) =>
+    check.fail(option, expected, got);
   if (serviceId === undefined) {
     fail('serviceId', 'set when "handshake" is configured (it is the handshake target)', serviceId);
   }
@@ -154,7 +163,7 @@ export function resolveHandshakeOptions(
       ? false
       : value.rateLimit === undefined
         ? { ...DEFAULT_HANDSHAKE_RATE_LIMIT }
-        : resolveRateLimiterOptions('handshake.rateLimit', value.rateLimit);
+        : resolveRateLimiterOptions(check, 'handshake.rateLimit', value.rateLimit);
 
   return Object.freeze({
     privateKey,
@@ -163,8 +172,4 @@ export function resolveHandshakeOptions(
     maxClockSkew,
     rateLimit: rateLimit === false ? false : Object.freeze(rateLimit),
   });
-}
-
-function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(SessionMessages.invalidOption(option, expected, got));
 }

@@ -1,16 +1,16 @@
+import { OptionChecks } from '../core/option-checks.js';
+import type { RateLimiterOptions } from '../core/rate-limiter-options.js';
+import { resolveRateLimiterOptions } from '../core/rate-limiter-options.js';
+import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
+import { SessionStore } from '../core/session-store.js';
+import { SESSION_TIMEOUTS } from '../core/session-timeouts.js';
+import { DEFAULT_SESSION_HEADER } from '../guard/session-guard.constants.js';
+import type { MonitoringOptions } from '../monitoring/monitoring-adapter.interface.js';
 import {
   resolveHandshakeOptions,
   type HandshakeOptions,
   type ResolvedHandshakeOptions,
 } from './handshake.options.js';
-import { DEFAULT_SESSION_HEADER } from '../guard/session-guard.constants.js';
-import { MAX_TIMER_MS } from '../core/option-checks.js';
-import { SessionMessages } from '../core/session.messages.js';
-import type { MonitoringOptions } from '../monitoring/monitoring-adapter.interface.js';
-import type { RateLimiterOptions } from '../core/rate-limiter.js';
-import { resolveRateLimiterOptions } from '../core/rate-limiter-options.js';
-import { SESSION_TIMEOUTS } from '../core/session-timeouts.js';
-import { SessionStore } from '../core/session-store.js';
 
 /**
  * Options of `MeshSessionModule.forRoot()` and `forRootAsync()`. All are optional.
@@ -132,24 +132,42 @@ export const MESH_SESSION_DEFAULTS = Object.freeze({
 
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
+/** The checks of the module's options: their errors start with `MeshSessionModule:`. */
+export const MODULE_OPTION_CHECKS: OptionChecks = new OptionChecks('MeshSessionModule');
+
+const MODULE_KEYS = [
+  'serviceId',
+  'sessionTimeout',
+  'maxSessionLifetime',
+  'cleanupInterval',
+  'sessionHeader',
+  'store',
+  'rateLimit',
+  'storeTimeout',
+  'health',
+  'monitoring',
+  'handshake',
+  'requestSigning',
+] as const satisfies readonly (keyof MeshSessionModuleOptions)[];
+
 /**
- * Applies defaults and validates every option.
+ * Applies defaults and validates every option, once, when the module starts.
  *
  * @param options what the user passed
  * @returns the resolved options
- * @throws {Error} naming the first bad option
+ * @throws {Error} naming the first bad option, or an unknown key with the closest known one
  * @example
  * ```ts
- * resolveMeshSessionOptions({ sessionTimeout: -1 }); // throws: option "sessionTimeout" ...
+ * resolveMeshSessionOptions({ sessionTimout: 1000 });
+ * // throws: MeshSessionModule: unknown option "sessionTimout"; did you mean "sessionTimeout"?
  * ```
  */
 export function resolveMeshSessionOptions(
   options: MeshSessionModuleOptions = {},
 ): ResolvedMeshSessionOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new Error(SessionMessages.invalidOption('options', 'an object', options));
-  }
-  const sessionTimeout = duration(
+  const check: OptionChecks = MODULE_OPTION_CHECKS;
+  check.knownKeys('', options, MODULE_KEYS);
+  const sessionTimeout = check.duration(
     'sessionTimeout',
     options.sessionTimeout,
     MESH_SESSION_DEFAULTS.sessionTimeout,
@@ -157,9 +175,9 @@ export function resolveMeshSessionOptions(
   const maxSessionLifetime =
     options.maxSessionLifetime === undefined
       ? undefined
-      : duration('maxSessionLifetime', options.maxSessionLifetime, undefined);
+      : check.duration('maxSessionLifetime', options.maxSessionLifetime);
   if (maxSessionLifetime !== undefined && maxSessionLifetime < sessionTimeout) {
-    fail(
+    check.fail(
       'maxSessionLifetime',
       `at least sessionTimeout (${sessionTimeout} ms)`,
       options.maxSessionLifetime,
@@ -168,72 +186,34 @@ export function resolveMeshSessionOptions(
   const cleanupInterval =
     options.cleanupInterval === false
       ? false
-      : duration('cleanupInterval', options.cleanupInterval, MESH_SESSION_DEFAULTS.cleanupInterval);
-  if (cleanupInterval !== false && cleanupInterval > MAX_TIMER_MS) {
-    fail('cleanupInterval', `at most ${MAX_TIMER_MS} ms`, cleanupInterval);
-  }
+      : check.duration(
+          'cleanupInterval',
+          options.cleanupInterval,
+          MESH_SESSION_DEFAULTS.cleanupInterval,
+          true,
+        );
 
   const header = options.sessionHeader ?? MESH_SESSION_DEFAULTS.sessionHeader;
   if (typeof header !== 'string' || !HEADER_TOKEN.test(header.toLowerCase())) {
-    fail('sessionHeader', 'a non-empty HTTP header name', header);
+    check.fail('sessionHeader', 'a non-empty HTTP header name', header);
   }
-
   if (options.store !== undefined && !(options.store instanceof SessionStore)) {
-    fail('store', 'an instance of a SessionStore subclass', options.store);
+    check.fail('store', 'an instance of a SessionStore subclass', options.store);
   }
-
   const rateLimit =
     options.rateLimit === undefined || options.rateLimit === false
       ? false
-      : resolveRateLimiterOptions('rateLimit', options.rateLimit);
-
-  const storeTimeout = duration(
+      : resolveRateLimiterOptions(check, 'rateLimit', options.rateLimit);
+  const storeTimeout = check.duration(
     'storeTimeout',
     options.storeTimeout,
     MESH_SESSION_DEFAULTS.storeTimeout,
+    true,
   );
-  if (storeTimeout > MAX_TIMER_MS) fail('storeTimeout', `at most ${MAX_TIMER_MS} ms`, storeTimeout);
-
-  const maxActiveSessions =
-    options.health?.maxActiveSessions ?? MESH_SESSION_DEFAULTS.maxActiveSessions;
-  if (!Number.isInteger(maxActiveSessions) || maxActiveSessions < 1) {
-    fail('health.maxActiveSessions', 'an integer of at least 1', maxActiveSessions);
-  }
-
-  const monitoring = options.monitoring;
-  if (monitoring !== undefined) {
-    if (monitoring === null || typeof monitoring !== 'object') {
-      fail('monitoring', 'an object { enabled?, adapters? }', monitoring);
-    }
-    if (monitoring.adapters !== undefined) {
-      if (!Array.isArray(monitoring.adapters)) {
-        fail('monitoring.adapters', 'an array of MonitoringAdapter', monitoring.adapters);
-      }
-      monitoring.adapters.forEach((adapter, i) => {
-        if (typeof adapter?.logEvent !== 'function') {
-          fail(`monitoring.adapters[${i}]`, 'an object with a logEvent() method', adapter);
-        }
-      });
-    }
-  }
-
-  if (
-    options.serviceId !== undefined &&
-    (typeof options.serviceId !== 'string' ||
-      options.serviceId.length === 0 ||
-      options.serviceId.length > 255)
-  ) {
-    fail('serviceId', 'a non-empty string of at most 255 characters', options.serviceId);
-  }
-
-  const handshake = resolveHandshakeOptions(options.handshake, options.serviceId);
-  const requestSigning = options.requestSigning ?? handshake !== undefined;
-  if (typeof requestSigning !== 'boolean') {
-    fail('requestSigning', 'a boolean', requestSigning);
-  }
-
+  const serviceId = resolveServiceId(options.serviceId);
+  const handshake = resolveHandshakeOptions(check, options.handshake, serviceId);
   return Object.freeze({
-    serviceId: options.serviceId,
+    serviceId,
     sessionTimeout,
     maxSessionLifetime,
     cleanupInterval,
@@ -241,21 +221,64 @@ export function resolveMeshSessionOptions(
     store: options.store,
     rateLimit,
     storeTimeout,
-    health: Object.freeze({ maxActiveSessions }),
-    monitoring,
+    health: Object.freeze({ maxActiveSessions: resolveMaxActiveSessions(options.health) }),
+    monitoring: resolveMonitoring(options.monitoring),
     handshake,
-    requestSigning,
+    requestSigning: check.boolean(
+      'requestSigning',
+      options.requestSigning,
+      handshake !== undefined,
+    ),
   });
 }
 
-function duration(option: string, value: unknown, fallback: number | undefined): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    fail(option, 'a positive integer number of milliseconds', value);
+function resolveServiceId(serviceId: unknown): string | undefined {
+  if (
+    serviceId !== undefined &&
+    (typeof serviceId !== 'string' ||
+      serviceId.length === 0 ||
+      serviceId.length > MAX_SERVICE_ID_LENGTH)
+  ) {
+    MODULE_OPTION_CHECKS.fail(
+      'serviceId',
+      `a non-empty string of at most ${MAX_SERVICE_ID_LENGTH} characters`,
+      serviceId,
+    );
   }
-  return value;
+  return serviceId as string | undefined;
 }
 
-function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(SessionMessages.invalidOption(option, expected, got));
+function resolveMaxActiveSessions(health: MeshSessionModuleOptions['health']): number {
+  if (health === undefined) return MESH_SESSION_DEFAULTS.maxActiveSessions;
+  MODULE_OPTION_CHECKS.knownKeys('health', health, ['maxActiveSessions'], 'an object');
+  return MODULE_OPTION_CHECKS.integer(
+    'health.maxActiveSessions',
+    health.maxActiveSessions,
+    MESH_SESSION_DEFAULTS.maxActiveSessions,
+    1,
+  );
+}
+
+function resolveMonitoring(
+  monitoring: MonitoringOptions | undefined,
+): MonitoringOptions | undefined {
+  if (monitoring === undefined) return undefined;
+  const check: OptionChecks = MODULE_OPTION_CHECKS;
+  check.knownKeys(
+    'monitoring',
+    monitoring,
+    ['enabled', 'adapters'],
+    'an object { enabled?, adapters? }',
+  );
+  if (monitoring.adapters !== undefined) {
+    if (!Array.isArray(monitoring.adapters)) {
+      check.fail('monitoring.adapters', 'an array of MonitoringAdapter', monitoring.adapters);
+    }
+    monitoring.adapters.forEach((adapter, i) => {
+      if (typeof adapter?.logEvent !== 'function') {
+        check.fail(`monitoring.adapters[${i}]`, 'an object with a logEvent() method', adapter);
+      }
+    });
+  }
+  return monitoring;
 }

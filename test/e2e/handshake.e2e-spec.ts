@@ -18,7 +18,7 @@ import {
   SessionManager,
   signRequest,
   type ClientHello,
-  type SessionStore,
+  SessionStore,
   type ServerHello,
 } from '../../lib/index.js';
 import {
@@ -263,8 +263,14 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
     const service = greeter.app.get(HandshakeService);
     const limiter = (service as unknown as { limiter: RateLimiter }).limiter;
     const failures = [
-      () => jest.spyOn(manager.store, 'claimNonce').mockRejectedValueOnce(new Error('nonce down')),
-      () => jest.spyOn(manager.store, 'create').mockRejectedValueOnce(new Error('create down')),
+      () =>
+        jest
+          .spyOn(greeter.app.get(SessionStore), 'claimNonce')
+          .mockRejectedValueOnce(new Error('nonce down')),
+      () =>
+        jest
+          .spyOn(greeter.app.get(SessionStore), 'create')
+          .mockRejectedValueOnce(new Error('create down')),
       () => jest.spyOn(limiter, 'checkLimit').mockRejectedValueOnce(new Error('limiter down')),
     ];
     for (const [i, fail] of failures.entries()) {
@@ -447,12 +453,11 @@ describe.each(platforms)('Handshake options on $name', (platform) => {
     }
   });
 
-  it('takes the handshake from forRootAsync with handshakeRoutes: true', async () => {
+  it('takes the handshake, and its path, from forRootAsync options', async () => {
     const running = await listen(
       {
         imports: [
           MeshSessionModule.forRootAsync({
-            handshakeRoutes: true,
             useFactory: async () => ({
               serviceId: 'greeter',
               cleanupInterval: false as const,

@@ -8,12 +8,8 @@ import {
   type HealthCheckResult,
 } from '@nestjs/terminus';
 import request from 'supertest';
-import {
-  MeshSessionModule,
-  SessionHealthIndicator,
-  SessionManager,
-  SessionStore,
-} from '../../lib/index.js';
+import { MeshSessionModule, SessionManager, SessionStore } from '../../lib/index.js';
+import { SessionHealthIndicator } from '../../lib/health.js';
 import { keyEncodings } from '../support/audit-recorder.js';
 import { httpAdapters, startHttpApp } from '../support/http-app.js';
 import { storeFactories } from '../support/store-factories.js';
@@ -59,6 +55,7 @@ describe.each(combos)('SessionHealthIndicator on $label', ({ adapter, factory })
           }),
         ],
         controllers: [HealthController],
+        providers: [SessionHealthIndicator],
       },
       adapter,
     );

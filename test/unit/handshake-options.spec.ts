@@ -5,10 +5,10 @@ import {
   generateIdentityKeyPair,
   HandshakeService,
   MeshSessionModule,
-  resolveMeshSessionOptions,
   type HandshakeOptions,
   type MeshSessionModuleOptions,
 } from '../../lib/index.js';
+import { resolveMeshSessionOptions } from '../../lib/options/mesh-session.options.js';
 
 const self = generateIdentityKeyPair();
 const peer = generateIdentityKeyPair();
@@ -159,32 +159,39 @@ describe('MeshSessionModule handshake registration', () => {
     await moduleRef.close();
   });
 
-  it('fails at startup when forRootAsync returns a handshake without handshakeRoutes', async () => {
+  it('serves the handshake from forRootAsync options alone, and nothing without them', async () => {
+    for (const withHandshake of [true, false]) {
+      const moduleRef = await Test.createTestingModule({
+        imports: [
+          MeshSessionModule.forRootAsync({
+            useFactory: () => ({
+              serviceId: 'greeter',
+              cleanupInterval: false as const,
+              ...(withHandshake ? { handshake } : {}),
+            }),
+          }),
+        ],
+      }).compile();
+      const service = moduleRef.get(HandshakeService, { strict: false });
+      expect(service === null).toBe(!withHandshake);
+      await moduleRef.close();
+    }
+  });
+
+  it('fails at startup on an unknown handshake key, naming the closest known one', async () => {
     await expect(
       Test.createTestingModule({
         imports: [
           MeshSessionModule.forRootAsync({
             useFactory: () => ({
               serviceId: 'greeter',
-              cleanupInterval: false as const,
-              handshake,
+              handshake: { ...handshake, pth: '/x' } as typeof handshake,
             }),
           }),
         ],
       }).compile(),
-    ).rejects.toThrow(/"handshake" came from forRootAsync\(\) without "handshakeRoutes: true"/);
-  });
-
-  it('fails at startup when handshakeRoutes is set without a handshake', async () => {
-    await expect(
-      Test.createTestingModule({
-        imports: [
-          MeshSessionModule.forRootAsync({
-            handshakeRoutes: true,
-            useFactory: () => ({ serviceId: 'greeter', cleanupInterval: false as const }),
-          }),
-        ],
-      }).compile(),
-    ).rejects.toThrow(/needs the option "handshake"/);
+    ).rejects.toThrow(
+      'MeshSessionModule: unknown option "handshake.pth"; did you mean "handshake.path"?',
+    );
   });
 });

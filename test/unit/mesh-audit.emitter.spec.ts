@@ -3,10 +3,10 @@ import { Logger } from '@nestjs/common';
 import {
   LoggerMonitoringAdapter,
   MeshAuditEmitter,
-  sessionRef,
   type MeshAuditEvent,
   type MonitoringAdapter,
 } from '../../lib/index.js';
+import { sessionRef } from '../../lib/core/audit-sink.js';
 import { AuditRecorder } from '../support/audit-recorder.js';
 
 describe('MeshAuditEmitter', () => {

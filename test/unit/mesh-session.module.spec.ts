@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -40,6 +41,12 @@ class FeatureController {
 @Module({ controllers: [FeatureController] })
 class FeatureModule {}
 
+/** The idle timeout a manager gives a new session. */
+async function timeoutOf(manager: SessionManager): Promise<number> {
+  const session = await manager.createSession('probe', randomBytes(32));
+  return session.expiresAt - session.createdAt;
+}
+
 describe('MeshSessionModule', () => {
   it('works with no options at all, on a memory store', async () => {
     const moduleRef = await Test.createTestingModule({
@@ -58,7 +65,8 @@ describe('MeshSessionModule', () => {
       imports: [MeshSessionModule.forRoot({ store, cleanupInterval: false })],
     }).compile();
     expect(moduleRef.get(SessionStore)).toBe(store);
-    expect(moduleRef.get(SessionManager).store).toBe(store);
+    const session = await moduleRef.get(SessionManager).createSession('svc', randomBytes(32));
+    expect(await store.get(session.id, Date.now())).toBe(session);
     await moduleRef.close();
   });
 
@@ -75,7 +83,7 @@ describe('MeshSessionModule', () => {
         }),
       ],
     }).compile();
-    expect(moduleRef.get(SessionManager).options.sessionTimeout).toBe(120_000);
+    expect(await timeoutOf(moduleRef.get(SessionManager))).toBe(120_000);
     await moduleRef.close();
   });
 
@@ -83,7 +91,7 @@ describe('MeshSessionModule', () => {
     const withClass = await Test.createTestingModule({
       imports: [MeshSessionModule.forRootAsync({ useClass: OptionsFactory })],
     }).compile();
-    expect(withClass.get(SessionManager).options.sessionTimeout).toBe(240_000);
+    expect(await timeoutOf(withClass.get(SessionManager))).toBe(240_000);
     await withClass.close();
 
     const withExisting = await Test.createTestingModule({
@@ -94,7 +102,7 @@ describe('MeshSessionModule', () => {
         }),
       ],
     }).compile();
-    expect(withExisting.get(SessionManager).options.sessionTimeout).toBe(240_000);
+    expect(await timeoutOf(withExisting.get(SessionManager))).toBe(240_000);
     await withExisting.close();
   });
 
@@ -114,5 +122,41 @@ describe('MeshSessionModule', () => {
     expect(res.status).toBe(200);
     expect((await request(app.getHttpServer()).get('/feature')).status).toBe(401);
     await app.close();
+  });
+
+  it('fails startup on an unknown option, naming the closest known one', async () => {
+    await expect(
+      Test.createTestingModule({
+        imports: [MeshSessionModule.forRoot({ sessionTimout: 1_000 } as MeshSessionModuleOptions)],
+      }).compile(),
+    ).rejects.toThrow(
+      'MeshSessionModule: unknown option "sessionTimout"; did you mean "sessionTimeout"?',
+    );
+    await expect(
+      Test.createTestingModule({
+        imports: [
+          MeshSessionModule.forRootAsync({
+            useFactory: () => ({ health: { maxActiveSesions: 5 } }) as MeshSessionModuleOptions,
+          }),
+        ],
+      }).compile(),
+    ).rejects.toThrow(
+      'MeshSessionModule: unknown option "health.maxActiveSesions"; did you mean "health.maxActiveSessions"?',
+    );
+  });
+
+  it('shuts down cleanly when a test replaces SessionManager with a partial fake', async () => {
+    const store = new MemorySessionStore();
+    const close = jest.spyOn(store, 'close');
+    const moduleRef = await Test.createTestingModule({
+      imports: [MeshSessionModule.forRoot({ store, cleanupInterval: false })],
+    })
+      .overrideProvider(SessionManager)
+      .useValue({ getSession: () => Promise.resolve(undefined) })
+      .compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    await expect(app.close()).resolves.toBeUndefined();
+    expect(close).toHaveBeenCalledTimes(1);
   });
 });

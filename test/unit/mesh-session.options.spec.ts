@@ -3,9 +3,9 @@ import {
   MemorySessionStore,
   MESH_SESSION_DEFAULTS,
   MeshSessionModule,
-  resolveMeshSessionOptions,
   type MeshSessionModuleOptions,
 } from '../../lib/index.js';
+import { resolveMeshSessionOptions } from '../../lib/options/mesh-session.options.js';
 
 describe('resolveMeshSessionOptions', () => {
   it('applies the documented defaults', () => {

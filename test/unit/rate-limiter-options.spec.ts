@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { generateIdentityKeyPair, RateLimiter, type RateLimiterOptions } from '../../lib/index.js';
 import {
-  generateIdentityKeyPair,
-  RateLimiter,
-  resolveMeshClientOptions,
+  MODULE_OPTION_CHECKS,
   resolveMeshSessionOptions,
-  type RateLimiterOptions,
-} from '../../lib/index.js';
+} from '../../lib/options/mesh-session.options.js';
+import { resolveMeshClientOptions } from '../../lib/client/mesh-client.options.js';
 import { RedisSessionStore } from '../../lib/redis.js';
 import { MAX_TIMER_MS } from '../../lib/core/option-checks.js';
 import { ROUTE_PATH } from '../../lib/protocol/handshake/handshake.constants.js';
@@ -71,7 +70,7 @@ describe('rate-limit options: one validator for every consumer', () => {
 
   it('refuses options that are not an object, naming the option', () => {
     expect(findRateLimiterOptionsProblem(null)?.field).toBeUndefined();
-    expect(() => resolveRateLimiterOptions('handshake.rateLimit', 5)).toThrow(
+    expect(() => resolveRateLimiterOptions(MODULE_OPTION_CHECKS, 'handshake.rateLimit', 5)).toThrow(
       'option "handshake.rateLimit" must be false or { maxRequests, windowMs, blockDuration? }',
     );
     expect(() => new RateLimiter(null as never)).toThrow(TypeError);
@@ -80,13 +79,29 @@ describe('rate-limit options: one validator for every consumer', () => {
   it('fills blockDuration with windowMs, for the module and the handshake alike', () => {
     const limit = { maxRequests: 5, windowMs: 1_000 };
     const expected = { maxRequests: 5, windowMs: 1_000, blockDuration: 1_000 };
-    expect(resolveRateLimiterOptions('rateLimit', limit)).toEqual(expected);
+    expect(resolveRateLimiterOptions(MODULE_OPTION_CHECKS, 'rateLimit', limit)).toEqual(expected);
     expect(resolveMeshSessionOptions({ rateLimit: limit }).rateLimit).toEqual(expected);
     const handshake = consumers[1][1](limit) as ReturnType<typeof resolveMeshSessionOptions>;
     expect(handshake.handshake?.rateLimit).toEqual(expected);
     expect(
-      resolveRateLimiterOptions('rateLimit', { ...limit, blockDuration: 9_000 }).blockDuration,
+      resolveRateLimiterOptions(MODULE_OPTION_CHECKS, 'rateLimit', {
+        ...limit,
+        blockDuration: 9_000,
+      }).blockDuration,
     ).toBe(9_000);
+  });
+});
+
+describe('unknown rate-limit keys', () => {
+  it('fails naming the key and the closest known one, wherever the options come from', () => {
+    expect(() =>
+      resolveMeshSessionOptions({ rateLimit: { maxRequests: 5, windowMS: 1_000 } as never }),
+    ).toThrow(
+      'MeshSessionModule: unknown option "rateLimit.windowMS"; did you mean "rateLimit.windowMs"?',
+    );
+    expect(() => new RateLimiter({ maxRequest: 5, windowMs: 1_000 } as never)).toThrow(
+      'Argument "maxRequest" must be absent (did you mean "maxRequests"?)',
+    );
   });
 });
 

@@ -3,11 +3,13 @@ import { Reflector } from '@nestjs/core';
 import { SkipSession } from '../../lib/guard/skip-session.decorator.js';
 import { SessionGuard } from '../../lib/guard/session.guard.js';
 import { SessionManager } from '../../lib/core/session-manager.js';
+import { MemorySessionStore } from '../../lib/stores/memory/memory-session.store.js';
 
 /** A context for one route, with a request that carries no session header. */
 function routeContext(controller: object, handler: object): ExecutionContext {
   const http = { getRequest: () => ({ headers: {} }), getResponse: () => ({ header() {} }) };
   return {
+    getType: () => 'http',
     getHandler: () => handler,
     getClass: () => controller,
     switchToHttp: () => http,
@@ -26,8 +28,12 @@ class OpenController {
 class PublicController extends OpenController {}
 
 describe('SessionGuard: @SkipSession()', () => {
-  const manager = new SessionManager({ cleanupInterval: false });
-  const guard = new SessionGuard(manager, new Reflector(), manager.options);
+  const manager = new SessionManager(new MemorySessionStore());
+  const guard = new SessionGuard(manager, new Reflector(), {
+    sessionHeader: 'x-mesh-session-id',
+    requestSigning: false,
+    storeTimeout: 2_000,
+  });
   const skipped = (controller: object, handler: object): boolean =>
     guard['isSkipped'](routeContext(controller, handler));
 
@@ -48,4 +54,24 @@ describe('SessionGuard: @SkipSession()', () => {
       'Missing session id',
     );
   });
+
+  it.each(['rpc', 'ws', 'graphql'])(
+    'refuses a %s handler with an error naming its type, leaving the payload untouched',
+    async (type) => {
+      const payload = Object.freeze({ headers: { 'x-mesh-session-id': 'anything' } });
+      const context = {
+        getType: () => type,
+        getHandler: () => OpenController.prototype.closed,
+        getClass: () => OpenController,
+        switchToHttp: () => ({ getRequest: () => payload, getResponse: () => payload }),
+        switchToRpc: () => ({ getData: () => payload }),
+        getArgs: () => [payload],
+      } as unknown as ExecutionContext;
+      await expect(guard.canActivate(context)).rejects.toThrow(
+        `SessionGuard supports HTTP handlers only; it cannot check a "${type}" handler`,
+      );
+      expect(payload).toEqual({ headers: { 'x-mesh-session-id': 'anything' } });
+      expect(Object.keys(payload)).toEqual(['headers']);
+    },
+  );
 });

@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { jest } from '@jest/globals';
 import {
+  MeshAuditEmitter,
   MeshSession,
+  MemorySessionStore,
   SessionManager,
   SessionValidationError,
   type SessionStore,
@@ -23,12 +25,11 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
     jest.useFakeTimers({ now: T0 });
     store = await factory.create();
     audit = new AuditRecorder();
-    manager = new SessionManager({
-      sessionTimeout: HOUR,
+    manager = new SessionManager(
       store,
-      serviceId: 'self',
-      monitoring: { adapters: [audit] },
-    });
+      { sessionTimeout: HOUR },
+      new MeshAuditEmitter({ adapters: [audit] }, 'self'),
+    );
   });
 
   afterEach(async () => {
@@ -126,10 +127,9 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
     });
 
     it('never slides past createdAt + maxSessionLifetime', async () => {
-      const capped = new SessionManager({
+      const capped = new SessionManager(store, {
         sessionTimeout: HOUR,
         maxSessionLifetime: 2 * HOUR,
-        store,
       });
       const session = await capped.createSession('svc', randomBytes(32));
       jest.setSystemTime(T0 + 50 * 60_000);
@@ -383,7 +383,7 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
 });
 
 describe('SessionManager constructor', () => {
-  it('accepts the seed form new SessionManager(ttl) with a memory store', async () => {
+  it('accepts new SessionManager(ttl), with a memory store', async () => {
     jest.useFakeTimers({ now: T0 });
     const manager = new SessionManager(300_000);
     const session = await manager.createSession('svc', randomBytes(32));
@@ -393,5 +393,20 @@ describe('SessionManager constructor', () => {
 
   it.each([0, -1, 1.5, NaN])('rejects a timeout of %p, naming the option', (ttl) => {
     expect(() => new SessionManager(ttl)).toThrow('"sessionTimeout"');
+  });
+
+  it('rejects a policy whose lifetime cap is below the timeout, naming it', () => {
+    expect(
+      () =>
+        new SessionManager(new MemorySessionStore(), {
+          sessionTimeout: 60_000,
+          maxSessionLifetime: 30_000,
+        }),
+    ).toThrow('"maxSessionLifetime" must be at least sessionTimeout (60000 ms)');
+  });
+
+  it('rejects a store that is not a SessionStore, naming the argument', () => {
+    expect(() => new SessionManager({} as never)).toThrow(TypeError);
+    expect(() => new SessionManager({} as never)).toThrow('"store"');
   });
 });

@@ -1,0 +1,1 @@
+export { SessionHealthIndicator } from './health/session-health.indicator.js';
