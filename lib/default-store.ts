@@ -1,4 +1,4 @@
-import { useDefaultSessionStore } from './core/session-manager.js';
+import { useDefaultSessionStore } from './core/default-session-store.js';
 import { MemorySessionStore } from './stores/memory/memory-session.store.js';
 
 // `new SessionManager(sessionTimeout)` outside Nest gets a memory store: the core names no

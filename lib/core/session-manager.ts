@@ -1,35 +1,16 @@
-import { NO_AUDIT, sessionRef, type AuditSink } from './audit-sink.js';
+import { NO_AUDIT, type AuditSink } from './audit-sink.js';
+import { createDefaultSessionStore } from './default-session-store.js';
+import { SessionChecks } from './session-checks.js';
+import { SessionEvents } from './session-events.js';
 import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
 import { resolveSessionPolicy, type SessionPolicy } from './session-policy.js';
-import { SESSION_KEY_LENGTH, MAX_SERVICE_ID_LENGTH } from './session.constants.js';
+import { SESSION_KEY_LENGTH } from './session.constants.js';
+import { assertServiceId, assertSessionKey, copyMetadata } from './session-arguments.js';
 import type { Session, SessionStats } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import { SessionStore } from './session-store.js';
-import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
-
-const MAX_METADATA_DEPTH = 16;
-
-/**
- * Makes the store of a manager built from a timeout alone (`new SessionManager(ttl)`). The core
- * names no store: the package entry registers the memory store here.
- */
-let defaultStore: (() => SessionStore) | undefined;
-
-/**
- * Registers the store that `new SessionManager(sessionTimeout)` uses. Called once by the package
- * entry, which gives the memory store.
- *
- * @param factory makes a new store
- * @example
- * ```ts
- * useDefaultSessionStore(() => new MemorySessionStore());
- * ```
- */
-export function useDefaultSessionStore(factory: () => SessionStore): void {
-  defaultStore = factory;
-}
 
 /**
  * Creates, reads, slides, revokes and cleans up sessions. It owns the policy (idle timeout,
@@ -53,13 +34,10 @@ export function useDefaultSessionStore(factory: () => SessionStore): void {
  */
 export class SessionManager {
   private readonly store: SessionStore;
-  private readonly audit: AuditSink;
   private readonly sessionTimeout: number;
   private readonly maxLifetime: number | undefined;
-  private created = 0;
-  private expired = 0;
-  private invalidated = 0;
-  private rejected = 0;
+  private readonly events: SessionEvents;
+  private readonly checks: SessionChecks;
   private runningCleanup: Promise<number> | undefined;
 
   /**
@@ -98,16 +76,12 @@ export class SessionManager {
         );
       }
       policy = { sessionTimeout: storeOrTimeout };
-      if (defaultStore === undefined) {
-        throw new TypeError(
-          SessionMessages.invalidArgument('store', 'a SessionStore', storeOrTimeout),
-        );
-      }
-      store = defaultStore();
+      store = createDefaultSessionStore();
     }
     const resolved = resolveSessionPolicy(policy);
     this.store = store;
-    this.audit = audit;
+    this.events = new SessionEvents(audit);
+    this.checks = new SessionChecks(store, resolved, this.events);
     this.sessionTimeout = resolved.sessionTimeout;
     this.maxLifetime = resolved.maxSessionLifetime;
   }
@@ -131,11 +105,7 @@ export class SessionManager {
     metadata?: Record<string, unknown>,
   ): Promise<Session> {
     assertServiceId(serviceId);
-    if (!Buffer.isBuffer(sessionKey) || sessionKey.length !== SESSION_KEY_LENGTH) {
-      throw new TypeError(
-        SessionMessages.invalidArgument('sessionKey', 'a Buffer of exactly 32 bytes', sessionKey),
-      );
-    }
+    assertSessionKey(sessionKey);
     const safeMetadata = metadata === undefined ? undefined : copyMetadata(metadata, 'metadata');
     const now = Date.now();
     // A private copy: the caller may reuse or wipe its buffer.
@@ -151,8 +121,7 @@ export class SessionManager {
       safeMetadata,
     );
     await this.store.create(session);
-    this.created++;
-    this.event('connection', serviceId, 'session_created', session.id);
+    this.events.sessionCreated(serviceId, session.id);
     return session;
   }
 
@@ -171,21 +140,10 @@ export class SessionManager {
   /** `getSession` once the id is known to be well-formed. */
   private async slide(id: string): Promise<Session | undefined> {
     const now = Date.now();
-    return this.unlessExpired(
+    return this.checks.unlessExpired(
       await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime),
       now,
     );
-  }
-
-  /** What `touch` answered, with an expired session counted, audited and dropped. */
-  private unlessExpired(session: Session | undefined, now: number): Session | undefined {
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= now) {
-      this.expired++;
-      this.event('connection', session.serviceId, 'session_expired', session.id);
-      return undefined;
-    }
-    return session;
   }
 
   /**
@@ -239,7 +197,7 @@ export class SessionManager {
    * @returns whether a session was removed
    */
   async invalidateSession(id: string): Promise<boolean> {
-    return this.remove(id, 'session_invalidated');
+    return this.checks.remove(id, 'session_invalidated');
   }
 
   /**
@@ -251,10 +209,7 @@ export class SessionManager {
   async invalidateSessionsByServiceId(serviceId: string): Promise<number> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return 0;
     const count = await this.store.deleteByServiceId(serviceId);
-    if (count > 0) {
-      this.invalidated += count;
-      this.event('connection', serviceId, 'service_sessions_invalidated', undefined, { count });
-    }
+    this.events.serviceInvalidated(serviceId, count);
     return count;
   }
 
@@ -268,10 +223,7 @@ export class SessionManager {
     this.runningCleanup ??= this.store.deleteExpired(Date.now()).then(
       (count) => {
         this.runningCleanup = undefined;
-        if (count > 0) {
-          this.expired += count;
-          this.event('connection', undefined, 'sessions_expired', undefined, { count });
-        }
+        this.events.sessionsExpired(count);
         return count;
       },
       (error: unknown) => {
@@ -286,13 +238,7 @@ export class SessionManager {
    * Session counters. `activeSessions` comes from the store; the others count since start.
    */
   async getStats(): Promise<SessionStats> {
-    return {
-      activeSessions: await this.store.count(),
-      created: this.created,
-      expired: this.expired,
-      invalidated: this.invalidated,
-      rejected: this.rejected,
-    };
+    return this.events.stats(await this.store.count());
   }
 
   /**
@@ -304,90 +250,41 @@ export class SessionManager {
    * @throws {SessionValidationError} with the reason and the caller-facing message
    * @throws whatever the store throws when it fails
    */
-  async validateSession(id: string | undefined): Promise<Session> {
-    if (id === undefined || id === '') {
-      throw this.reject('missing', SessionMessages.missingSessionId());
-    }
-    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
-    // The slide inline rather than through `slide`: one Promise less on every guarded request.
-    const now = Date.now();
-    const session = this.unlessExpired(
-      await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime),
-      now,
-    );
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
-    if (session.metadata?.revoked === true) {
-      await this.remove(id, 'session_revoked');
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
-    }
-    return session;
+  validateSession(id: string | undefined): Promise<Session> {
+    return this.checks.validateSession(id);
   }
 
   /**
-   * Signature mode's read, before the signature is checked: the live session, read without
-   * sliding it and without writing anything to the store, so that a request signed without
-   * the key costs no store write. A revoked session is invalidated. Refusals are counted and
-   * audited as by `validateSession`. Once the signature verifies, `claimNonceAndTouch` claims
-   * the request's nonce and slides the session.
+   * Signature mode's read, before the signature is checked: the live session, not slid, with
+   * nothing written to the store (see {@link SessionChecks.readSession}).
    *
    * @param id the signature's `keyid`
    * @param now the request's time (ms)
    * @returns the session, not slid
    * @throws {SessionValidationError} 'invalid', 'not_found' or 'revoked'
-   * @throws whatever the store throws when it fails
    */
-  async readSession(id: string, now: number = Date.now()): Promise<Session> {
-    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
-    return this.refuseRevoked(await this.store.get(id, now));
+  readSession(id: string, now: number = Date.now()): Promise<Session> {
+    return this.checks.readSession(id, now);
   }
 
   /**
-   * Signature mode's write, once the request's signature has verified: claims its nonce in the
-   * session's scope and, when the nonce is fresh, slides the session, in one store call
-   * (`SessionStore.claimNonceAndTouch`). A session that ended or was revoked since
-   * `readSession` is refused, counted and audited.
+   * Signature mode's write, once the signature verified: claims the nonce and slides the
+   * session in one store call (see {@link SessionChecks.claimNonceAndTouch}).
    *
    * @param id the session id (the signature's `keyid`)
    * @param nonce the request's nonce
    * @param ttl how long the nonce stays claimed (ms)
    * @param now the request's time (ms)
-   * @returns `nonceFresh: false` for a nonce already used (nothing slid), or the slid session
+   * @returns `nonceFresh: false` for a nonce already used, or the slid session
    * @throws {SessionValidationError} 'not_found' or 'revoked'
-   * @throws whatever the store throws when it fails
    */
-  async claimNonceAndTouch(
+  claimNonceAndTouch(
     id: string,
     nonce: string,
     ttl: number,
     now: number = Date.now(),
   ): Promise<{ session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false }> {
-    const { session, nonceFresh } = await this.store.claimNonceAndTouch(
-      id,
-      nonce,
-      ttl,
-      now,
-      this.sessionTimeout,
-      this.maxLifetime,
-    );
-    if (!nonceFresh) return { session: undefined, nonceFresh };
-    if (session !== undefined && session.expiresAt <= now) {
-      this.expired++;
-      this.event('connection', session.serviceId, 'session_expired', id);
-      throw this.reject('not_found', SessionMessages.sessionNotFound());
-    }
-    return { session: await this.refuseRevoked(session), nonceFresh };
-  }
-
-  /** Refuses a missing session ('not_found') or a revoked one ('revoked', invalidated). */
-  private async refuseRevoked(session: Session | undefined): Promise<Session> {
-    if (session === undefined) {
-      throw this.reject('not_found', SessionMessages.sessionNotFound());
-    }
-    if (session.metadata?.revoked === true) {
-      await this.remove(session.id, 'session_revoked');
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
-    }
-    return session;
+    return this.checks.claimNonceAndTouch(id, nonce, ttl, now);
   }
 
   /**
@@ -399,116 +296,11 @@ export class SessionManager {
    * @param serviceId the remote service, when known
    */
   recordRejection(eventType: MeshAuditEventType, reason: string, serviceId?: string): void {
-    this.rejected++;
-    if (this.audit.enabled) {
-      this.audit.emit(eventType, serviceId, {
-        action: 'request_rejected',
-        success: false,
-        error: reason,
-      });
-    }
-  }
-
-  private reject(
-    reason: SessionRejectionReason,
-    message: string,
-    serviceId?: string,
-  ): SessionValidationError {
-    this.recordRejection('error', reason, serviceId);
-    return new SessionValidationError(reason, message);
-  }
-
-  private async remove(id: string, action: string): Promise<boolean> {
-    if (!isSessionId(id)) return false;
-    const removed = await this.store.delete(id);
-    if (removed === undefined) return false;
-    this.invalidated++;
-    this.event('connection', removed.serviceId, action, id);
-    return true;
+    this.events.requestRejected(eventType, reason, serviceId);
   }
 
   private expiryFor(now: number, createdAt: number): number {
     const idle = now + this.sessionTimeout;
     return this.maxLifetime === undefined ? idle : Math.min(idle, createdAt + this.maxLifetime);
   }
-
-  private event(
-    eventType: MeshAuditEventType,
-    serviceId: string | undefined,
-    action: string,
-    sessionId?: string,
-    extra?: Record<string, unknown>,
-  ): void {
-    if (!this.audit.enabled) return;
-    const metadata =
-      sessionId === undefined ? extra : { sessionRef: sessionRef(sessionId), ...extra };
-    this.audit.emit(eventType, serviceId, { action, success: true, metadata });
-  }
-}
-
-function assertServiceId(serviceId: unknown): asserts serviceId is string {
-  if (
-    typeof serviceId !== 'string' ||
-    serviceId.length === 0 ||
-    serviceId.length > MAX_SERVICE_ID_LENGTH
-  ) {
-    throw new TypeError(
-      SessionMessages.invalidArgument(
-        'serviceId',
-        `a non-empty string of at most ${MAX_SERVICE_ID_LENGTH} characters`,
-        serviceId,
-      ),
-    );
-  }
-}
-
-/**
- * Deep-copies a plain JSON object, so the stored metadata cannot change behind the store's
- * back, and refuses anything JSON cannot carry faithfully.
- */
-function copyMetadata(value: unknown, argument: string): Record<string, unknown> {
-  if (!isPlainObject(value)) {
-    throw new TypeError(
-      SessionMessages.invalidArgument(argument, 'a plain JSON-serialisable object', value),
-    );
-  }
-  return copyJson(value, argument, 0) as Record<string, unknown>;
-}
-
-function copyJson(value: unknown, path: string, depth: number): unknown {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') {
-    if (Number.isFinite(value)) return value;
-  } else if (depth < MAX_METADATA_DEPTH) {
-    if (Array.isArray(value)) {
-      return Object.freeze(value.map((item, i) => copyJson(item, `${path}[${i}]`, depth + 1)));
-    }
-    if (isPlainObject(value)) {
-      const copy: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) {
-        // Stored metadata is merged with object spread later, where "__proto__" is unsafe.
-        if (key === '__proto__') {
-          throw new TypeError(
-            SessionMessages.invalidArgument(`${path}.__proto__`, 'absent', value[key]),
-          );
-        }
-        copy[key] = copyJson(value[key], `${path}.${key}`, depth + 1);
-      }
-      // Frozen: a session handed out must not be a way to change what is stored.
-      return Object.freeze(copy);
-    }
-  }
-  throw new TypeError(
-    SessionMessages.invalidArgument(
-      path,
-      'a JSON value (finite number, string, boolean, null, array or plain object)',
-      value,
-    ),
-  );
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
 }
