@@ -1,5 +1,5 @@
 /**
- * The idle timeouts the seed recommends per use case, in milliseconds.
+ * Recommended idle timeouts per use case, in milliseconds.
  *
  * @example
  * ```ts

@@ -1,5 +1,5 @@
 /**
- * A session between this service and a remote service, as described by the seed.
+ * A session between this service and a remote service.
  *
  * Sessions handed out by the library never reveal `sessionKey` when serialised:
  * `JSON.stringify(session)` and `util.inspect(session)` omit it.

@@ -1,7 +1,7 @@
 import type { MeshAuditEvent } from '../core/mesh-audit-event.interface.js';
 
 /**
- * Receives audit events, as in the seed. An adapter that throws, rejects or never resolves
+ * Receives audit events. An adapter that throws, rejects or never resolves
  * does not affect requests: the module never awaits it on the request path.
  *
  * @example
@@ -16,7 +16,7 @@ import type { MeshAuditEvent } from '../core/mesh-audit-event.interface.js';
 export interface MonitoringAdapter {
   /** Handles one event. */
   logEvent(event: MeshAuditEvent): Promise<void>;
-  /** Optional metrics hook, as in the seed. */
+  /** Optional metrics hook. */
   logMetrics?(metrics: Record<string, unknown>): Promise<void>;
 }
 
