@@ -77,6 +77,24 @@ export function createMeshSessionProviders(): Provider[] {
       },
       inject: [MESH_SESSION_OPTIONS, SessionManager],
     },
+    ...featureOptionProviders(),
+    {
+      provide: HandshakeService,
+      // No handshake option, no endpoint: the service is then `null`.
+      useFactory: (
+        handshake: HandshakeEndpointOptions | null,
+        sessions: SessionManager,
+        store: SessionStore,
+        audit: MeshAuditEmitter,
+      ) => (handshake === null ? null : new HandshakeService(sessions, store, audit, handshake)),
+      inject: [HANDSHAKE_ENDPOINT_OPTIONS, SessionManager, SessionStore, MeshAuditEmitter],
+    },
+  ];
+}
+
+/** Each feature's own options, taken from the resolved module options. */
+function featureOptionProviders(): Provider[] {
+  return [
     fromOptions(SESSION_GUARD_OPTIONS, (o): SessionGuardOptions => ({
       sessionHeader: o.sessionHeader,
       requestSigning: o.requestSigning,
@@ -94,16 +112,5 @@ export function createMeshSessionProviders(): Provider[] {
         ? null
         : { ...o.handshake, serviceId: o.serviceId, storeTimeout: o.storeTimeout },
     ),
-    {
-      provide: HandshakeService,
-      // No handshake option, no endpoint: the service is then `null`.
-      useFactory: (
-        handshake: HandshakeEndpointOptions | null,
-        sessions: SessionManager,
-        store: SessionStore,
-        audit: MeshAuditEmitter,
-      ) => (handshake === null ? null : new HandshakeService(sessions, store, audit, handshake)),
-      inject: [HANDSHAKE_ENDPOINT_OPTIONS, SessionManager, SessionStore, MeshAuditEmitter],
-    },
   ];
 }

@@ -17,6 +17,7 @@ import { withTimeout } from '../core/with-timeout.js';
 import { HANDSHAKE_PROTOCOL_VERSION } from '../protocol/handshake/handshake.constants.js';
 import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 import { HandshakeFailedException } from './handshake.exceptions.js';
+import { StoreCallError } from './store-call.error.js';
 import { MeshAuditEmitter } from '../monitoring/mesh-audit.emitter.js';
 import { SessionStore } from '../core/session-store.js';
 import {
@@ -165,8 +166,16 @@ export class HandshakeService implements OnApplicationShutdown {
 
   /** Steps 1 to 8, once the hello is well-formed. */
   protected async complete(client: ParsedClientHello, peer: HandshakePeer): Promise<ServerHello> {
-    const { clientId, serverId, timestamp, clientVersion, nonce } = client.hello;
-    const now = Date.now();
+    await this.verifyHello(client, Date.now());
+    return this.openSession(client, peer);
+  }
+
+  /**
+   * The client's signature against the pinned keys of the service it claims, the target, the
+   * timestamp, and a nonce never seen inside the window (the replay cache is the store).
+   */
+  protected async verifyHello(client: ParsedClientHello, now: number): Promise<void> {
+    const { clientId, serverId, timestamp, nonce } = client.hello;
     const keys = this.handshake.trustedServices.get(clientId);
     if (keys === undefined) {
       // The same work as for a known service, so that timing does not tell which ids are pinned.
@@ -189,7 +198,14 @@ export class HandshakeService implements OnApplicationShutdown {
       this.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
     );
     if (!fresh) throw new HandshakeError(HandshakeMessages.handshakeReplayed());
+  }
 
+  /** Derives the session key, creates the session and signs the whole transcript. */
+  protected async openSession(
+    client: ParsedClientHello,
+    peer: HandshakePeer,
+  ): Promise<ServerHello> {
+    const { clientId, clientVersion } = client.hello;
     const ephemeral = createEphemeralKeyPair();
     const serverNonce = createHandshakeNonce();
     const key = deriveSessionKey({
@@ -283,12 +299,5 @@ export class HandshakeService implements OnApplicationShutdown {
       error instanceof Error ? error.stack : undefined,
     );
     return new SessionStoreUnavailableException();
-  }
-}
-
-/** A store call of the handshake failed or timed out; `cause` is what it threw. */
-class StoreCallError extends Error {
-  constructor(override readonly cause: unknown) {
-    super('store call failed');
   }
 }

@@ -101,8 +101,7 @@ export function resolveHandshakeOptions(
     HANDSHAKE_KEYS,
     'an object { privateKey, trustedServices, path?, maxClockSkew? }',
   );
-  const fail: (option: string, expected: string, got: unknown) => never = (option, expected, got) =>
-    check.fail(option, expected, got);
+  const fail: Fail = (option, expected, got) => check.fail(option, expected, got);
   if (serviceId === undefined) {
     fail('serviceId', 'set when "handshake" is configured (it is the handshake target)', serviceId);
   }
@@ -111,39 +110,7 @@ export function resolveHandshakeOptions(
     fail('handshake.privateKey', 'an Ed25519 private key (PEM or KeyObject)', value.privateKey);
   }
 
-  const entries =
-    value.trustedServices instanceof Map
-      ? [...value.trustedServices.entries()]
-      : value.trustedServices !== null && typeof value.trustedServices === 'object'
-        ? Object.entries(value.trustedServices)
-        : fail(
-            'handshake.trustedServices',
-            'an object mapping service ids to public keys',
-            value.trustedServices,
-          );
-  const trustedServices = new Map<string, readonly KeyObject[]>();
-  for (const [id, keys] of entries as [string, unknown][]) {
-    const option = `handshake.trustedServices[${JSON.stringify(id)}]`;
-    if (id.length === 0 || id.length > MAX_SERVICE_ID_LENGTH) {
-      fail(option, `keyed by a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, id);
-    }
-    const list = Array.isArray(keys) ? (keys as unknown[]) : [keys];
-    if (list.length === 0) fail(option, 'at least one public key', keys);
-    trustedServices.set(
-      id,
-      Object.freeze(
-        list.map(
-          (key, i) =>
-            loadPublicIdentityKey(key) ??
-            fail(
-              Array.isArray(keys) ? `${option}[${i}]` : option,
-              'an Ed25519 public key (PEM or KeyObject)',
-              key,
-            ),
-        ),
-      ),
-    );
-  }
+  const trustedServices = loadTrustedServices(fail, value.trustedServices);
 
   const path = value.path ?? DEFAULT_HANDSHAKE_PATH;
   if (typeof path !== 'string' || !ROUTE_PATH.test(path)) {
@@ -172,4 +139,43 @@ export function resolveHandshakeOptions(
     maxClockSkew,
     rateLimit: rateLimit === false ? false : Object.freeze(rateLimit),
   });
+}
+
+type Fail = (option: string, expected: string, got: unknown) => never;
+
+/** Loads every pinned public key of `handshake.trustedServices`, naming the first bad one. */
+function loadTrustedServices(
+  fail: Fail,
+  value: HandshakeOptions['trustedServices'],
+): Map<string, readonly KeyObject[]> {
+  const entries =
+    value instanceof Map
+      ? [...value.entries()]
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value)
+        : fail('handshake.trustedServices', 'an object mapping service ids to public keys', value);
+  const trustedServices = new Map<string, readonly KeyObject[]>();
+  for (const [id, keys] of entries as [string, unknown][]) {
+    const option = `handshake.trustedServices[${JSON.stringify(id)}]`;
+    if (id.length === 0 || id.length > MAX_SERVICE_ID_LENGTH) {
+      fail(option, `keyed by a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, id);
+    }
+    const list = Array.isArray(keys) ? (keys as unknown[]) : [keys];
+    if (list.length === 0) fail(option, 'at least one public key', keys);
+    trustedServices.set(
+      id,
+      Object.freeze(
+        list.map(
+          (key, i) =>
+            loadPublicIdentityKey(key) ??
+            fail(
+              Array.isArray(keys) ? `${option}[${i}]` : option,
+              'an Ed25519 public key (PEM or KeyObject)',
+              key,
+            ),
+        ),
+      ),
+    );
+  }
+  return trustedServices;
 }

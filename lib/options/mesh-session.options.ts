@@ -167,31 +167,7 @@ export function resolveMeshSessionOptions(
 ): ResolvedMeshSessionOptions {
   const check: OptionChecks = MODULE_OPTION_CHECKS;
   check.knownKeys('', options, MODULE_KEYS);
-  const sessionTimeout = check.duration(
-    'sessionTimeout',
-    options.sessionTimeout,
-    MESH_SESSION_DEFAULTS.sessionTimeout,
-  );
-  const maxSessionLifetime =
-    options.maxSessionLifetime === undefined
-      ? undefined
-      : check.duration('maxSessionLifetime', options.maxSessionLifetime);
-  if (maxSessionLifetime !== undefined && maxSessionLifetime < sessionTimeout) {
-    check.fail(
-      'maxSessionLifetime',
-      `at least sessionTimeout (${sessionTimeout} ms)`,
-      options.maxSessionLifetime,
-    );
-  }
-  const cleanupInterval =
-    options.cleanupInterval === false
-      ? false
-      : check.duration(
-          'cleanupInterval',
-          options.cleanupInterval,
-          MESH_SESSION_DEFAULTS.cleanupInterval,
-          true,
-        );
+  const { sessionTimeout, maxSessionLifetime, cleanupInterval } = resolveTimes(options);
 
   const header = options.sessionHeader ?? MESH_SESSION_DEFAULTS.sessionHeader;
   if (typeof header !== 'string' || !HEADER_TOKEN.test(header.toLowerCase())) {
@@ -281,4 +257,38 @@ function resolveMonitoring(
     });
   }
   return monitoring;
+}
+
+/** The session timeout, the lifetime cap and the cleanup interval. */
+function resolveTimes(
+  options: MeshSessionModuleOptions,
+): Pick<ResolvedMeshSessionOptions, 'sessionTimeout' | 'maxSessionLifetime' | 'cleanupInterval'> {
+  const check: OptionChecks = MODULE_OPTION_CHECKS;
+  const sessionTimeout = check.duration(
+    'sessionTimeout',
+    options.sessionTimeout,
+    MESH_SESSION_DEFAULTS.sessionTimeout,
+  );
+  const maxSessionLifetime =
+    options.maxSessionLifetime === undefined
+      ? undefined
+      : check.duration('maxSessionLifetime', options.maxSessionLifetime);
+  if (maxSessionLifetime !== undefined && maxSessionLifetime < sessionTimeout) {
+    check.fail(
+      'maxSessionLifetime',
+      `at least sessionTimeout (${sessionTimeout} ms)`,
+      options.maxSessionLifetime,
+    );
+  }
+  const cleanupInterval =
+    options.cleanupInterval === false
+      ? false
+      : check.duration(
+          'cleanupInterval',
+          options.cleanupInterval,
+          MESH_SESSION_DEFAULTS.cleanupInterval,
+          true,
+        );
+
+  return { sessionTimeout, maxSessionLifetime, cleanupInterval };
 }
