@@ -1,6 +1,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { generateIdentityKeyPair } from '../protocol/handshake/identity-keys.js';
+import {
+  generateIdentityKeyPair,
+  type IdentityKeyPair,
+} from '../protocol/handshake/identity-keys.js';
 import { CliMessages } from './cli.messages.js';
 
 /** Where the CLI writes; `process.stdout` and `process.stderr` by default. */
@@ -22,6 +25,13 @@ on the services it calls, services['<service-id>'].publicKey on the clients that
 
 // Used as a file name with --out: no separators, no dot files.
 const SERVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** What `keygen` was asked for. */
+interface KeygenRequest {
+  readonly serviceId: string;
+  readonly json: boolean;
+  readonly outDir: string | undefined;
+}
 
 /**
  * Runs the `nestjs-mesh-session` command.
@@ -52,56 +62,74 @@ export async function runCli(
     );
     return 2;
   }
+  const request = parseKeygenArgs(rest);
+  if (typeof request === 'string') {
+    output.err(`${request}\n\n${USAGE}`);
+    return 2;
+  }
+  const pair = generateIdentityKeyPair();
+  if (request.outDir !== undefined)
+    return writeKeyPair(request.serviceId, request.outDir, pair, output);
+  output.out(
+    request.json
+      ? `${JSON.stringify({ serviceId: request.serviceId, ...pair }, null, 2)}\n`
+      : describeKeyPair(request.serviceId, pair),
+  );
+  return 0;
+}
+
+/** The arguments after `keygen`, or what is wrong with them. */
+function parseKeygenArgs(args: readonly string[]): KeygenRequest | string {
   let json = false;
   let outDir: string | undefined;
   const positional: string[] = [];
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
     if (arg === '--json') json = true;
     else if (arg === '--out') {
-      outDir = rest[++i];
-      if (outDir === undefined) {
-        output.err(`${CliMessages.cliOutNeedsDirectory()}\n\n${USAGE}`);
-        return 2;
-      }
+      outDir = args[++i];
+      if (outDir === undefined) return CliMessages.cliOutNeedsDirectory();
     } else if (arg.startsWith('-')) {
-      output.err(`${CliMessages.cliUnknownOption(arg)}\n\n${USAGE}`);
-      return 2;
+      return CliMessages.cliUnknownOption(arg);
     } else positional.push(arg);
   }
   const [serviceId] = positional;
   if (positional.length !== 1 || !SERVICE_ID.test(serviceId)) {
-    output.err(`${CliMessages.cliServiceIdNeeded()}\n\n${USAGE}`);
-    return 2;
+    return CliMessages.cliServiceIdNeeded();
   }
+  return { serviceId, json, outDir };
+}
 
-  const { privateKey, publicKey } = generateIdentityKeyPair();
-  if (outDir !== undefined) {
-    const dir = resolve(outDir);
-    const keyFile = join(dir, `${serviceId}.key`);
-    const pubFile = join(dir, `${serviceId}.pub`);
-    try {
-      await mkdir(dir, { recursive: true });
-      // 'wx': never overwrite an identity key that may be in use.
-      await writeFile(keyFile, privateKey, { mode: 0o600, flag: 'wx' });
-      await writeFile(pubFile, publicKey, { mode: 0o644, flag: 'wx' });
-    } catch (error) {
-      output.err(`${CliMessages.cliWriteFailed((error as Error).message)}\n`);
-      return 1;
-    }
-    output.out(`Wrote ${keyFile} (private, keep it secret) and ${pubFile} (public).\n`);
-    return 0;
+/** `--out`: the two files, the private one readable by its owner only. */
+async function writeKeyPair(
+  serviceId: string,
+  outDir: string,
+  { privateKey, publicKey }: IdentityKeyPair,
+  output: CliOutput,
+): Promise<number> {
+  const dir = resolve(outDir);
+  const keyFile = join(dir, `${serviceId}.key`);
+  const pubFile = join(dir, `${serviceId}.pub`);
+  try {
+    await mkdir(dir, { recursive: true });
+    // 'wx': never overwrite an identity key that may be in use.
+    await writeFile(keyFile, privateKey, { mode: 0o600, flag: 'wx' });
+    await writeFile(pubFile, publicKey, { mode: 0o644, flag: 'wx' });
+  } catch (error) {
+    output.err(`${CliMessages.cliWriteFailed((error as Error).message)}\n`);
+    return 1;
   }
-  if (json) {
-    output.out(`${JSON.stringify({ serviceId, privateKey, publicKey }, null, 2)}\n`);
-    return 0;
-  }
-  output.out(
-    `# Identity key pair of "${serviceId}" (Ed25519)\n` +
-      `# Private key: give it to ${serviceId} only, and keep it secret.\n` +
-      privateKey +
-      `# Public key: pin it on the peers of ${serviceId}.\n` +
-      publicKey,
-  );
+  output.out(`Wrote ${keyFile} (private, keep it secret) and ${pubFile} (public).\n`);
   return 0;
+}
+
+/** The default output: both PEM keys, each labelled with where it goes. */
+function describeKeyPair(serviceId: string, { privateKey, publicKey }: IdentityKeyPair): string {
+  return (
+    `# Identity key pair of "${serviceId}" (Ed25519)\n` +
+    `# Private key: give it to ${serviceId} only, and keep it secret.\n` +
+    privateKey +
+    `# Public key: pin it on the peers of ${serviceId}.\n` +
+    publicKey
+  );
 }

@@ -1,6 +1,11 @@
 /**
  * Base class of the errors `MeshClient` raises. No error carries key material: neither the
  * session key nor an identity key is ever part of a message, a property or a cause.
+ *
+ * @example
+ * ```ts
+ * catch (e) { if (e instanceof MeshClientError) log.warn(`${e.serviceId}: ${e.message}`); }
+ * ```
  */
 export class MeshClientError extends Error {
   /**
@@ -21,6 +26,29 @@ export class MeshClientError extends Error {
 /** Why a handshake failed on the client side. */
 export type MeshHandshakeFailure =
   'rejected' | 'rate_limited' | 'unavailable' | 'http' | 'invalid_reply' | 'timeout' | 'network';
+
+/**
+ * What a refused handshake's HTTP status says about the refusal.
+ *
+ * @param status the status of the server's answer to the hello, other than 200 or 201
+ * @returns `rejected` (401), `rate_limited` (429), `unavailable` (503), or `http`
+ * @example
+ * ```ts
+ * handshakeFailureOf(429); // 'rate_limited'
+ * ```
+ */
+export function handshakeFailureOf(status: number): MeshHandshakeFailure {
+  switch (status) {
+    case 401:
+      return 'rejected';
+    case 429:
+      return 'rate_limited';
+    case 503:
+      return 'unavailable';
+    default:
+      return 'http';
+  }
+}
 
 /**
  * The handshake with a service failed: the server refused it (`status` 401), limited it (429),

@@ -1,12 +1,14 @@
-import { describeValue as describe } from '../core/describe-value.js';
-
 /**
- * Texts of `MeshClient`: startup errors, why a call failed, and log lines.
+ * Texts of `MeshClient`: why a call failed, and log lines. Its option errors are the shared
+ * `OptionMessages`.
+ *
+ * @example
+ * ```ts
+ * MeshClientMessages.clientHandshakeFailed('greeter', MeshClientMessages.clientTimeout(5_000));
+ * // 'Handshake with greeter failed: no answer within 5000 ms'
+ * ```
  */
 export const MeshClientMessages = {
-  /** Startup error for a bad MeshClientModule option. */
-  invalidClientOption: (option: string, expected: string, got: unknown): string =>
-    `MeshClientModule: option "${option}" must be ${expected}; got ${describe(got)}`,
   /** The client's handshake failed. */
   clientHandshakeFailed: (serviceId: string, reason: string): string =>
     `Handshake with ${serviceId} failed: ${reason}`,

@@ -1,14 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { DEFAULT_HANDSHAKE_PATH } from '../protocol/handshake/handshake.constants.js';
+import { OptionChecks } from '../core/option-checks.js';
+import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
+import { DEFAULT_HANDSHAKE_PATH, ROUTE_PATH } from '../protocol/handshake/handshake.constants.js';
 import {
   loadPrivateIdentityKey,
   loadPublicIdentityKey,
   type IdentityKeyInput,
 } from '../protocol/handshake/identity-keys.js';
-import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
-import { MAX_TIMER_MS } from '../core/option-checks.js';
-import { ROUTE_PATH } from '../protocol/handshake/handshake.constants.js';
-import { MeshClientMessages } from './mesh-client.messages.js';
 
 /** How to reach one remote service, and who it must prove to be. */
 export interface MeshServiceOptions {
@@ -75,98 +73,117 @@ export interface ResolvedMeshClientOptions {
   readonly fetch: typeof fetch | undefined;
 }
 
-/** Default values of {@link MeshClientModuleOptions}. */
+/**
+ * Default values of {@link MeshClientModuleOptions}.
+ *
+ * @example
+ * ```ts
+ * MESH_CLIENT_DEFAULTS.timeout; // 10_000
+ * ```
+ */
 export const MESH_CLIENT_DEFAULTS = Object.freeze({ timeout: 10_000 });
 
+const check: OptionChecks = new OptionChecks('MeshClientModule');
+const CLIENT_KEYS = ['serviceId', 'privateKey', 'services', 'timeout', 'fetch'] as const;
+const SERVICE_KEYS = ['url', 'publicKey', 'handshakePath'] as const;
+
 /**
- * Validates the client options and loads the keys.
+ * Validates the client options and loads the keys. An unknown key, at the top level or in a
+ * service, is refused with the closest known one: a typo would otherwise fall back to a default
+ * without a word.
  *
  * @param options what the user passed
  * @returns the resolved options
- * @throws {Error} naming the first bad option
+ * @throws {Error} naming the first bad or unknown option
+ * @example
+ * ```ts
+ * resolveMeshClientOptions({ serviceId: 'caller', privateKey, services, timout: 5_000 });
+ * // Error: MeshClientModule: unknown option "timout"; did you mean "timeout"?
+ * ```
  */
 export function resolveMeshClientOptions(
   options: MeshClientModuleOptions,
 ): ResolvedMeshClientOptions {
-  if (options === null || typeof options !== 'object') {
-    fail('options', 'an object { serviceId, privateKey, services }', options);
-  }
+  check.knownKeys('', options, CLIENT_KEYS, 'an object { serviceId, privateKey, services }');
   const { serviceId } = options;
   if (
     typeof serviceId !== 'string' ||
     serviceId.length === 0 ||
     serviceId.length > MAX_SERVICE_ID_LENGTH
   ) {
-    fail('serviceId', `a string of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, serviceId);
+    check.fail('serviceId', `a string of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, serviceId);
   }
   const privateKey =
     loadPrivateIdentityKey(options.privateKey) ??
-    fail('privateKey', 'an Ed25519 private key (PEM or KeyObject)', options.privateKey);
-  const timeout = options.timeout ?? MESH_CLIENT_DEFAULTS.timeout;
-  if (!Number.isSafeInteger(timeout) || timeout < 1 || timeout > MAX_TIMER_MS) {
-    fail('timeout', 'a positive integer number of milliseconds', timeout);
-  }
+    check.fail('privateKey', 'an Ed25519 private key (PEM or KeyObject)', options.privateKey);
+  const timeout = check.duration('timeout', options.timeout, MESH_CLIENT_DEFAULTS.timeout, true);
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    fail('fetch', 'a fetch function', options.fetch);
+    check.fail('fetch', 'a fetch function', options.fetch);
   }
   if (options.services === null || typeof options.services !== 'object') {
-    fail('services', 'an object mapping service ids to { url, publicKey }', options.services);
+    check.fail('services', 'an object mapping service ids to { url, publicKey }', options.services);
   }
   const services = new Map<string, ResolvedMeshServiceOptions>();
   for (const [id, service] of Object.entries(options.services)) {
-    const option = `services[${JSON.stringify(id)}]`;
-    if (id.length === 0 || id.length > MAX_SERVICE_ID_LENGTH) {
-      fail(option, `keyed by a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, id);
-    }
-    if (service === null || typeof service !== 'object') {
-      fail(option, 'an object { url, publicKey, handshakePath? }', service);
-    }
-    let url: URL | undefined;
-    try {
-      url = new URL(service.url);
-    } catch {
-      url = undefined;
-    }
-    if (
-      url === undefined ||
-      (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-      url.search !== '' ||
-      url.hash !== '' ||
-      url.username !== '' ||
-      url.password !== ''
-    ) {
-      fail(`${option}.url`, 'an http(s) URL without query, fragment or credentials', service.url);
-    }
-    const keys = Array.isArray(service.publicKey)
-      ? (service.publicKey as readonly unknown[])
-      : [service.publicKey];
-    if (keys.length === 0) fail(`${option}.publicKey`, 'at least one public key', keys);
-    const publicKeys = keys.map(
-      (key, i) =>
-        loadPublicIdentityKey(key) ??
-        fail(
-          Array.isArray(service.publicKey) ? `${option}.publicKey[${i}]` : `${option}.publicKey`,
-          'an Ed25519 public key (PEM or KeyObject)',
-          key,
-        ),
-    );
-    const handshakePath = service.handshakePath ?? DEFAULT_HANDSHAKE_PATH;
-    if (typeof handshakePath !== 'string' || !ROUTE_PATH.test(handshakePath)) {
-      fail(`${option}.handshakePath`, 'a path such as "/mesh/handshake"', handshakePath);
-    }
-    services.set(
-      id,
-      Object.freeze({
-        id,
-        url: url.href.replace(/\/+$/, ''),
-        publicKeys: Object.freeze(publicKeys),
-        handshakePath,
-      }),
-    );
+    services.set(id, resolveService(id, service));
   }
   return Object.freeze({ serviceId, privateKey, services, timeout, fetch: options.fetch });
 }
 
-function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(MeshClientMessages.invalidClientOption(option, expected, got));
+/** One entry of `services`, checked and with its keys loaded. */
+function resolveService(id: string, service: MeshServiceOptions): ResolvedMeshServiceOptions {
+  const option = `services[${JSON.stringify(id)}]`;
+  if (id.length === 0 || id.length > MAX_SERVICE_ID_LENGTH) {
+    check.fail(option, `keyed by a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, id);
+  }
+  check.knownKeys(option, service, SERVICE_KEYS, 'an object { url, publicKey, handshakePath? }');
+  const url = serviceUrl(`${option}.url`, service.url);
+  const publicKeys = publicKeysOf(`${option}.publicKey`, service.publicKey);
+  const handshakePath = service.handshakePath ?? DEFAULT_HANDSHAKE_PATH;
+  if (typeof handshakePath !== 'string' || !ROUTE_PATH.test(handshakePath)) {
+    check.fail(`${option}.handshakePath`, 'a path such as "/mesh/handshake"', handshakePath);
+  }
+  return Object.freeze({
+    id,
+    url: url.href.replace(/\/+$/, ''),
+    publicKeys: Object.freeze(publicKeys),
+    handshakePath,
+  });
+}
+
+/** A base URL that signing cannot misread: http(s), without query, fragment or credentials. */
+function serviceUrl(option: string, value: unknown): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value as string);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    check.fail(option, 'an http(s) URL without query, fragment or credentials', value);
+  }
+  return url;
+}
+
+/** One pinned key, or several while the service rotates its key. */
+function publicKeysOf(option: string, value: unknown): KeyObject[] {
+  const list = Array.isArray(value);
+  const keys = list ? (value as readonly unknown[]) : [value];
+  if (keys.length === 0) check.fail(option, 'at least one public key', keys);
+  return keys.map(
+    (key, i) =>
+      loadPublicIdentityKey(key) ??
+      check.fail(
+        list ? `${option}[${i}]` : option,
+        'an Ed25519 public key (PEM or KeyObject)',
+        key,
+      ),
+  );
 }

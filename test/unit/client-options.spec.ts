@@ -4,9 +4,9 @@ import {
   MeshClient,
   MeshClientModule,
   MeshConnection,
-  resolveMeshClientOptions,
   type MeshClientModuleOptions,
 } from '../../lib/index.js';
+import { resolveMeshClientOptions } from '../../lib/client/mesh-client.options.js';
 
 const self = generateIdentityKeyPair();
 const greeter = generateIdentityKeyPair();
@@ -97,6 +97,54 @@ describe('MeshClient options', () => {
     );
   });
 
+  it.each<[string, (o: MeshClientModuleOptions) => unknown, string]>([
+    [
+      'a misspelt top-level option',
+      (o) => ({ ...o, timout: 5_000 }),
+      'MeshClientModule: unknown option "timout"; did you mean "timeout"?',
+    ],
+    [
+      'a misspelt service option',
+      (o) => ({
+        ...o,
+        services: {
+          billing: { url: 'http://b', publicKey: greeter.publicKey, handshakPath: '/x' },
+        },
+      }),
+      'MeshClientModule: unknown option "services["billing"].handshakPath"; did you mean "services["billing"].handshakePath"?',
+    ],
+    [
+      'a client option set on a service',
+      (o) => ({
+        ...o,
+        services: { billing: { url: 'http://b', publicKey: greeter.publicKey, timeout: 5 } },
+      }),
+      'MeshClientModule: unknown option "services["billing"].timeout"',
+    ],
+    [
+      'an unknown option with no close match',
+      (o) => ({ ...o, proxy: 'http://p' }),
+      'MeshClientModule: unknown option "proxy"',
+    ],
+  ])('refuses %s, naming it and the closest known option', (_name, change, message) => {
+    let error: unknown;
+    try {
+      resolveMeshClientOptions(change(valid()) as MeshClientModuleOptions);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it('checks unknown options before values, so that a typo is named rather than its effect', () => {
+    const misspelt: Record<string, unknown> = { ...valid(), serviceID: 'caller' };
+    delete misspelt.serviceId;
+    expect(() => resolveMeshClientOptions(misspelt as unknown as MeshClientModuleOptions)).toThrow(
+      'MeshClientModule: unknown option "serviceID"; did you mean "serviceId"?',
+    );
+  });
+
   it('gives one connection per service, and nothing is sent before a call', () => {
     const client = new MeshClient(valid());
     const connection = client.connect('greeter');
@@ -143,5 +191,13 @@ describe('MeshClientModule', () => {
         imports: [MeshClientModule.forRoot({ ...valid(), timeout: -5 })],
       }).compile(),
     ).rejects.toThrow(/option "timeout"/);
+  });
+
+  it('does not take the isGlobal extra for an unknown option', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [MeshClientModule.forRoot({ ...valid(), isGlobal: true })],
+    }).compile();
+    expect(moduleRef.get(MeshClient).options.serviceId).toBe('caller');
+    await moduleRef.close();
   });
 });

@@ -1,18 +1,26 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { generateIdentityKeyPair, HandshakeError } from '../../lib/index.js';
 import {
+  ClientHandshake,
   createClientHello,
+} from '../../lib/protocol/handshake/client-handshake.js';
+import {
   createEphemeralKeyPair,
   createHandshakeNonce,
-  deriveSessionKey,
-  encodeFields,
-  parseClientHello,
-  parseServerHello,
-  serverHelloBytes,
+} from '../../lib/protocol/handshake/ephemeral-keys.js';
+import { parseClientHello, parseServerHello } from '../../lib/protocol/handshake/hello-codec.js';
+import {
+  signWithIdentity,
   verifyWithAnyKey,
-} from '../../lib/protocol/handshake/handshake.protocol.js';
+} from '../../lib/protocol/handshake/identity-signatures.js';
+import { deriveSessionKey } from '../../lib/protocol/handshake/session-key-derivation.js';
+import {
+  encodeFields,
+  serverHelloBytes,
+} from '../../lib/protocol/handshake/transcript-encoding.js';
 
 const caller = generateIdentityKeyPair();
+const greeter = generateIdentityKeyPair();
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /** The same 32 bytes, with the two unused low bits of the last character set. */
@@ -21,6 +29,47 @@ function nonCanonical(value: string): string {
   return value.slice(0, -1) + BASE64URL.charAt(last | 1);
 }
 const callerKey = createPrivateKey(caller.privateKey);
+const greeterKey = createPrivateKey(greeter.privateKey);
+
+/** What a server answers to a client hello body, and the key it derives. */
+function serverReply(body: string, identityKey = greeterKey) {
+  const client = parseClientHello(JSON.parse(body));
+  const ephemeral = createEphemeralKeyPair();
+  const reply = {
+    sessionId: '3b241101-e2bb-4255-8caf-4136c566a962',
+    ephemeralKey: ephemeral.publicKey,
+    nonce: createHandshakeNonce(),
+    expiresAt: 1_700_000_000_000,
+  };
+  const key = deriveSessionKey({
+    ownPrivateKey: ephemeral.privateKey,
+    peerPublicKey: client.ephemeralKey,
+    client,
+    serverEphemeralKey: reply.ephemeralKey,
+    serverNonce: reply.nonce,
+  });
+  const signature = signWithIdentity(serverHelloBytes(client, reply), identityKey);
+  const text = JSON.stringify({
+    version: 1,
+    sessionId: reply.sessionId,
+    ephemeralKey: reply.ephemeralKey.toString('base64url'),
+    nonce: reply.nonce.toString('base64url'),
+    expiresAt: reply.expiresAt,
+    signature: signature.toString('base64url'),
+  });
+  return { text, key };
+}
+
+/** The reason a call throws as a HandshakeError. */
+function reasonOf(call: () => unknown): string | undefined {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof HandshakeError) return error.reason;
+    throw error;
+  }
+  return undefined;
+}
 
 function hello() {
   const ephemeral = createEphemeralKeyPair();
@@ -155,6 +204,59 @@ describe('handshake protocol', () => {
     const { client } = hello();
     const withProto = Object.assign(Object.create({ admin: true }), client.hello) as object;
     expect(parseClientHello(withProto).signedBytes).toEqual(client.signedBytes);
+  });
+
+  it('completes the client half: the key the client derives is the one the server derived', () => {
+    const handshake = new ClientHandshake({
+      clientId: 'caller',
+      serverId: 'greeter',
+      identityKey: callerKey,
+      clientVersion: 'test/1',
+    });
+    const sent = parseClientHello(JSON.parse(handshake.body()));
+    expect(sent.hello).toMatchObject({ clientId: 'caller', serverId: 'greeter' });
+    expect(sent.signedBytes).toEqual(handshake.hello.signedBytes);
+    expect(
+      verifyWithAnyKey(sent.signedBytes, sent.signature, [createPublicKey(caller.publicKey)]),
+    ).toBe(true);
+
+    const { text, key } = serverReply(handshake.body());
+    // A rotating server pins two keys: either one verifies the reply.
+    const pinned = [
+      createPublicKey(generateIdentityKeyPair().publicKey),
+      createPublicKey(greeter.publicKey),
+    ];
+    const session = handshake.complete(text, pinned);
+    expect(session).toEqual({
+      sessionId: '3b241101-e2bb-4255-8caf-4136c566a962',
+      key,
+      expiresAt: 1_700_000_000_000,
+    });
+  });
+
+  it('refuses a reply that is not JSON, not signed by a pinned key, or made for another hello', () => {
+    const pinned = [createPublicKey(greeter.publicKey)];
+    const handshake = new ClientHandshake({
+      clientId: 'caller',
+      serverId: 'greeter',
+      identityKey: caller.privateKey,
+    });
+    expect(reasonOf(() => handshake.complete('not json', pinned))).toBe('the reply is not JSON');
+    expect(reasonOf(() => handshake.complete('{}', pinned))).toMatch(/^server hello lacks/);
+    const impostor = createPrivateKey(generateIdentityKeyPair().privateKey);
+    expect(
+      reasonOf(() => handshake.complete(serverReply(handshake.body(), impostor).text, pinned)),
+    ).toBe('the reply signature does not verify against the pinned key');
+    const other = new ClientHandshake({
+      clientId: 'caller',
+      serverId: 'greeter',
+      identityKey: callerKey,
+    });
+    expect(reasonOf(() => handshake.complete(serverReply(other.body()).text, pinned))).toBe(
+      'the reply signature does not verify against the pinned key',
+    );
+    // The same reply completes the handshake it was made for.
+    expect(reasonOf(() => other.complete(serverReply(other.body()).text, pinned))).toBeUndefined();
   });
 
   it('parses a server hello strictly', () => {

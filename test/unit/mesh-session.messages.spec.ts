@@ -10,14 +10,12 @@ import {
 import { runCli } from '../../lib/cli/keygen.js';
 import { CliMessages } from '../../lib/cli/cli.messages.js';
 import { MeshClientMessages } from '../../lib/client/mesh-client.messages.js';
+import { OptionMessages } from '../../lib/core/option.messages.js';
 import { HandshakeMessages } from '../../lib/protocol/handshake/handshake.messages.js';
 import { SigningMessages } from '../../lib/protocol/signing/signing.messages.js';
 import { RedisStoreMessages } from '../../lib/stores/redis/redis-store.messages.js';
 import { readHandshakeBody } from '../../lib/handshake/handshake-body.js';
-import {
-  parseClientHello,
-  parseServerHello,
-} from '../../lib/protocol/handshake/handshake.protocol.js';
+import { parseClientHello, parseServerHello } from '../../lib/protocol/handshake/hello-codec.js';
 import { RedisSessionCipher } from '../../lib/stores/redis/redis-session-cipher.js';
 
 /*
@@ -152,6 +150,18 @@ describe('the messages objects are the source of every text', () => {
       'HTTP 401: Session not found or expired',
     );
     expect(MeshClientMessages.clientHttpStatus(404, '')).toBe('HTTP 404');
+    // Its option errors are the shared ones, owned by MeshClientModule.
+    expect(() => new MeshClient({ ...options(url), timeout: 0 })).toThrow(
+      OptionMessages.invalidOption(
+        'MeshClientModule',
+        'timeout',
+        'a positive integer number of milliseconds',
+        0,
+      ),
+    );
+    expect(() => new MeshClient({ ...options(url), timout: 5 } as never)).toThrow(
+      OptionMessages.unknownOption('MeshClientModule', 'timout', 'timeout'),
+    );
   });
 
   it('gives the keygen command its errors', async () => {

@@ -15,17 +15,14 @@ import {
   verifyContentDigest,
   type SignatureVerificationError,
 } from '../../lib/index.js';
-import {
-  parseSignatureHeaders,
-  readCanonicalMembers,
-  readMembers,
-} from '../../lib/protocol/signing/signature-headers.js';
+import { parseSignatureHeaders } from '../../lib/protocol/signing/signature-headers.js';
+import { readCanonicalMembers, readMembers } from '../../lib/protocol/signing/signature-members.js';
 
 /*
- * The canonical fast path (lib/signing/canonical-fields.ts) must accept and refuse exactly what
- * the general Structured Fields path accepts and refuses. The oracles below are the general
- * path alone, written out as it stood before the fast path existed; every header, valid,
- * mutated or random, must get the same outcome from the library as from the oracle.
+ * The canonical fast path (lib/protocol/signing/canonical-fields.ts) must accept and refuse
+ * exactly what the general Structured Fields path accepts and refuses. The oracles below are the
+ * general path alone, written out without the fast path; every header, valid, mutated or random,
+ * must get the same outcome from the library as from the oracle.
  */
 
 const KNOWN = new Set(['@method', '@target-uri', 'content-digest']);

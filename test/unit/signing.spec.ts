@@ -10,6 +10,7 @@ import {
   SessionManager,
   SessionValidationError,
   type SignatureVerificationError,
+  SigningMessages,
   signRequest,
   verifyContentDigest,
   type MeshAuditEvent,
@@ -277,10 +278,12 @@ describe('parseSignatureHeaders', () => {
 });
 
 describe('RequestVerifier', () => {
+  const SESSION_TIMEOUT = 3_600_000;
   let store: MemorySessionStore;
   let manager: SessionManager;
   let events: MeshAuditEvent[];
   let verifier: RequestVerifier;
+  let warn: jest.Mock<(message: string) => void>;
 
   beforeEach(() => {
     store = new MemorySessionStore();
@@ -288,8 +291,9 @@ describe('RequestVerifier', () => {
     const audit = new MeshAuditEmitter({
       adapters: [{ logEvent: async (e) => void events.push(e) }],
     });
-    manager = new SessionManager({ store, cleanupInterval: false }, audit);
-    verifier = new RequestVerifier(manager);
+    manager = new SessionManager(store, { sessionTimeout: SESSION_TIMEOUT }, audit);
+    warn = jest.fn<(message: string) => void>();
+    verifier = new RequestVerifier(manager, { warn });
   });
 
   function parts(
@@ -317,9 +321,10 @@ describe('RequestVerifier', () => {
     };
   }
 
-  it('uses a 60 s skew by default, and handshake.maxClockSkew when set', () => {
+  it('uses a 60 s skew by default, and maxClockSkew when set', () => {
     expect(verifier.maxClockSkew).toBe(60_000);
-    expect(new RequestVerifier(manager, 5_000).maxClockSkew).toBe(5_000);
+    expect(new RequestVerifier(manager).maxClockSkew).toBe(60_000);
+    expect(new RequestVerifier(manager, { maxClockSkew: 5_000 }).maxClockSkew).toBe(5_000);
   });
 
   it('checks the session before the clock: an unknown session with a stale created is "not found"', async () => {
@@ -364,8 +369,8 @@ describe('RequestVerifier', () => {
       nonce,
       created * 1000 + 60_000 - now + 1_000,
       now,
-      manager.options.sessionTimeout,
-      manager.options.maxSessionLifetime,
+      SESSION_TIMEOUT,
+      undefined,
     );
     expect(get.mock.invocationCallOrder[1]).toBeLessThan(claimAndTouch.mock.invocationCallOrder[0]);
 
@@ -486,6 +491,20 @@ describe('RequestVerifier', () => {
         parts({ ...withDigest }, { method: 'POST', hasBody: true, rawBody: undefined }),
       ),
     ).rejects.toMatchObject({ reason: 'body_unverifiable' });
+    // The operator hears how to fix it, once: the next such request is refused without a word.
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(SigningMessages.rawBodyMissing());
+    const twice = signRequest({
+      method: 'POST',
+      url: 'http://a/x',
+      body,
+      sessionId: session.id,
+      sessionKey: key,
+    });
+    await expect(
+      verifier.verify(parts({ ...twice }, { method: 'POST', hasBody: true, rawBody: undefined })),
+    ).rejects.toMatchObject({ reason: 'body_unverifiable' });
+    expect(warn).toHaveBeenCalledTimes(1);
     const again = signRequest({
       method: 'POST',
       url: 'http://a/x',
@@ -498,10 +517,42 @@ describe('RequestVerifier', () => {
     ).resolves.toMatchObject({ id: session.id });
   });
 
+  it('reports a missing raw body on console.error when given no warn', async () => {
+    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const key = randomBytes(32);
+      const session = await manager.createSession('svc', key);
+      const quiet = new RequestVerifier(manager);
+      const signed = () =>
+        signRequest({
+          method: 'POST',
+          url: 'http://a/x',
+          body: Buffer.from('{}'),
+          sessionId: session.id,
+          sessionKey: key,
+        });
+      for (let i = 0; i < 2; i++) {
+        await expect(
+          quiet.verify(parts({ ...signed() }, { method: 'POST', hasBody: true })),
+        ).rejects.toMatchObject({ reason: 'body_unverifiable' });
+      }
+      expect(errors).toHaveBeenCalledTimes(1);
+      expect(errors).toHaveBeenCalledWith(SigningMessages.rawBodyMissing());
+    } finally {
+      errors.mockRestore();
+    }
+  });
+
   it('needs content-digest for a body that came without Content-Length or Transfer-Encoding', async () => {
     const key = randomBytes(32);
     const session = await manager.createSession('svc', key);
-    const guard = new SessionGuard(manager, new Reflector(), manager.options, null, verifier);
+    const guard = new SessionGuard(
+      manager,
+      new Reflector(),
+      { sessionHeader: 'x-mesh-session-id', requestSigning: true, storeTimeout: 2_000 },
+      null,
+      verifier,
+    );
     const body = Buffer.from('{"pay":100}');
     const requestOf = (headers: Record<string, string>, rawBody?: Buffer) =>
       guard['getSignedRequest']({

@@ -1,9 +1,14 @@
 /**
- * Why a handshake failed: logged and audited on the server, carried by `MeshHandshakeError` on the client; never sent to a caller, who gets the generic 401.
+ * Why a handshake failed: logged and audited on the server, carried by `MeshHandshakeError` on
+ * the client; never sent to a caller, who gets the generic 401, so that a probe learns nothing
+ * about which check it failed.
+ *
+ * @example
+ * ```ts
+ * throw new HandshakeError(HandshakeMessages.handshakeVersion());
+ * ```
  */
 export const HandshakeMessages = {
-  // Why a handshake failed: logged and audited (server), or carried by MeshHandshakeError
-  // (client); never sent to a caller, who gets the generic 401.
   /** The body is larger than the bound. */
   handshakeBodyTooLarge: (limit: number): string => `body larger than ${limit} bytes`,
   /** The request carries no body the endpoint can read. */

@@ -38,6 +38,10 @@ export function generateIdentityKeyPair(): IdentityKeyPair {
  *
  * @param input a PEM string (PKCS#8) or a private `KeyObject`
  * @returns the key, or `undefined` when `input` is not an Ed25519 private key
+ * @example
+ * ```ts
+ * const key = loadPrivateIdentityKey(process.env.MESH_PRIVATE_KEY) ?? fail('privateKey');
+ * ```
  */
 export function loadPrivateIdentityKey(input: unknown): KeyObject | undefined {
   try {
@@ -59,6 +63,10 @@ export function loadPrivateIdentityKey(input: unknown): KeyObject | undefined {
  *
  * @param input a PEM string (SPKI) or a public `KeyObject`
  * @returns the key, or `undefined` when `input` is not an Ed25519 public key
+ * @example
+ * ```ts
+ * loadPublicIdentityKey(generateIdentityKeyPair().privateKey); // undefined: a secret
+ * ```
  */
 export function loadPublicIdentityKey(input: unknown): KeyObject | undefined {
   try {

@@ -7,8 +7,8 @@
  * whitespace but the single spaces of an inner list, strings without escapes, integers without
  * sign or leading zero, and byte sequences in padded base64. For any such value the general path
  * (`parseDictionary`, then the canonical check against `serializeDictionary`) gives the same
- * member and values; for anything else this reader returns `undefined` and the caller runs the general
- * path, which then accepts or refuses it as before. It never refuses anything itself.
+ * member and values; for anything else this reader returns `undefined` and the caller runs the
+ * general path, which alone decides to accept or refuse it. It never refuses anything itself.
  *
  * @internal
  */

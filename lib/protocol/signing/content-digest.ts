@@ -31,6 +31,11 @@ export function createContentDigest(body: Uint8Array): string {
  * @param header the header value as received
  * @param body the raw body bytes
  * @returns `'match'`, `'mismatch'`, or `'malformed'`
+ * @example
+ * ```ts
+ * verifyContentDigest(createContentDigest(body), body); // 'match'
+ * verifyContentDigest('sha-256=:AAAA:', body); // 'malformed': not 32 bytes
+ * ```
  */
 export function verifyContentDigest(
   header: string,

@@ -1,13 +1,11 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Logger } from '@nestjs/common';
-import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
-import { SigningMessages } from './signing.messages.js';
 import { MeshSession } from '../../core/mesh-session.js';
 import type { SessionManager } from '../../core/session-manager.js';
 import type { Session } from '../../core/session.interface.js';
+import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
 import { verifyContentDigest } from './content-digest.js';
 import { buildSignatureBase, hmacSha256 } from './signature-base.js';
-import { parseSignatureHeaders } from './signature-headers.js';
+import { parseSignatureHeaders, type ParsedSignature } from './signature-headers.js';
 import {
   SignatureVerificationError,
   type SignatureRejectionReason,
@@ -17,6 +15,7 @@ import {
   HMAC_SHA256_BYTES,
   SIGNATURE_HEADER_LIMITS,
 } from './signing.constants.js';
+import { SigningMessages } from './signing.messages.js';
 
 /** What the verifier needs from an HTTP request, whatever the platform. */
 export interface SignedRequestParts {
@@ -30,6 +29,30 @@ export interface SignedRequestParts {
   rawBody: Buffer | undefined;
   /** Whether the request has a body (`Content-Length` above 0, chunked, or raw bytes kept). */
   hasBody: boolean;
+}
+
+/**
+ * Settings of a {@link RequestVerifier}.
+ *
+ * @example
+ * ```ts
+ * new RequestVerifier(sessions, { maxClockSkew: 30_000, warn: (m) => logger.error(m) });
+ * ```
+ */
+export interface RequestVerifierOptions {
+  /**
+   * How far a request's `created` may be from this server's clock (ms).
+   *
+   * @default DEFAULT_MAX_CLOCK_SKEW
+   */
+  maxClockSkew?: number;
+  /**
+   * Told, once, that a body could not be verified because its raw bytes are missing: that is a
+   * setup problem of the app, not a caller's, so it goes to the operator rather than the 401.
+   *
+   * @default console.error
+   */
+  warn?: (message: string) => void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -48,33 +71,37 @@ const EMPTY = Buffer.alloc(0);
  * 6. only then is the nonce claimed for this session (a used one is refused) and the session
  *    slid, atomically, in a second store round trip (`SessionStore.claimNonceAndTouch`).
  *
- * That is issue 3's order with one deliberate change: the nonce check comes after the HMAC.
- * The session id is public (it is the `keyid` of every request), so a nonce claimed before
- * the HMAC check would let anyone without the key fill the store; an unauthenticated request
- * never writes to the store.
+ * The nonce is claimed last, after the HMAC, on purpose. The session id is public (it is the
+ * `keyid` of every request), so a nonce claimed before the HMAC check would let anyone without
+ * the key fill the store; an unauthenticated request never writes to the store.
  *
  * @example
  * ```ts
- * const verifier = new RequestVerifier(sessionManager);
+ * const verifier = new RequestVerifier(sessionManager, { maxClockSkew: 30_000 });
  * const session = await verifier.verify({ method, targetUri, headers, rawBody, hasBody });
  * ```
  */
 export class RequestVerifier {
-  /** Reports a missing raw body, once: that is a setup problem, not a caller's. */
-  protected readonly logger = new Logger('MeshSession');
-  /** How far `created` may be from this server's clock (ms). */
+  /**
+   * How far `created` may be from this server's clock (ms).
+   *
+   * @default DEFAULT_MAX_CLOCK_SKEW
+   */
   readonly maxClockSkew: number;
+  private readonly warn: (message: string) => void;
   private warnedRawBody = false;
 
   /**
-   * @param sessions the session manager
-   * @param maxClockSkew allowed skew (ms); by default `handshake.maxClockSkew`, or 60 s
+   * @param sessions the session manager: it reads the session, claims the nonce and counts
+   *   refusals
+   * @param options the clock skew, and where to report a missing raw body
    */
   constructor(
     protected readonly sessions: SessionManager,
-    maxClockSkew: number = sessions.options.handshake?.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW,
+    options: RequestVerifierOptions = {},
   ) {
-    this.maxClockSkew = maxClockSkew;
+    this.maxClockSkew = options.maxClockSkew ?? DEFAULT_MAX_CLOCK_SKEW;
+    this.warn = options.warn ?? ((message) => console.error(message));
   }
 
   /**
@@ -90,84 +117,15 @@ export class RequestVerifier {
    */
   async verify(request: SignedRequestParts, now: number = Date.now()): Promise<Session> {
     const parsed = this.parse(request);
-    const { created, expires, nonce, keyid } = parsed.params;
-    const session = await this.sessions.readSession(keyid, now);
-    const serviceId = session.serviceId;
-
-    const createdMs = created * 1000;
-    if (
-      Math.abs(now - createdMs) > this.maxClockSkew ||
-      (expires !== undefined && expires * 1000 < now)
-    ) {
-      throw this.reject('signature_stale', SigningMessages.signatureStale(), serviceId);
-    }
-
-    let digest: string | undefined;
-    if (parsed.components.includes(DIGEST_COMPONENT)) {
-      digest = singleHeader(request.headers[DIGEST_COMPONENT]);
-      if (digest === undefined) {
-        throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
-      }
-      const body = request.rawBody ?? (request.hasBody ? undefined : EMPTY);
-      if (body === undefined) {
-        if (!this.warnedRawBody) {
-          this.warnedRawBody = true;
-          this.logger.error(SigningMessages.rawBodyMissing());
-        }
-        throw this.reject('body_unverifiable', SigningMessages.bodyUnverifiable(), serviceId);
-      }
-      const outcome = verifyContentDigest(digest, body);
-      if (outcome !== 'match') {
-        throw outcome === 'malformed'
-          ? this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId)
-          : this.reject('digest_mismatch', SigningMessages.digestMismatch(), serviceId);
-      }
-    }
-
-    const base = buildSignatureBase(
-      parsed.components,
-      (component) =>
-        component === '@method'
-          ? request.method
-          : component === '@target-uri'
-            ? request.targetUri
-            : digest,
-      parsed.signatureParams,
-    );
-    if (base === undefined) {
-      throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
-    }
-    // A MeshSession hands out a copy of its key, wiped as soon as the HMAC is computed; a plain
-    // Session from a custom store may hand out the Buffer it keeps, which must stay intact.
-    const key = session.sessionKey;
-    const ownCopy = session instanceof MeshSession;
-    let signed: boolean;
-    try {
-      // Length first: timingSafeEqual throws on different lengths, and the length is public.
-      signed =
-        parsed.signature.length === HMAC_SHA256_BYTES &&
-        timingSafeEqual(parsed.signature, hmacSha256(key, base));
-    } finally {
-      if (ownCopy) key.fill(0);
-    }
-    if (!signed) {
-      throw this.reject('signature_invalid', SigningMessages.signatureInvalid(), serviceId);
-    }
-
-    // The nonce must stay claimed for as long as `created` would still be accepted.
-    const ttl = Math.min(
-      Math.max(createdMs + this.maxClockSkew - now + 1_000, 1),
-      2 * this.maxClockSkew + 1_000,
-    );
-    const claimed = await this.sessions.claimNonceAndTouch(session.id, nonce, ttl, now);
-    if (!claimed.nonceFresh) {
-      throw this.reject('signature_replayed', SigningMessages.signatureReplayed(), serviceId);
-    }
-    return claimed.session;
+    const session = await this.sessions.readSession(parsed.params.keyid, now);
+    this.checkFreshness(parsed, session.serviceId, now);
+    const digest = this.checkDigest(request, parsed, session.serviceId);
+    this.checkHmac(request, parsed, digest, session);
+    return this.claimNonce(parsed, session, now);
   }
 
   /** Step 1: the headers, and whether they cover the body. */
-  protected parse(request: SignedRequestParts): ReturnType<typeof parseSignatureHeaders> {
+  protected parse(request: SignedRequestParts): ParsedSignature {
     try {
       const parsed = parseSignatureHeaders(request.headers);
       if (request.hasBody && !parsed.components.includes(DIGEST_COMPONENT)) {
@@ -186,6 +144,106 @@ export class RequestVerifier {
     }
   }
 
+  /** Step 3: `created` (and `expires`, when given) against this server's clock. */
+  protected checkFreshness(parsed: ParsedSignature, serviceId: string, now: number): void {
+    const { created, expires } = parsed.params;
+    if (
+      Math.abs(now - created * 1000) > this.maxClockSkew ||
+      (expires !== undefined && expires * 1000 < now)
+    ) {
+      throw this.reject('signature_stale', SigningMessages.signatureStale(), serviceId);
+    }
+  }
+
+  /**
+   * Step 4: the Content-Digest against the raw body, when the signature covers it.
+   *
+   * @returns the digest header, for the signature base; `undefined` when not covered
+   */
+  protected checkDigest(
+    request: SignedRequestParts,
+    parsed: ParsedSignature,
+    serviceId: string,
+  ): string | undefined {
+    if (!parsed.components.includes(DIGEST_COMPONENT)) return undefined;
+    const digest = singleHeader(request.headers[DIGEST_COMPONENT]);
+    if (digest === undefined) {
+      throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
+    }
+    const body = request.rawBody ?? (request.hasBody ? undefined : EMPTY);
+    if (body === undefined) {
+      if (!this.warnedRawBody) {
+        this.warnedRawBody = true;
+        this.warn(SigningMessages.rawBodyMissing());
+      }
+      throw this.reject('body_unverifiable', SigningMessages.bodyUnverifiable(), serviceId);
+    }
+    const outcome = verifyContentDigest(digest, body);
+    if (outcome === 'malformed') {
+      throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
+    }
+    if (outcome !== 'match') {
+      throw this.reject('digest_mismatch', SigningMessages.digestMismatch(), serviceId);
+    }
+    return digest;
+  }
+
+  /** Step 5: the HMAC over the signature base, with the session key. */
+  protected checkHmac(
+    request: SignedRequestParts,
+    parsed: ParsedSignature,
+    digest: string | undefined,
+    session: Session,
+  ): void {
+    const base = buildSignatureBase(
+      parsed.components,
+      (component) =>
+        component === '@method'
+          ? request.method
+          : component === '@target-uri'
+            ? request.targetUri
+            : digest,
+      parsed.signatureParams,
+    );
+    if (base === undefined) {
+      throw this.reject(
+        'signature_malformed',
+        SigningMessages.signatureMalformed(),
+        session.serviceId,
+      );
+    }
+    if (!matchesHmac(parsed.signature, session, base)) {
+      throw this.reject('signature_invalid', SigningMessages.signatureInvalid(), session.serviceId);
+    }
+  }
+
+  /** Step 6: claims the nonce and slides the session, in one store round trip. */
+  protected async claimNonce(
+    parsed: ParsedSignature,
+    session: Session,
+    now: number,
+  ): Promise<Session> {
+    // The nonce must stay claimed for as long as `created` would still be accepted.
+    const ttl = Math.min(
+      Math.max(parsed.params.created * 1000 + this.maxClockSkew - now + 1_000, 1),
+      2 * this.maxClockSkew + 1_000,
+    );
+    const claimed = await this.sessions.claimNonceAndTouch(
+      session.id,
+      parsed.params.nonce,
+      ttl,
+      now,
+    );
+    if (!claimed.nonceFresh) {
+      throw this.reject(
+        'signature_replayed',
+        SigningMessages.signatureReplayed(),
+        session.serviceId,
+      );
+    }
+    return claimed.session;
+  }
+
   /** Counts and audits a refusal, and builds the error the guard turns into a 401. */
   protected reject(
     reason: SignatureRejectionReason,
@@ -194,6 +252,24 @@ export class RequestVerifier {
   ): SignatureVerificationError {
     this.sessions.recordRejection('error', reason, serviceId);
     return new SignatureVerificationError(reason, message);
+  }
+}
+
+/**
+ * Whether `signature` is the session's HMAC of `base`. A MeshSession hands out a copy of its
+ * key, wiped as soon as the HMAC is computed; a plain Session from a custom store may hand out
+ * the Buffer it keeps, which must stay intact.
+ */
+function matchesHmac(signature: Buffer, session: Session, base: string): boolean {
+  const key = session.sessionKey;
+  const ownCopy = session instanceof MeshSession;
+  try {
+    // Length first: timingSafeEqual throws on different lengths, and the length is public.
+    return (
+      signature.length === HMAC_SHA256_BYTES && timingSafeEqual(signature, hmacSha256(key, base))
+    );
+  } finally {
+    if (ownCopy) key.fill(0);
   }
 }
 

@@ -36,6 +36,11 @@ export function buildSignatureBase(
  *
  * @param key the session key
  * @param base the signature base
+ * @returns the 32-byte MAC
+ * @example
+ * ```ts
+ * timingSafeEqual(signature, hmacSha256(session.sessionKey, base));
+ * ```
  */
 export function hmacSha256(key: Buffer, base: string): Buffer {
   return createHmac('sha256', key).update(base, 'utf8').digest();
@@ -48,6 +53,11 @@ export function hmacSha256(key: Buffer, base: string): Buffer {
  * `Host`.
  *
  * @param url the request URL
+ * @returns the `@target-uri` value
+ * @example
+ * ```ts
+ * targetUriOf(new URL('HTTP://Greeter:80/greet?x=1#top')); // 'http://greeter/greet?x=1'
+ * ```
  */
 export function targetUriOf(url: URL): string {
   return `${url.protocol}//${url.host}${url.pathname}${url.search}`;

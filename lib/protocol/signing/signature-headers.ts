@@ -1,11 +1,5 @@
-import {
-  parseDictionary,
-  serializeDictionary,
-  type Dictionary,
-  type Item,
-} from 'structured-headers';
 import { SigningMessages } from './signing.messages.js';
-import { readCanonicalByteSequence, readCanonicalInnerList } from './canonical-fields.js';
+import { readCanonicalMembers, readMembers, type SignatureMembers } from './signature-members.js';
 import { SignatureVerificationError } from './signature-verification.error.js';
 import {
   DIGEST_COMPONENT,
@@ -61,8 +55,13 @@ export interface ParsedSignature {
  * the canonical check, so both paths accept and refuse exactly the same headers.
  *
  * @param headers the request headers (lower-case names)
+ * @returns the label, the covered components, the parameters and the signature bytes
  * @throws {SignatureVerificationError} `signature_missing`, `signature_malformed`,
  *   `signature_incomplete` or `signature_algorithm`
+ * @example
+ * ```ts
+ * const { params, components } = parseSignatureHeaders(request.headers);
+ * ```
  */
 export function parseSignatureHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
@@ -80,143 +79,13 @@ export function parseSignatureHeaders(
   return checkMembers(readCanonicalMembers(input, signature) ?? readMembers(input, signature));
 }
 
-/**
- * The `Signature-Input` member and the `Signature` member under the same label, as read from
- * the headers, before any check on their contents.
- *
- * @internal
- */
-export interface SignatureMembers {
-  readonly label: string;
-  /** The covered components, or `undefined` when the input member is not an inner list. */
-  readonly components: readonly unknown[] | undefined;
-  /** Whether a component carries parameters. */
-  readonly componentParameters: boolean;
-  /** The signature parameters' names, in order, each once. */
-  readonly parameterNames: readonly string[];
-  /** Their values, in the same order. */
-  readonly parameterValues: readonly unknown[];
-  /** The `Signature` member's value: a Buffer for a byte sequence. */
-  readonly signature: unknown;
-  /** Whether the `Signature` member carries parameters. */
-  readonly signatureParameters: boolean;
-  /** The `Signature-Input` value as received. */
-  readonly inputValue: string;
-}
-
-/**
- * The canonical form `signRequest` emits, read without the general parser: `undefined` for
- * anything else (see `canonical-fields.ts`), which `readMembers` then accepts or refuses.
- *
- * @param input the `Signature-Input` value
- * @param signature the `Signature` value
- * @example
- * ```ts
- * const headers = signRequest({ method: 'GET', url, sessionId, sessionKey });
- * readCanonicalMembers(headers['signature-input'], headers.signature); // the members
- * ```
- * @internal exported for the tests that compare it with {@link readMembers}
- */
-export function readCanonicalMembers(
-  input: string,
-  signature: string,
-): SignatureMembers | undefined {
-  const inputMember = readCanonicalInnerList(input);
-  if (inputMember === undefined) return undefined;
-  const signatureMember = readCanonicalByteSequence(signature);
-  if (signatureMember === undefined || signatureMember.key !== inputMember.key) return undefined;
-  return {
-    label: inputMember.key,
-    components: inputMember.items,
-    componentParameters: false,
-    parameterNames: inputMember.parameterNames,
-    parameterValues: inputMember.parameterValues,
-    signature: signatureMember.bytes,
-    signatureParameters: false,
-    inputValue: input,
-  };
-}
-
-/**
- * Both headers through the general Structured Fields parser: each must be a canonical
- * dictionary with one member, under the same label.
- *
- * @param input the `Signature-Input` value
- * @param signature the `Signature` value
- * @example
- * ```ts
- * readMembers('mesh=("@method");created=1', 'mesh=:AAAA:'); // label 'mesh', ...
- * ```
- * @throws {SignatureVerificationError} `signature_malformed`
- * @internal exported for the tests that compare it with {@link readCanonicalMembers}
- */
-export function readMembers(input: string, signature: string): SignatureMembers {
-  const inputDictionary = parseCanonical(input);
-  const signatureDictionary = parseCanonical(signature);
-  if (inputDictionary.size !== 1 || signatureDictionary.size !== 1) throw malformed();
-  const [label, [items, parameters]] = [...inputDictionary.entries()][0];
-  const signatureMember = signatureDictionary.get(label);
-  if (signatureMember === undefined) throw malformed();
-  const [bytes, signatureParameters] = signatureMember;
-  const innerList = Array.isArray(items) ? (items as Item[]) : undefined;
-  return {
-    label,
-    components: innerList?.map(([name]) => name),
-    componentParameters: innerList?.some(([, itemParameters]) => itemParameters.size > 0) ?? false,
-    parameterNames: [...parameters.keys()],
-    parameterValues: [...parameters.values()],
-    signature: bytes instanceof ArrayBuffer ? Buffer.from(bytes) : bytes,
-    signatureParameters: signatureParameters.size > 0,
-    inputValue: input,
-  };
-}
-
 /** The checks on the members, whichever way they were read. */
 function checkMembers(members: SignatureMembers): ParsedSignature {
-  const items = members.components;
-  if (items === undefined || members.componentParameters) throw malformed();
-  const components: string[] = [];
-  for (const name of items) {
-    if (typeof name !== 'string' || !isKnownComponent(name) || components.includes(name)) {
-      throw malformed();
-    }
-    components.push(name);
-  }
-
-  // Names are unique: the general parser keeps one of each, the canonical reader refuses a
-  // repeated one.
-  let created: number | undefined;
-  let expires: number | undefined;
-  let nonce: string | undefined;
-  let keyid: string | undefined;
-  let alg: string | undefined;
-  let tag: string | undefined;
-  const { parameterNames: names, parameterValues: values } = members;
-  for (let i = 0; i < names.length; i++) {
-    const value = values[i];
-    switch (names[i]) {
-      case 'created':
-        created = integer(value);
-        break;
-      case 'expires':
-        expires = integer(value);
-        break;
-      case 'nonce':
-        nonce = string(value);
-        break;
-      case 'keyid':
-        keyid = string(value);
-        break;
-      case 'alg':
-        alg = string(value);
-        break;
-      case 'tag':
-        tag = string(value);
-        break;
-      default:
-        throw malformed();
-    }
-  }
+  const components = readComponents(members);
+  const { created, expires, nonce, keyid, alg, tag } = readParameters(
+    members.parameterNames,
+    members.parameterValues,
+  );
   if (
     !components.includes(REQUIRED_COMPONENTS[0]) ||
     !components.includes(REQUIRED_COMPONENTS[1]) ||
@@ -235,18 +104,10 @@ function checkMembers(members: SignatureMembers): ParsedSignature {
   const signature = members.signature;
   if (!Buffer.isBuffer(signature) || members.signatureParameters) throw malformed();
 
-  const params: SignatureParameters = { created, nonce, keyid, alg };
   return {
     label: members.label,
     components,
-    params:
-      expires === undefined && tag === undefined
-        ? params
-        : {
-            ...params,
-            ...(expires === undefined ? {} : { expires }),
-            ...(tag === undefined ? {} : { tag }),
-          },
+    params: withOptional({ created, nonce, keyid, alg }, expires, tag),
     // The header is canonical and holds this one member, so what follows "label=" is exactly
     // the serialised inner list: no need to serialise it again.
     signatureParams: members.inputValue.slice(members.label.length + 1),
@@ -254,23 +115,61 @@ function checkMembers(members: SignatureMembers): ParsedSignature {
   };
 }
 
+/** The required parameters, with `expires` and `tag` only when given. */
+function withOptional(
+  params: SignatureParameters,
+  expires: number | undefined,
+  tag: string | undefined,
+): SignatureParameters {
+  if (expires === undefined && tag === undefined) return params;
+  return {
+    ...params,
+    ...(expires === undefined ? {} : { expires }),
+    ...(tag === undefined ? {} : { tag }),
+  };
+}
+
+/** The covered components: distinct, known and parameterless. */
+function readComponents(members: SignatureMembers): string[] {
+  const items = members.components;
+  if (items === undefined || members.componentParameters) throw malformed();
+  const components: string[] = [];
+  for (const name of items) {
+    if (typeof name !== 'string' || !isKnownComponent(name) || components.includes(name)) {
+      throw malformed();
+    }
+    components.push(name);
+  }
+  return components;
+}
+
+/**
+ * The signature parameters, each of its type; an unknown one is malformed. Names are unique:
+ * the general parser keeps one of each, the canonical reader refuses a repeated one.
+ */
+function readParameters(
+  names: readonly string[],
+  values: readonly unknown[],
+): Partial<SignatureParameters> {
+  const read: { -readonly [K in keyof SignatureParameters]?: SignatureParameters[K] } = {};
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (name === 'created' || name === 'expires') {
+      read[name] = integer(values[i]);
+    } else if (name === 'nonce' || name === 'keyid' || name === 'alg' || name === 'tag') {
+      read[name] = string(values[i]);
+    } else {
+      throw malformed();
+    }
+  }
+  return read;
+}
+
 function isBounded(
   value: string | string[] | undefined,
   name: 'signature-input' | 'signature',
 ): value is string {
   return typeof value === 'string' && value.length <= SIGNATURE_HEADER_LIMITS[name];
-}
-
-function parseCanonical(value: string): Dictionary {
-  let dictionary: Dictionary;
-  try {
-    dictionary = parseDictionary(value);
-    // Canonical form only: what is verified is exactly what was received.
-    if (serializeDictionary(dictionary) !== value) throw malformed();
-  } catch {
-    throw malformed();
-  }
-  return dictionary;
 }
 
 function isKnownComponent(name: string): boolean {
