@@ -88,6 +88,7 @@ export {
   type IdentityKeyPair,
 } from './protocol/handshake/identity-keys.js';
 export { HandshakeError } from './protocol/handshake/handshake.error.js';
+export type { ClientHello, ServerHello } from './protocol/handshake/handshake-hello.interface.js';
 export { HandshakeMessages } from './protocol/handshake/handshake.messages.js';
 export { HandshakeService, type HandshakePeer } from './handshake/handshake.service.js';
 export {
@@ -122,11 +123,9 @@ export type {
   MeshClientModuleExtras,
 } from './client/mesh-client.module-definition.js';
 export { MeshClient } from './client/mesh-client.js';
-export {
-  MeshConnection,
-  type MeshRequestInit,
-  type MeshResponse,
-} from './client/mesh-connection.js';
+export { MeshConnection } from './client/mesh-connection.js';
+export type { MeshRequestInit } from './client/mesh-request.js';
+export type { MeshResponse } from './client/mesh-response.js';
 export {
   MESH_CLIENT_DEFAULTS,
   type MeshClientModuleOptions,

@@ -97,14 +97,15 @@ export class SessionGuard implements CanActivate {
    * @param reflector reads `@SkipSession()`
    * @param options the header, mode and store timeout
    * @param rateLimiter the per-service limiter, or `null` when rate limiting is off
-   * @param verifier signature mode's verifier; one is built from `sessions` when absent
+   * @param verifier signature mode's verifier (the module provides one with the configured
+   *   clock skew); one with the default skew is built from `sessions` when absent
    */
   constructor(
     protected readonly sessions: SessionManager,
     protected readonly reflector: Reflector,
     @Inject(SESSION_GUARD_OPTIONS) protected readonly options: SessionGuardOptions,
     @Optional() @Inject(RateLimiter) protected readonly rateLimiter: RateLimiter | null = null,
-    @Optional() protected verifier: RequestVerifier | null = null,
+    @Optional() @Inject(RequestVerifier) protected verifier: RequestVerifier | null = null,
   ) {
     this.deadlines = new DeadlineQueue(options.storeTimeout);
   }
@@ -211,7 +212,9 @@ export class SessionGuard implements CanActivate {
     request: SessionGuardRequest,
     response: SessionGuardResponse,
   ): Promise<Session> {
-    this.verifier ??= new RequestVerifier(this.sessions);
+    this.verifier ??= new RequestVerifier(this.sessions, {
+      warn: (message) => this.logger.error(message),
+    });
     try {
       const session = await this.withStoreTimeout(
         this.verifier.verify(this.getSignedRequest(request)),

@@ -27,14 +27,15 @@ import {
 import {
   createEphemeralKeyPair,
   createHandshakeNonce,
-  deriveSessionKey,
-  parseClientHello,
-  serverHelloBytes,
-  signWithIdentity,
-  verifyWithAnyKey,
+} from '../protocol/handshake/ephemeral-keys.js';
+import {
   type ParsedClientHello,
   type ServerHello,
-} from '../protocol/handshake/handshake.protocol.js';
+} from '../protocol/handshake/handshake-hello.interface.js';
+import { parseClientHello } from '../protocol/handshake/hello-codec.js';
+import { signWithIdentity, verifyWithAnyKey } from '../protocol/handshake/identity-signatures.js';
+import { deriveSessionKey } from '../protocol/handshake/session-key-derivation.js';
+import { serverHelloBytes } from '../protocol/handshake/transcript-encoding.js';
 
 /** Who sent a handshake. */
 export interface HandshakePeer {

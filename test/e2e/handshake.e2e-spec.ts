@@ -21,15 +21,13 @@ import {
   SessionStore,
   type ServerHello,
 } from '../../lib/index.js';
-import {
-  createClientHello,
-  createEphemeralKeyPair,
-  deriveSessionKey,
-  parseServerHello,
-  serverHelloBytes,
-  verifyWithAnyKey,
-  type ParsedClientHello,
-} from '../../lib/protocol/handshake/handshake.protocol.js';
+import { createClientHello } from '../../lib/protocol/handshake/client-handshake.js';
+import { createEphemeralKeyPair } from '../../lib/protocol/handshake/ephemeral-keys.js';
+import { type ParsedClientHello } from '../../lib/protocol/handshake/handshake-hello.interface.js';
+import { parseServerHello } from '../../lib/protocol/handshake/hello-codec.js';
+import { verifyWithAnyKey } from '../../lib/protocol/handshake/identity-signatures.js';
+import { deriveSessionKey } from '../../lib/protocol/handshake/session-key-derivation.js';
+import { serverHelloBytes } from '../../lib/protocol/handshake/transcript-encoding.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { teardownStoreFactories, withEveryStore } from '../support/store-factories.js';
 import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';
