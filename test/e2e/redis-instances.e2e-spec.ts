@@ -14,16 +14,15 @@ import {
   MeshSessionModule,
   SessionCleanupService,
   SessionGuard,
-  SessionHealthIndicator,
   SessionManager,
+  SessionStore,
   signRequest,
   type Session,
 } from '../../lib/index.js';
+import { SessionHealthIndicator } from '../../lib/health.js';
 import { RedisSessionStore } from '../../lib/redis.js';
-import {
-  createClientHello,
-  createEphemeralKeyPair,
-} from '../../lib/protocol/handshake/handshake.protocol.js';
+import { createClientHello } from '../../lib/protocol/handshake/client-handshake.js';
+import { createEphemeralKeyPair } from '../../lib/protocol/handshake/ephemeral-keys.js';
 import { fakeDateOnly, httpAdapters, startHttpApp } from '../support/http-app.js';
 import { RedisServer } from '../support/redis-server.js';
 import { keys, startGreeter } from './handshake-fixtures.js';
@@ -79,6 +78,7 @@ describe.each(httpAdapters)('two instances sharing one Redis on $name', (adapter
           }),
         ],
         controllers: [WhoamiController],
+        providers: [SessionHealthIndicator],
       },
       adapter,
     );
@@ -112,7 +112,7 @@ describe.each(httpAdapters)('two instances sharing one Redis on $name', (adapter
     const res = await whoami(b, session.id);
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ id: session.id, serviceId: 'billing' });
-    const onA = await a.get(SessionManager).store.get(session.id, Date.now());
+    const onA = await a.get(SessionStore).get(session.id, Date.now());
     expect(onA?.lastActivity).toBe(res.body.lastActivity);
   });
 
@@ -236,7 +236,7 @@ describe.each(httpAdapters)('two instances sharing one Redis on $name', (adapter
     const keyPrefix = `cleanup-${adapter.name}-${randomUUID()}:`;
     const [x, y] = await Promise.all([instance(keyPrefix), instance(keyPrefix)]);
     try {
-      const store = x.get(SessionManager).store;
+      const store = x.get(SessionStore);
       const now = Date.now();
       const make = (serviceId: string, ttl: number) =>
         new MeshSession(randomUUID(), serviceId, randomBytes(32), now, now, now + ttl);

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { Cluster } from 'ioredis';
-import { MemorySessionStore } from '../../lib/index.js';
-import { RedisSessionStore } from '../../lib/redis.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Cluster, Redis } from 'ioredis';
+import { MemorySessionStore, MeshSession } from '../../lib/index.js';
+import { RedisSessionStore, type RedisSessionStoreOptions } from '../../lib/redis.js';
 import type { SessionStore } from '../../lib/index.js';
 import { RedisCluster, RedisServer, withRealTimers } from './redis-server.js';
 
@@ -128,4 +128,90 @@ export function withEveryStore<P extends { name: string }>(
  */
 export async function teardownStoreFactories(): Promise<void> {
   for (const factory of storeFactories) await factory.teardown?.();
+}
+
+/**
+ * A session to store, with metadata (`{ note: 'hello' }`) so that records carry some.
+ *
+ * @param serviceId its service
+ * @param expiresIn how long it lives from now (ms)
+ * @param id its id
+ */
+export function testSession(
+  serviceId = 'svc',
+  expiresIn = 60_000,
+  id: string = randomUUID(),
+): MeshSession {
+  const now = Date.now();
+  return new MeshSession(id, serviceId, randomBytes(32), now, now, now + expiresIn, {
+    note: 'hello',
+  });
+}
+
+/**
+ * One redis-server for a whole spec file, an admin client on it, and the stores the tests open
+ * on it: {@link RedisStoreFixture.start} registers the file's `beforeAll` and `afterAll`, which
+ * start the server and then close every store opened through {@link open} and stop it.
+ */
+export class RedisStoreFixture {
+  private started: { server: RedisServer; admin: Redis } | undefined;
+  private prefixes = 0;
+  private readonly opened: RedisSessionStore[] = [];
+
+  private constructor() {}
+
+  /** A fixture whose server runs from the file's `beforeAll` to its `afterAll`. */
+  static start(): RedisStoreFixture {
+    const fixture = new RedisStoreFixture();
+    beforeAll(async () => {
+      const server = await RedisServer.start();
+      fixture.started = { server, admin: new Redis(server.port, '127.0.0.1') };
+    });
+    afterAll(async () => {
+      await Promise.all(fixture.opened.map((store) => store.close()));
+      fixture.started?.admin.disconnect();
+      await fixture.started?.server.destroy();
+    });
+    return fixture;
+  }
+
+  /** The server, once `beforeAll` has run. */
+  get server(): RedisServer {
+    return this.ready().server;
+  }
+
+  /** A client of the test's own, for looking into Redis. */
+  get admin(): Redis {
+    return this.ready().admin;
+  }
+
+  /**
+   * A key prefix no other store of the file uses.
+   *
+   * @param name what the prefix starts with
+   */
+  prefix(name = 'spec'): string {
+    return `${name}${++this.prefixes}:`;
+  }
+
+  /**
+   * A store on the server, closed in `afterAll`; a fresh prefix unless one is given.
+   *
+   * @param options overrides of the url, the key ({@link testEncryptionKey}) and the prefix
+   */
+  open(options: Partial<RedisSessionStoreOptions> = {}): RedisSessionStore {
+    const store = new RedisSessionStore({
+      url: this.server.url,
+      encryptionKeys: [testEncryptionKey],
+      keyPrefix: this.prefix(),
+      ...options,
+    });
+    this.opened.push(store);
+    return store;
+  }
+
+  private ready(): { server: RedisServer; admin: Redis } {
+    if (this.started === undefined) throw new Error('the Redis fixture is used before beforeAll');
+    return this.started;
+  }
 }

@@ -1,4 +1,4 @@
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import {
   RateLimiter,
   type RateLimiterOptions,
@@ -20,6 +20,32 @@ import type { RedisConnection } from './redis-connection.js';
  * ```
  */
 export class RedisRateLimiter extends RateLimiter {
+  /**
+   * A limiter counting on the connection's client, under its own key prefix.
+   *
+   * @param options limits
+   * @param connection the store's connection
+   * @param keyPrefix prefix of the counters' keys (rate-limiter-flexible adds `:<key>`)
+   * @example
+   * ```ts
+   * RedisRateLimiter.onConnection(options, connection, keys.rateLimitPrefix);
+   * ```
+   */
+  static onConnection(
+    options: RateLimiterOptions,
+    connection: RedisConnection,
+    keyPrefix: string,
+  ): RedisRateLimiter {
+    const limiter = new RateLimiterRedis({
+      storeClient: connection.client,
+      keyPrefix,
+      // Fail at once while disconnected: the guard answers 503.
+      rejectIfRedisNotReady: true,
+      ...RateLimiter.toFlexibleOptions(options),
+    });
+    return new RedisRateLimiter(options, limiter, connection);
+  }
+
   /**
    * @param options limits
    * @param limiter a `RateLimiterRedis` built from the same options

@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { MAX_TIMER_MS } from '../../core/option-checks.js';
+import { MAX_TIMER_MS, OptionChecks } from '../../core/option-checks.js';
 import { RedisStoreMessages } from './redis-store.messages.js';
 
 /**
@@ -51,7 +51,14 @@ export interface RedisSessionStoreOptions {
   commandTimeout?: number;
 }
 
-/** The options after defaults and validation. */
+/**
+ * The options after defaults and validation.
+ *
+ * @example
+ * ```ts
+ * const { keyPrefix, commandTimeout } = resolveRedisSessionStoreOptions(options);
+ * ```
+ */
 export interface ResolvedRedisSessionStoreOptions {
   readonly client: Redis | Cluster | undefined;
   readonly url: string | undefined;
@@ -61,7 +68,14 @@ export interface ResolvedRedisSessionStoreOptions {
   readonly commandTimeout: number;
 }
 
-/** Default values of {@link RedisSessionStoreOptions}. */
+/**
+ * Default values of {@link RedisSessionStoreOptions}.
+ *
+ * @example
+ * ```ts
+ * new RedisSessionStore({ url, encryptionKeys, keyPrefix: REDIS_SESSION_STORE_DEFAULTS.keyPrefix });
+ * ```
+ */
 export const REDIS_SESSION_STORE_DEFAULTS = Object.freeze({
   keyPrefix: 'mesh:',
   commandTimeout: 500,
@@ -69,20 +83,62 @@ export const REDIS_SESSION_STORE_DEFAULTS = Object.freeze({
 
 const ENCRYPTION_KEY_LENGTH = 32;
 const MAX_KEY_PREFIX_LENGTH = 256;
+const KNOWN_OPTIONS: readonly (keyof RedisSessionStoreOptions)[] = [
+  'client',
+  'url',
+  'redisOptions',
+  'encryptionKeys',
+  'keyPrefix',
+  'commandTimeout',
+];
+
+const check: OptionChecks = new OptionChecks('RedisSessionStore');
 
 /**
- * Applies defaults and validates the options of {@link RedisSessionStore}.
+ * Applies defaults and validates the options of {@link RedisSessionStore}. What is passed
+ * through to ioredis (`redisOptions`, a given `client`) is left for ioredis to check.
  *
  * @param options what the user passed
  * @returns the resolved options
- * @throws {Error} naming the first bad option
+ * @throws {Error} naming the first bad or unknown option
+ * @example
+ * ```ts
+ * resolveRedisSessionStoreOptions({ url: 'redis://localhost', encryptionKeys: [key] });
+ * ```
  */
 export function resolveRedisSessionStoreOptions(
   options: RedisSessionStoreOptions,
 ): ResolvedRedisSessionStoreOptions {
-  if (options === null || typeof options !== 'object') {
-    fail('options', 'an object', options);
+  check.knownKeys('', options, KNOWN_OPTIONS);
+  const { client, url, redisOptions } = checkLocation(options);
+  const encryptionKeys = checkEncryptionKeys(options.encryptionKeys);
+  const keyPrefix = options.keyPrefix ?? REDIS_SESSION_STORE_DEFAULTS.keyPrefix;
+  if (typeof keyPrefix !== 'string' || keyPrefix.length > MAX_KEY_PREFIX_LENGTH) {
+    check.fail('keyPrefix', `a string of at most ${MAX_KEY_PREFIX_LENGTH} characters`, keyPrefix);
   }
+  const commandTimeout = check.duration(
+    'commandTimeout',
+    options.commandTimeout,
+    REDIS_SESSION_STORE_DEFAULTS.commandTimeout,
+  );
+  // It becomes a timer, and a timer longer than MAX_TIMER_MS fires at once.
+  if (commandTimeout > MAX_TIMER_MS) {
+    check.fail('commandTimeout', 'a positive integer number of milliseconds', commandTimeout);
+  }
+  return Object.freeze({
+    client,
+    url,
+    redisOptions,
+    encryptionKeys,
+    keyPrefix,
+    commandTimeout,
+  });
+}
+
+/** Exactly one of `client`, `url` and `redisOptions`, of the right kind. */
+function checkLocation(
+  options: RedisSessionStoreOptions,
+): Pick<ResolvedRedisSessionStoreOptions, 'client' | 'url' | 'redisOptions'> {
   const given = (['client', 'url', 'redisOptions'] as const).filter(
     (name) => options[name] !== undefined,
   );
@@ -90,51 +146,31 @@ export function resolveRedisSessionStoreOptions(
 
   const { client, url, redisOptions } = options;
   if (client !== undefined && !isIoredisClient(client)) {
-    fail('client', 'an ioredis Redis or Cluster client', client);
+    check.fail('client', 'an ioredis Redis or Cluster client', client);
   }
   if (url !== undefined && (typeof url !== 'string' || !/^rediss?:\/\/\S*$/i.test(url))) {
-    fail('url', 'a redis:// or rediss:// URL', url);
+    check.fail('url', 'a redis:// or rediss:// URL', url);
   }
   if (
     redisOptions !== undefined &&
     (redisOptions === null || typeof redisOptions !== 'object' || Array.isArray(redisOptions))
   ) {
-    fail('redisOptions', 'an ioredis options object', redisOptions);
+    check.fail('redisOptions', 'an ioredis options object', redisOptions);
   }
+  return { client, url, redisOptions };
+}
 
-  const keys = options.encryptionKeys;
+/** A non-empty array of 32-byte Buffers, copied and frozen. */
+function checkEncryptionKeys(keys: unknown): readonly Buffer[] {
   if (!Array.isArray(keys) || keys.length === 0) {
-    fail('encryptionKeys', 'a non-empty array of 32-byte Buffers', keys);
+    check.fail('encryptionKeys', 'a non-empty array of 32-byte Buffers', keys);
   }
-  keys.forEach((key, i) => {
+  keys.forEach((key: unknown, i) => {
     if (!Buffer.isBuffer(key) || key.length !== ENCRYPTION_KEY_LENGTH) {
-      fail(`encryptionKeys[${i}]`, 'a Buffer of exactly 32 bytes', key);
+      check.fail(`encryptionKeys[${i}]`, 'a Buffer of exactly 32 bytes', key);
     }
   });
-
-  const keyPrefix = options.keyPrefix ?? REDIS_SESSION_STORE_DEFAULTS.keyPrefix;
-  if (typeof keyPrefix !== 'string' || keyPrefix.length > MAX_KEY_PREFIX_LENGTH) {
-    fail('keyPrefix', `a string of at most ${MAX_KEY_PREFIX_LENGTH} characters`, keyPrefix);
-  }
-
-  const commandTimeout = options.commandTimeout ?? REDIS_SESSION_STORE_DEFAULTS.commandTimeout;
-  if (
-    typeof commandTimeout !== 'number' ||
-    !Number.isInteger(commandTimeout) ||
-    commandTimeout < 1 ||
-    commandTimeout > MAX_TIMER_MS
-  ) {
-    fail('commandTimeout', 'a positive integer number of milliseconds', commandTimeout);
-  }
-
-  return Object.freeze({
-    client,
-    url,
-    redisOptions,
-    encryptionKeys: Object.freeze([...keys]),
-    keyPrefix,
-    commandTimeout,
-  });
+  return Object.freeze([...(keys as Buffer[])]);
 }
 
 /** Duck-typed, so that a client from another copy of ioredis is accepted too. */
@@ -147,8 +183,4 @@ function isIoredisClient(value: unknown): value is Redis | Cluster {
     typeof client.call === 'function' &&
     typeof client.status === 'string'
   );
-}
-
-function fail(option: string, expected: string, got: unknown): never {
-  throw new Error(RedisStoreMessages.invalidRedisOption(option, expected, got));
 }

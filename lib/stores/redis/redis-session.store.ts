@@ -1,48 +1,26 @@
 import type { Cluster, Redis } from 'ioredis';
-import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { SessionMessages } from '../../core/session.messages.js';
-import { RedisStoreMessages } from './redis-store.messages.js';
-import { RateLimiter, type RateLimiterOptions } from '../../core/rate-limiter.js';
-import { bindSessionKey, MeshSession, releaseSessionKey } from '../../core/mesh-session.js';
+import type { RateLimiter, RateLimiterOptions } from '../../core/rate-limiter.js';
+import { bindSessionKey, type MeshSession, releaseSessionKey } from '../../core/mesh-session.js';
 import type { Session } from '../../core/session.interface.js';
+import { SessionStore } from '../../core/session-store.js';
 import { RedisConnection } from './redis-connection.js';
 import { RedisKeyLayout } from './redis-key-layout.js';
+import { RedisPartitionSweeper } from './redis-partition-sweeper.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisSessionCipher } from './redis-session-cipher.js';
 import { RedisSessionKeyVault } from './redis-session-key-vault.js';
+import { RedisSessionRecord, type RecordReply, type TouchReply } from './redis-session-record.js';
 import { RedisSessionScripts as Scripts } from './redis-session-scripts.js';
-import {
-  resolveRedisSessionStoreOptions,
-  type RedisSessionStoreOptions,
-} from './redis-session-store.options.js';
-import { SessionStore } from '../../core/session-store.js';
+import { resolveRedisSessionStoreOptions } from './redis-session-store.options.js';
+import type { RedisSessionStoreOptions } from './redis-session-store.options.js';
+import { RedisUndecryptableLog } from './redis-undecryptable-log.js';
 
-/** A record as a script returns it: HGETALL's flat field/value list. */
-type RecordReply = string[];
-/**
- * A slide as a script returns it: live (1 when slid, 0 when removed as expired), expiresAt,
- * then the stored serviceId, sealed key, createdAt and lastActivity, and the whole record only
- * when the session has metadata.
- */
-type TouchReply = [0 | 1, string, string, string, string, string, RecordReply?];
-
-/** Index entries handled per script call: small enough to keep each call well under 1 ms. */
-const BATCH = 256;
-/** Gap between two "cannot decrypt" log lines (ms). */
-const UNDECRYPTABLE_LOG_EVERY_MS = 10_000;
 /** The key a session is built with before a vault takes over (binding wipes it: nothing here). */
 const NO_KEY = Buffer.alloc(0);
 
-/** A record's fields, parsed; one per store, filled and read synchronously. */
-interface ParsedRecord {
-  serviceId: string;
-  sealedKey: string;
-  sealedId: string;
-  createdAt: number;
-  lastActivity: number;
-  expiresAt: number;
-  metadata: Record<string, unknown> | undefined;
-}
+/** What a script answers about one session: its record, or `null` when there is none. */
+type Found = RecordReply | null;
 
 /**
  * A {@link SessionStore} on Redis, a single server or a Cluster, shared by every instance of a
@@ -65,10 +43,14 @@ interface ParsedRecord {
  *   client given as `client` is used as configured: create it with `enableAutoPipelining: true`
  *   for a similar saving.
  *
- * The README's "Redis store" section documents the key layout.
+ * It logs connection changes and sessions it cannot decrypt through the logger given to
+ * `useLogger` (`MeshSessionModule` gives it Nest's), or else the console. The README's "Redis
+ * store" section documents the key layout.
  *
  * @example
  * ```ts
+ * import { RedisSessionStore } from 'nestjs-mesh-session/redis';
+ *
  * MeshSessionModule.forRoot({
  *   store: new RedisSessionStore({
  *     url: process.env.REDIS_URL,
@@ -85,30 +67,23 @@ export class RedisSessionStore extends SessionStore {
   protected readonly keys: RedisKeyLayout;
   /** Seals session keys and ids. */
   protected readonly cipher: RedisSessionCipher;
-  private readonly parsed: ParsedRecord = {
-    serviceId: '',
-    sealedKey: '',
-    sealedId: '',
-    createdAt: 0,
-    lastActivity: 0,
-    expiresAt: 0,
-    metadata: undefined,
-  };
-  private undecryptable = 0;
-  private undecryptableLoggedAt = -Infinity;
+  private readonly sweeper: RedisPartitionSweeper;
+  private readonly record = new RedisSessionRecord();
+  private readonly undecryptable = new RedisUndecryptableLog(() => this.logger);
 
   /**
    * @param options where Redis is (exactly one of `client`, `url`, `redisOptions`) and the
    *   encryption keys
-   * @throws {Error} naming the first bad option, or saying to install ioredis when the store
-   *   must create a client and ioredis is missing
+   * @throws {Error} naming the first bad or unknown option, or saying to install ioredis when the
+   *   store must create a client and ioredis is missing
    */
   constructor(options: RedisSessionStoreOptions) {
     super();
     const resolved = resolveRedisSessionStoreOptions(options);
     this.keys = new RedisKeyLayout(resolved.keyPrefix);
     this.cipher = new RedisSessionCipher(resolved.encryptionKeys);
-    this.connection = new RedisConnection(resolved);
+    this.connection = new RedisConnection(resolved, () => this.logger);
+    this.sweeper = new RedisPartitionSweeper(this.connection, this.keys);
   }
 
   /** The ioredis client the store uses: the one given, or the one it created. */
@@ -119,45 +94,12 @@ export class RedisSessionStore extends SessionStore {
   async create(session: Session): Promise<void> {
     const { hid, base, record, index } = this.keys.session(session.id);
     const serviceHash = this.keys.serviceHash(session.serviceId);
-    // A copy of its own, wiped once sealed: a plain Session hands over its caller's Buffer, which
-    // must stay as it was.
-    const key = Buffer.from(session.sessionKey);
-    let sealedKey: string;
-    try {
-      sealedKey = this.cipher.encrypt(key, session.id);
-    } finally {
-      key.fill(0);
-    }
-    const fields: string[] = [
-      'v',
-      session.serviceId,
-      'w',
-      serviceHash,
-      'k',
-      sealedKey,
-      'i',
-      this.cipher.encrypt(Buffer.from(session.id), hid),
-      'c',
-      String(session.createdAt),
-      'l',
-      String(session.lastActivity),
-      'e',
-      String(session.expiresAt),
-    ];
-    if (session.metadata !== undefined) {
-      fields.push('m', '1');
-      pushMetadata(fields, session.metadata);
-    }
+    const fields = RedisSessionRecord.encode(session, hid, serviceHash, this.cipher);
+    const ttl = Math.max(1, session.expiresAt - session.lastActivity);
     const created = await this.connection.run<number>(
       Scripts.create,
       [record, index, this.keys.serviceIndex(base, serviceHash)],
-      [
-        hid,
-        hid + serviceHash,
-        session.expiresAt,
-        Math.max(1, session.expiresAt - session.lastActivity),
-        ...fields,
-      ],
+      [hid, hid + serviceHash, session.expiresAt, ttl, ...fields],
     );
     if (created !== 1) throw new Error(SessionMessages.sessionIdCollision());
   }
@@ -179,7 +121,7 @@ export class RedisSessionStore extends SessionStore {
 
   async get(id: string, now: number): Promise<Session | undefined> {
     const { hid, record } = this.keys.session(id);
-    const fields = await this.connection.run<RecordReply | null>(Scripts.get, [record], [now]);
+    const fields = await this.connection.run<Found>(Scripts.get, [record], [now]);
     return fields === null ? undefined : this.toSession(fields, id, hid, true);
   }
 
@@ -214,75 +156,25 @@ export class RedisSessionStore extends SessionStore {
   ): Promise<Session | undefined> {
     const { hid, record } = this.keys.session(id);
     const args: (string | number)[] = [now];
-    pushMetadata(args, patch);
-    const fields = await this.connection.run<RecordReply | null>(
-      Scripts.updateMetadata,
-      [record],
-      args,
-    );
+    RedisSessionRecord.pushMetadata(args, patch);
+    const fields = await this.connection.run<Found>(Scripts.updateMetadata, [record], args);
     return fields === null ? undefined : this.toSession(fields, id, hid, true);
   }
 
   async delete(id: string): Promise<Session | undefined> {
     const { hid, record, index } = this.keys.session(id);
-    const fields = await this.connection.run<RecordReply | null>(
-      Scripts.delete,
-      [record, index],
-      [hid],
-    );
+    const fields = await this.connection.run<Found>(Scripts.delete, [record, index], [hid]);
     return fields === null ? undefined : this.toSession(fields, id, hid, false);
   }
 
   async findByServiceId(serviceId: string, now: number): Promise<Session[]> {
-    const serviceHash = this.keys.serviceHash(serviceId);
-    const perPartition = await Promise.all(
-      this.keys.partitions.map(async (base) => {
-        const found: Session[] = [];
-        const seen = new Set<string>();
-        const keys = [this.keys.serviceIndex(base, serviceHash), this.keys.index(base)];
-        let cursor = '0';
-        do {
-          const reply = await this.connection.run<[string, ...(string | RecordReply)[]]>(
-            Scripts.findService,
-            keys,
-            [now, cursor, BATCH],
-          );
-          cursor = reply[0];
-          for (let i = 1; i < reply.length; i += 2) {
-            const hid = reply[i] as string;
-            // SSCAN may return a member twice.
-            if (seen.has(hid)) continue;
-            seen.add(hid);
-            const session = this.toSession(reply[i + 1] as RecordReply, undefined, hid, true);
-            if (session !== undefined && session.serviceId === serviceId) found.push(session);
-          }
-        } while (cursor !== '0');
-        return found;
-      }),
+    return this.sweeper.findService(serviceId, now, (fields, hid) =>
+      this.toSession(fields, undefined, hid, true),
     );
-    return perPartition.flat();
   }
 
   async deleteByServiceId(serviceId: string): Promise<number> {
-    const serviceHash = this.keys.serviceHash(serviceId);
-    const removed = await Promise.all(
-      this.keys.partitions.map(async (base) => {
-        const keys = [this.keys.serviceIndex(base, serviceHash), this.keys.index(base)];
-        let total = 0;
-        let popped: number;
-        do {
-          let removedNow: number;
-          [removedNow, popped] = await this.connection.run<[number, number]>(
-            Scripts.deleteService,
-            keys,
-            [serviceHash, BATCH],
-          );
-          total += removedNow;
-        } while (popped === BATCH);
-        return total;
-      }),
-    );
-    return removed.reduce((sum, n) => sum + n, 0);
+    return this.sweeper.deleteService(serviceId);
   }
 
   /**
@@ -294,26 +186,7 @@ export class RedisSessionStore extends SessionStore {
    * each entry is counted by the one call that removed it.
    */
   async deleteExpired(now: number): Promise<number> {
-    const partitions = [...this.keys.partitions];
-    let removed = 0;
-    const worker = async (): Promise<void> => {
-      for (let base = partitions.pop(); base !== undefined; base = partitions.pop()) {
-        const index = this.keys.index(base);
-        let visited: number;
-        do {
-          let removedNow: number;
-          [removedNow, visited] = await this.connection.run<[number, number]>(
-            Scripts.deleteExpired,
-            [index],
-            [now, BATCH],
-          );
-          removed += removedNow;
-        } while (visited === BATCH);
-      }
-    };
-    // A few partitions in parallel: on a Cluster they sit on different masters.
-    await Promise.all(Array.from({ length: 4 }, worker));
-    return removed;
+    return this.sweeper.deleteExpired(now);
   }
 
   /**
@@ -321,12 +194,7 @@ export class RedisSessionStore extends SessionStore {
    * it includes sessions that expired since the last cleanup.
    */
   async count(): Promise<number> {
-    const sizes = await Promise.all(
-      this.keys.partitions.map((base) =>
-        this.connection.call('count', (client) => client.zcard(this.keys.index(base))),
-      ),
-    );
-    return sizes.reduce((sum, n) => sum + n, 0);
+    return this.sweeper.count();
   }
 
   async claimNonce(scope: string, nonce: string, ttl: number, _now: number): Promise<boolean> {
@@ -342,17 +210,7 @@ export class RedisSessionStore extends SessionStore {
    * store's client), so every instance shares one budget per service.
    */
   override createRateLimiter(options: RateLimiterOptions): RateLimiter {
-    return new RedisRateLimiter(
-      options,
-      new RateLimiterRedis({
-        storeClient: this.connection.client,
-        keyPrefix: this.keys.rateLimitPrefix,
-        // Fail at once while disconnected: the guard answers 503.
-        rejectIfRedisNotReady: true,
-        ...RateLimiter.toFlexibleOptions(options),
-      }),
-      this.connection,
-    );
+    return RedisRateLimiter.onConnection(options, this.connection, this.keys.rateLimitPrefix);
   }
 
   /** Closes the client if the store created it; a given client stays open. */
@@ -380,34 +238,17 @@ export class RedisSessionStore extends SessionStore {
     now?: number,
     expiresAt?: number,
   ): MeshSession | undefined {
-    const r = this.parse(fields);
+    const r = this.record.read(fields);
     let sessionKey: Buffer;
     try {
       id ??= this.cipher.decrypt(r.sealedId, hid).toString();
-      if (!live) {
-        return this.removedSession(
-          id,
-          r.serviceId,
-          r.createdAt,
-          r.lastActivity,
-          expiresAt ?? r.expiresAt,
-          r.metadata,
-        );
-      }
+      if (!live) return this.removedSession(id, r, expiresAt ?? r.expiresAt);
       sessionKey = this.cipher.decrypt(r.sealedKey, id);
     } catch (error) {
-      this.reportUndecryptable(error);
+      this.undecryptable.report(error);
       return undefined;
     }
-    return new MeshSession(
-      id,
-      r.serviceId,
-      sessionKey,
-      r.createdAt,
-      now ?? r.lastActivity,
-      expiresAt ?? r.expiresAt,
-      r.metadata,
-    );
+    return r.session(id, sessionKey, now ?? r.lastActivity, expiresAt ?? r.expiresAt);
   }
 
   /**
@@ -423,117 +264,30 @@ export class RedisSessionStore extends SessionStore {
     id: string,
     now: number,
   ): MeshSession | undefined {
-    const serviceId = reply[at + 2] as string;
-    const sealedKey = reply[at + 3] as string;
-    const createdAt = Number(reply[at + 4]);
-    const expiresAt = Number(reply[at + 1]);
-    const record = reply[at + 6] as RecordReply | undefined;
-    const metadata = record === undefined ? undefined : this.parse(record).metadata;
+    const r = this.record.readSlide(reply, at);
     // Like the memory store: an expired session is removed and handed back, without its key.
-    if (reply[at] === 0) {
-      const lastActivity = Number(reply[at + 5]);
-      return this.removedSession(id, serviceId, createdAt, lastActivity, expiresAt, metadata);
-    }
+    if (reply[at] === 0) return this.removedSession(id, r, r.expiresAt);
     try {
       // A key that was rotated out reads as absent here, as when the key is decrypted at once;
       // the value's authenticity is checked when it is decrypted.
-      this.cipher.check(sealedKey);
+      this.cipher.check(r.sealedKey);
     } catch (error) {
-      this.reportUndecryptable(error);
+      this.undecryptable.report(error);
       return undefined;
     }
-    const session = new MeshSession(id, serviceId, NO_KEY, createdAt, now, expiresAt, metadata);
+    const { sealedKey } = r;
+    const session = r.session(id, NO_KEY, now, r.expiresAt);
     bindSessionKey(session, new RedisSessionKeyVault(this.cipher, sealedKey, id), 0);
     return session;
   }
 
   /** A session just removed from Redis: no key. */
-  private removedSession(
-    id: string,
-    serviceId: string,
-    createdAt: number,
-    lastActivity: number,
-    expiresAt: number,
-    metadata: Record<string, unknown> | undefined,
-  ): MeshSession {
-    const session = new MeshSession(
-      id,
-      serviceId,
-      NO_KEY,
-      createdAt,
-      lastActivity,
-      expiresAt,
-      metadata,
-    );
+  private removedSession(id: string, stored: RedisSessionRecord, expiresAt: number): MeshSession {
+    const session = stored.session(id, NO_KEY, stored.lastActivity, expiresAt);
     // Released at once: a read of its key throws.
     releaseSessionKey(session);
     return session;
   }
-
-  /** Reads a record's fields into {@link parsed}, which is valid until the next call. */
-  private parse(fields: RecordReply): ParsedRecord {
-    const r = this.parsed;
-    r.serviceId = '';
-    r.sealedKey = '';
-    r.sealedId = '';
-    r.createdAt = 0;
-    r.lastActivity = 0;
-    r.expiresAt = 0;
-    r.metadata = undefined;
-    for (let i = 0; i < fields.length; i += 2) {
-      const name = fields[i];
-      const value = fields[i + 1];
-      // One-letter names are the fixed fields; longer ones are metadata entries.
-      if (name.length === 1) {
-        switch (name) {
-          case 'v':
-            r.serviceId = value;
-            break;
-          case 'k':
-            r.sealedKey = value;
-            break;
-          case 'i':
-            r.sealedId = value;
-            break;
-          case 'c':
-            r.createdAt = Number(value);
-            break;
-          case 'l':
-            r.lastActivity = Number(value);
-            break;
-          case 'e':
-            r.expiresAt = Number(value);
-            break;
-          case 'm':
-            r.metadata ??= {};
-            break;
-        }
-      } else if (name.startsWith('m.') && name !== 'm.__proto__') {
-        r.metadata ??= {};
-        r.metadata[name.slice(2)] = JSON.parse(value) as unknown;
-      }
-    }
-    return r;
-  }
-
-  private reportUndecryptable(error: unknown): void {
-    this.undecryptable++;
-    const at = performance.now();
-    if (at - this.undecryptableLoggedAt < UNDECRYPTABLE_LOG_EVERY_MS) return;
-    this.undecryptableLoggedAt = at;
-    this.logger.warn(
-      RedisStoreMessages.sessionUndecryptable(
-        error instanceof Error ? error.message : String(error),
-        this.undecryptable,
-      ),
-    );
-    this.undecryptable = 0;
-  }
-}
-
-/** Appends metadata as `m.<name>`, JSON pairs: one hash field per entry merges shallowly. */
-function pushMetadata(out: (string | number)[], metadata: Record<string, unknown>): void {
-  for (const name of Object.keys(metadata)) out.push(`m.${name}`, JSON.stringify(metadata[name]));
 }
 
 /** `PX` takes a positive integer. */

@@ -1,12 +1,7 @@
-import { describeValue as describe } from '../../core/describe-value.js';
-
 /**
  * Texts of the Redis session store: startup errors, failures and log lines.
  */
 export const RedisStoreMessages = {
-  /** Startup error for a bad RedisSessionStore option. */
-  invalidRedisOption: (option: string, expected: string, got: unknown): string =>
-    `RedisSessionStore: option "${option}" must be ${expected}; got ${describe(got)}`,
   /** Startup error: not exactly one of client, url and redisOptions. */
   redisLocation: (given: readonly string[]): string =>
     `RedisSessionStore: pass exactly one of the options "client", "url" or "redisOptions"; got ${
