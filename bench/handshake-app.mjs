@@ -7,7 +7,7 @@
 // { port, sessionId }.
 //
 // Routes, all on one app and one memory store:
-//   POST /mesh/handshake      the handshake (rate limit off for the benchmark)
+//   POST /mesh/handshake      the handshake endpoint the module mounts (rate limit off)
 //   GET|POST /id/echo         SessionGuard in session-id mode (x-mesh-session-id)
 //   GET|POST /signed/echo     SessionGuard in signature mode (RFC 9421, hmac-sha256)
 import 'reflect-metadata';

@@ -1,4 +1,4 @@
-// Issue 3: handshakes per second, on the built package (run `npm run build` first):
+// Handshakes per second, on the built package (run `npm run build` first):
 //   node bench/handshake.bench.mjs [--platform fastify|express] [--handshakes 2000] [--concurrency 8] [--rounds 5]
 //
 // 0. The server side alone: HandshakeService.accept() on client hellos signed beforehand
@@ -17,12 +17,15 @@ import { performance } from 'node:perf_hooks';
 import {
   generateIdentityKeyPair,
   HandshakeService,
+  MemorySessionStore,
+  MeshAuditEmitter,
   MeshConnection,
-  resolveMeshClientOptions,
-  resolveMeshSessionOptions,
   SessionManager,
 } from '../dist/index.js';
-import { createClientHello, createEphemeralKeyPair } from '../dist/handshake/handshake.protocol.js';
+import { resolveMeshClientOptions } from '../dist/client/mesh-client.options.js';
+import { resolveMeshSessionOptions } from '../dist/options/mesh-session.options.js';
+import { createClientHello } from '../dist/protocol/handshake/client-handshake.js';
+import { createEphemeralKeyPair } from '../dist/protocol/handshake/ephemeral-keys.js';
 import { spawnBenchServer } from './handshake-app.mjs';
 import { parseArgs, summarize } from './lib/stats.mjs';
 
@@ -59,10 +62,44 @@ async function drive(options, total, concurrency) {
   return total / ((performance.now() - t0) / 1000);
 }
 
+/**
+ * The server side as the module wires it: one memory store, a SessionManager over it, and a
+ * HandshakeService with the endpoint options the module would resolve.
+ */
+function createServer() {
+  const options = resolveMeshSessionOptions({
+    serviceId: 'greeter',
+    cleanupInterval: false,
+    handshake: {
+      privateKey: greeter.privateKey,
+      trustedServices: { caller: caller.publicKey },
+      rateLimit: false,
+    },
+  });
+  const store = new MemorySessionStore();
+  const audit = new MeshAuditEmitter(options.monitoring, options.serviceId);
+  const sessions = new SessionManager(
+    store,
+    { sessionTimeout: options.sessionTimeout, maxSessionLifetime: options.maxSessionLifetime },
+    audit,
+  );
+  const handshakes = new HandshakeService(sessions, store, audit, {
+    ...options.handshake,
+    serviceId: options.serviceId,
+    storeTimeout: options.storeTimeout,
+  });
+  return {
+    handshakes,
+    close: async () => {
+      await handshakes.onApplicationShutdown();
+      await store.close();
+    },
+  };
+}
+
 /** The server side alone: HandshakeService.accept() on hellos signed before the clock starts. */
 async function serverSide() {
-  const options = serverOptions();
-  const handshakes = new HandshakeService(new SessionManager(options), options);
+  const server = createServer();
   const identityKey = createPrivateKey(caller.privateKey);
   const peer = { address: '127.0.0.1' };
   const hellos = (n) =>
@@ -78,41 +115,35 @@ async function serverSide() {
     );
   const time = async (batch) => {
     const t0 = performance.now();
-    for (const hello of batch) await handshakes.accept(hello, peer);
+    for (const hello of batch) await server.handshakes.accept(hello, peer);
     return batch.length / ((performance.now() - t0) / 1000);
   };
-  await time(hellos(200)); // warm-up
-  const rates = [];
-  for (let round = 0; round < ROUNDS; round++) rates.push(await time(hellos(HANDSHAKES)));
-  return summarize(rates);
-}
-
-function serverOptions() {
-  return resolveMeshSessionOptions({
-    serviceId: 'greeter',
-    cleanupInterval: false,
-    handshake: {
-      privateKey: greeter.privateKey,
-      trustedServices: { caller: caller.publicKey },
-      rateLimit: false,
-    },
-  });
+  try {
+    await time(hellos(200)); // warm-up
+    const rates = [];
+    for (let round = 0; round < ROUNDS; round++) rates.push(await time(hellos(HANDSHAKES)));
+    return summarize(rates);
+  } finally {
+    await server.close();
+  }
 }
 
 async function inProcess() {
-  const options = serverOptions();
-  const sessions = new SessionManager(options);
-  const handshakes = new HandshakeService(sessions, options);
+  const server = createServer();
   const peer = { address: '127.0.0.1' };
   const inMemoryFetch = async (_url, init) =>
-    new globalThis.Response(JSON.stringify(await handshakes.accept(init.body, peer)), {
+    new globalThis.Response(JSON.stringify(await server.handshakes.accept(init.body, peer)), {
       status: 201,
     });
   const client = clientOptions('http://greeter.local', inMemoryFetch);
-  await drive(client, 200, 1); // warm-up
-  const rates = [];
-  for (let round = 0; round < ROUNDS; round++) rates.push(await drive(client, HANDSHAKES, 1));
-  return summarize(rates);
+  try {
+    await drive(client, 200, 1); // warm-up
+    const rates = [];
+    for (let round = 0; round < ROUNDS; round++) rates.push(await drive(client, HANDSHAKES, 1));
+    return summarize(rates);
+  } finally {
+    await server.close();
+  }
 }
 
 async function overHttp() {

@@ -1,4 +1,4 @@
-// Issue 4's measurements of the Redis store, on the built package (run `npm run build` first):
+// The Redis store's costs, on the built package (run `npm run build` first):
 //   node --expose-gc bench/redis-store.mjs [--sessions 1000000] [--duration 8] [--skip-cleanup]
 //
 // It starts its own redis-server on a free port (nothing else talks to it, so INFO commandstats
@@ -35,9 +35,9 @@ import {
   SessionManager,
 } from '../dist/index.js';
 import { RedisSessionStore } from '../dist/redis.js';
-import { RedisKeyLayout } from '../dist/stores/redis-key-layout.js';
-import { RedisSessionCipher } from '../dist/stores/redis-session-cipher.js';
-import { RedisSessionScripts } from '../dist/stores/redis-session-scripts.js';
+import { RedisKeyLayout } from '../dist/stores/redis/redis-key-layout.js';
+import { RedisSessionCipher } from '../dist/stores/redis/redis-session-cipher.js';
+import { RedisSessionScripts } from '../dist/stores/redis/redis-session-scripts.js';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -258,7 +258,7 @@ async function cleanupAtScale(redis, admin) {
   const shortTtl = 1_000;
   const loaded = await loadSessions(redis, keyPrefix, TOTAL, expired, shortTtl);
   const store = new RedisSessionStore({ url: redis.url, encryptionKeys: [KEY], keyPrefix });
-  const manager = new SessionManager({ store, cleanupInterval: false });
+  const manager = new SessionManager(store);
   const before = await store.count();
   const memory = (await admin.info('memory')).match(/used_memory_human:(\S+)/)[1];
   // Redis drops the expired records through their TTL; their index entries remain for cleanup.

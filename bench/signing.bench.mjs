@@ -1,6 +1,6 @@
-// Issue 3: the added latency of signature verification per request, as a ratio against a
-// guarded route in session-id mode, on one app with the memory store. On the built package
-// (run `npm run build` first):
+// The latency signature verification adds to a request, as a ratio against a guarded route in
+// session-id mode, on one app with the memory store. On the built package (run `npm run build`
+// first):
 //   node bench/signing.bench.mjs [--platform fastify|express] [--requests 4000] [--rounds 5]
 //
 // One app (bench/handshake-app.mjs) serves the same handler behind SessionGuard in session-id
@@ -44,6 +44,7 @@ const keys = { greeterPrivateKey: greeter.privateKey, callerPublicKey: caller.pu
 function context(request) {
   const http = { getRequest: () => request, getResponse: () => ({ header() {} }) };
   return {
+    getType: () => 'http',
     getHandler: () => context,
     getClass: () => context,
     switchToHttp: () => http,

@@ -5,11 +5,11 @@
 // `expiredIds` is only used by the floor, which knows exactly what to delete; the others find
 // the expired sessions themselves.
 import { randomUUID } from 'node:crypto';
-import { SessionManager } from '../../dist/index.js';
-import { SeedSessionManager } from '../reference/seed-session-manager.mjs';
+import { MemorySessionStore, SessionManager } from '../../dist/index.js';
+import { ReferenceSessionManager } from '../reference/reference-session-manager.mjs';
 
 /**
- * @param {string} name 'ours', 'floor', 'seed', or a plug-in name handled by `createStore`
+ * @param {string} name 'ours', 'floor', 'reference', or a plug-in name handled by `createStore`
  * @param {{ timeout: number, size: number, createStore?: () => Promise<object> }} options
  */
 export async function createCleanupTarget(name, { timeout, createStore }) {
@@ -38,8 +38,8 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
         count: async () => map.size,
       };
     }
-    case 'seed': {
-      const manager = new SeedSessionManager(timeout);
+    case 'reference': {
+      const manager = new ReferenceSessionManager(timeout);
       return {
         synchronous: true,
         create: async (serviceId, key) => manager.createSession(serviceId, key).id,
@@ -49,19 +49,16 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
     }
     default: {
       // Our SessionManager over a store: the memory store, or one a plug-in creates.
-      const store = name === 'ours' ? undefined : await createStore();
-      const manager = new SessionManager({
-        sessionTimeout: timeout,
-        cleanupInterval: false,
-        store,
-      });
+      const store = name === 'ours' ? new MemorySessionStore() : await createStore();
+      const manager = new SessionManager(store, { sessionTimeout: timeout });
       return {
         synchronous: false,
         manager,
+        store,
         create: async (serviceId, key) => (await manager.createSession(serviceId, key)).id,
         cleanup: () => manager.cleanupExpiredSessions(),
         count: async () => (await manager.getStats()).activeSessions,
-        close: () => manager.store.close(),
+        close: () => store.close(),
       };
     }
   }

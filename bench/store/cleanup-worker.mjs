@@ -8,12 +8,14 @@
 // generation 0 is the warm-up round's. The cleanup's own slicing and the event-loop monitor use
 // the monotonic clock and stay real.
 //
-// - ours:  one `await manager.cleanupExpiredSessions()`; its total time, and the longest
-//          event-loop block from monitorEventLoopDelay (resolution 1 ms) and from a 1 ms timer.
-// - floor: delete-only, the least any store can do: `Map.delete` of exactly the expired ids.
-// - seed:  the seed's full-scan cleanup (synchronous: the block is the whole call).
-// - redis: like ours, on a RedisSessionStore (--redis-url); the sessions are loaded with
-//          pipelines of the store's own create script (bench/store/redis-loader.mjs).
+// - ours:      one `await manager.cleanupExpiredSessions()`; its total time, and the longest
+//              event-loop block from monitorEventLoopDelay (resolution 1 ms) and from a 1 ms
+//              timer.
+// - floor:     delete-only, the least any store can do: `Map.delete` of exactly the expired ids.
+// - reference: the reference design's full-scan cleanup (synchronous: the block is the whole
+//              call).
+// - redis:     like ours, on a RedisSessionStore (--redis-url); the sessions are loaded with
+//              pipelines of the store's own create script (bench/store/redis-loader.mjs).
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
@@ -95,7 +97,7 @@ if (loader !== undefined) {
   const stored = await target.count();
   if (stored !== size + warmUp) throw new Error(`redis: ${stored} sessions loaded`);
   for (const [id, { key, service }] of samples) {
-    const session = await target.manager.store.get(id, T0);
+    const session = await target.store.get(id, T0);
     if (session?.serviceId !== service || !session.sessionKey.equals(key)) {
       throw new Error(`redis: session ${id} does not read back as it was loaded`);
     }

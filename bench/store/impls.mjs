@@ -11,15 +11,22 @@ import { randomUUID } from 'node:crypto';
 import { TTLCache } from '@isaacs/ttlcache';
 import session from 'express-session';
 import { LRUCache } from 'lru-cache';
-import { SessionManager } from '../../dist/index.js';
-import { SeedSessionManager } from '../reference/seed-session-manager.mjs';
+import { MemorySessionStore, SessionManager } from '../../dist/index.js';
+import { ReferenceSessionManager } from '../reference/reference-session-manager.mjs';
 
-export const IMPLEMENTATIONS = ['ours', 'floor', 'seed', 'lru-cache', 'ttlcache', 'memorystore'];
+export const IMPLEMENTATIONS = [
+  'ours',
+  'floor',
+  'reference',
+  'lru-cache',
+  'ttlcache',
+  'memorystore',
+];
 
 export const LABELS = {
   ours: 'nestjs-mesh-session (MemorySessionStore via SessionManager)',
   floor: 'floor (Map.get + two field writes)',
-  seed: "seed's design (bench/reference)",
+  reference: 'reference design (bench/reference)',
   'lru-cache': 'lru-cache (ttl, updateAgeOnGet)',
   ttlcache: '@isaacs/ttlcache (updateAgeOnGet)',
   memorystore: 'express-session MemoryStore (get + touch)',
@@ -45,7 +52,8 @@ function plainSession(serviceId, sessionKey, now, timeout) {
 export function createImplementation(name, { timeout, size }) {
   switch (name) {
     case 'ours': {
-      const manager = new SessionManager({ sessionTimeout: timeout, cleanupInterval: false });
+      const store = new MemorySessionStore();
+      const manager = new SessionManager(store, { sessionTimeout: timeout });
       return {
         async: true,
         manager,
@@ -54,7 +62,7 @@ export function createImplementation(name, { timeout, size }) {
         byService: (serviceId) => manager.getSessionByServiceId(serviceId),
         remove: (id) => manager.invalidateSession(id),
         cleanup: () => manager.cleanupExpiredSessions(),
-        ids: () => storeIds(manager.store),
+        ids: () => storeIds(store),
       };
     }
     case 'floor': {
@@ -83,8 +91,8 @@ export function createImplementation(name, { timeout, size }) {
         ids: () => map.keys(),
       };
     }
-    case 'seed': {
-      const manager = new SeedSessionManager(timeout);
+    case 'reference': {
+      const manager = new ReferenceSessionManager(timeout);
       return {
         async: false,
         create: (serviceId, key) => manager.createSession(serviceId, key),
@@ -165,7 +173,11 @@ export function createImplementation(name, { timeout, size }) {
  * listing, and the harness must not keep its own references to the ids while the heap is measured.
  */
 function* storeIds(store) {
-  if (!Array.isArray(store.table)) throw new Error('cannot list the ids of this store');
-  for (const session of store.table) if (session !== undefined) yield session.id;
-  yield* store.otherIds.keys();
+  // The store's id table: an open-addressing array, plus a Map for ids that are not UUIDs.
+  const table = store.ids;
+  if (!Array.isArray(table?.table) || !(table.otherIds instanceof Map)) {
+    throw new Error('cannot list the ids of this store');
+  }
+  for (const session of table.table) if (session !== undefined) yield session.id;
+  yield* table.otherIds.keys();
 }

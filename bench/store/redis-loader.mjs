@@ -6,9 +6,9 @@
 // store's layout makes the benchmark fail instead of measuring the wrong thing.
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { RedisKeyLayout } from '../../dist/stores/redis-key-layout.js';
-import { RedisSessionCipher } from '../../dist/stores/redis-session-cipher.js';
-import { RedisSessionScripts } from '../../dist/stores/redis-session-scripts.js';
+import { RedisKeyLayout } from '../../dist/stores/redis/redis-key-layout.js';
+import { RedisSessionCipher } from '../../dist/stores/redis/redis-session-cipher.js';
+import { RedisSessionScripts } from '../../dist/stores/redis/redis-session-scripts.js';
 
 const PIPELINE = 2_000;
 

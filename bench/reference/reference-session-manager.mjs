@@ -1,10 +1,10 @@
-// The seed's design, as a small reference for the benchmarks: a plain Map of session objects,
-// a linear scan by service id and a full-scan cleanup. Synchronous, as in the seed's examples.
-// It follows the same contract as our SessionManager where the seed is silent (the most recently
-// active session of a service; expiry at `expiresAt <= now`), so that both do the same work.
+// A reference design for the benchmarks: a plain Map of session objects, a linear scan by
+// service id and a full-scan cleanup, all synchronous. It follows the same contract as our
+// SessionManager (the most recently active session of a service; expiry at
+// `expiresAt <= now`), so that both do the same work.
 import { randomUUID } from 'node:crypto';
 
-export class SeedSessionManager {
+export class ReferenceSessionManager {
   constructor(sessionTimeout = 3_600_000) {
     this.sessionTimeout = sessionTimeout;
     this.sessions = new Map();
