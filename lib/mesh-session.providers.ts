@@ -7,6 +7,7 @@ import {
   type SessionCleanupOptions,
 } from './cleanup/session-cleanup.constants.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './guard/session-guard.options.js';
+import { StoreFailureLog } from './guard/store-failure-log.js';
 import {
   HANDSHAKE_ENDPOINT_OPTIONS,
   type HandshakeEndpointOptions,
@@ -78,6 +79,7 @@ export function createMeshSessionProviders(): Provider[] {
       inject: [MESH_SESSION_OPTIONS, SessionManager],
     },
     ...featureOptionProviders(),
+    StoreFailureLog,
     {
       provide: HandshakeService,
       // No handshake option, no endpoint: the service is then `null`.
@@ -86,8 +88,18 @@ export function createMeshSessionProviders(): Provider[] {
         sessions: SessionManager,
         store: SessionStore,
         audit: MeshAuditEmitter,
-      ) => (handshake === null ? null : new HandshakeService(sessions, store, audit, handshake)),
-      inject: [HANDSHAKE_ENDPOINT_OPTIONS, SessionManager, SessionStore, MeshAuditEmitter],
+        storeFailures: StoreFailureLog,
+      ) =>
+        handshake === null
+          ? null
+          : new HandshakeService(sessions, store, audit, handshake, storeFailures),
+      inject: [
+        HANDSHAKE_ENDPOINT_OPTIONS,
+        SessionManager,
+        SessionStore,
+        MeshAuditEmitter,
+        StoreFailureLog,
+      ],
     },
   ];
 }

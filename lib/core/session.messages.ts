@@ -21,6 +21,12 @@ export const SessionMessages = {
   storeUnavailable: (): string => 'Session store unavailable',
   /** Log line when the guard meets a store failure. */
   storeFailed: (reason: string): string => `Session store failed: ${reason}`,
+  /** Log line, at most once per interval while the store keeps failing. */
+  storeFailureSummary: (count: number, seconds: number, reason: string): string =>
+    `${count} requests refused in the last ${seconds} s: Session store failed: ${reason}`,
+  /** Log line when the store answers again after failures. */
+  storeRecovered: (refused: number): string =>
+    `Session store answers again (${refused} requests were refused while it failed)`,
   /** The store did not answer within `storeTimeout`. */
   storeTimeout: (ms: number): string => `Session store did not answer within ${ms} ms`,
   /** Startup error for a bad module option. */

@@ -13,9 +13,9 @@ import {
   SKIP_SESSION_KEY,
   STORE_UNAVAILABLE_RETRY_AFTER,
 } from './session-guard.constants.js';
-import { SessionMessages } from '../core/session.messages.js';
 import { GuardMessages } from './guard.messages.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
+import { StoreFailureLog } from './store-failure-log.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import { SessionValidationError } from '../core/session-validation.error.js';
@@ -99,6 +99,7 @@ export class SessionGuard implements CanActivate {
    * @param rateLimiter the per-service limiter, or `null` when rate limiting is off
    * @param verifier signature mode's verifier (the module provides one with the configured
    *   clock skew); one with the default skew is built from `sessions` when absent
+   * @param storeFailures the log of store failures, shared with the handshake endpoint
    */
   constructor(
     protected readonly sessions: SessionManager,
@@ -106,6 +107,9 @@ export class SessionGuard implements CanActivate {
     @Inject(SESSION_GUARD_OPTIONS) protected readonly options: SessionGuardOptions,
     @Optional() @Inject(RateLimiter) protected readonly rateLimiter: RateLimiter | null = null,
     @Optional() @Inject(RequestVerifier) protected verifier: RequestVerifier | null = null,
+    @Optional()
+    @Inject(StoreFailureLog)
+    protected readonly storeFailures: StoreFailureLog = new StoreFailureLog(),
   ) {
     this.deadlines = new DeadlineQueue(options.storeTimeout);
   }
@@ -195,9 +199,12 @@ export class SessionGuard implements CanActivate {
     response: SessionGuardResponse,
   ): Promise<Session> {
     try {
-      return await this.withStoreTimeout(this.sessions.validateSession(id));
+      const session = await this.withStoreTimeout(this.sessions.validateSession(id));
+      this.storeFailures.answered();
+      return session;
     } catch (error) {
       if (error instanceof SessionValidationError) {
+        this.storeFailures.answered();
         throw new SessionUnauthorizedException(error.message);
       }
       throw this.storeUnavailable(response, error);
@@ -219,6 +226,7 @@ export class SessionGuard implements CanActivate {
       const session = await this.withStoreTimeout(
         this.verifier.verify(this.getSignedRequest(request)),
       );
+      this.storeFailures.answered();
       return session;
     } catch (error) {
       if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {
@@ -289,11 +297,13 @@ export class SessionGuard implements CanActivate {
     throw new SessionRateLimitException();
   }
 
-  /** The 503 for a failed or slow store; it asks the client to retry shortly. */
+  /**
+   * The 503 for a failed or slow store; it asks the client to retry shortly. The failure goes
+   * to the shared store-failure log, which summarises an outage instead of writing a line per
+   * request.
+   */
   protected storeUnavailable(response: SessionGuardResponse, cause: unknown): HttpException {
-    this.logger.warn(
-      SessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
-    );
+    this.storeFailures.failed(cause);
     this.sessions.recordRejection('error', 'store_unavailable');
     response.header('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));
     return new SessionStoreUnavailableException();

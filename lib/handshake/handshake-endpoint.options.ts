@@ -22,8 +22,10 @@ export interface HandshakeEndpointOptions {
   readonly path: string;
   /** How far a hello's timestamp may be from this server's clock (ms). */
   readonly maxClockSkew: number;
-  /** Handshakes per peer address, or `false` for no limit. */
+  /** Handshakes per (peer address, claimed service), or `false` for no limit. */
   readonly rateLimit: Required<RateLimiterOptions> | false;
+  /** Failed hellos checked in full per second, in this instance. */
+  readonly maxFailuresPerSecond: number;
   /** How long a store call may take before the endpoint answers 503 (ms). */
   readonly storeTimeout: number;
 }

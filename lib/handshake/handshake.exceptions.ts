@@ -15,7 +15,8 @@ export class HandshakeFailedException extends UnauthorizedException {
  * 429 from the handshake endpoint: this peer address opened too many handshakes.
  */
 export class HandshakeRateLimitException extends HttpException {
-  constructor() {
+  /** @param retryAfter seconds the caller should wait, sent as `Retry-After` */
+  constructor(readonly retryAfter = 1) {
     super(HandshakeEndpointMessages.handshakeRateLimited(), HttpStatus.TOO_MANY_REQUESTS);
   }
 }

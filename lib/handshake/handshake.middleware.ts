@@ -20,7 +20,7 @@ type HandshakeRequest = IncomingMessage & HandshakeHttpRequest & SessionGuardReq
  * |---|---|
  * | a valid hello | 201 with the signed server hello, `Cache-Control: no-store` |
  * | anything else | 401 `Handshake failed` (the reason is only logged and audited) |
- * | over the per-address limit | 429 `Too many handshakes` with `Retry-After` |
+ * | over a limit (see `HandshakeLimiter`) | 429 `Too many handshakes` with `Retry-After` |
  * | store failure or timeout | 503 with `Retry-After: 1` |
  * | signed `DELETE` | 204, the session ended; the guard's answers otherwise |
  *
@@ -44,7 +44,7 @@ export class HandshakeMiddleware implements NestMiddleware<HandshakeRequest, Ser
    * Answers `POST` and `DELETE`; passes anything else on.
    *
    * @throws {HandshakeFailedException} 401 for a failed handshake
-   * @throws {HandshakeRateLimitException} 429 over the per-address limit
+   * @throws {HandshakeRateLimitException} 429 over a handshake limit
    * @throws {SessionStoreUnavailableException} 503 when the store fails or is slow
    */
   async use(request: HandshakeRequest, response: ServerResponse, next: () => void): Promise<void> {
@@ -58,11 +58,6 @@ export class HandshakeMiddleware implements NestMiddleware<HandshakeRequest, Ser
     response.setHeader('Cache-Control', 'no-store');
     const peer = { address: peerAddressOf(request) };
     try {
-      const retryAfter = await this.handshakes.checkRateLimit(peer);
-      if (retryAfter !== undefined) {
-        response.setHeader('Retry-After', String(retryAfter));
-        throw new HandshakeRateLimitException();
-      }
       const hello = await this.handshakes.accept(await readHandshakeBody(request), peer);
       response.statusCode = 201;
       response.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -71,6 +66,8 @@ export class HandshakeMiddleware implements NestMiddleware<HandshakeRequest, Ser
       // As the guard does: a client retries a 503 shortly instead of giving up on the peer.
       if (error instanceof SessionStoreUnavailableException) {
         response.setHeader('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));
+      } else if (error instanceof HandshakeRateLimitException) {
+        response.setHeader('Retry-After', String(error.retryAfter));
       }
       throw error;
     }

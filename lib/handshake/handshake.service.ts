@@ -9,14 +9,16 @@ import {
 import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
 import { HandshakeEndpointMessages } from './handshake-endpoint.messages.js';
 import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
-import { SessionMessages } from '../core/session.messages.js';
-import type { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import type { Session } from '../core/session.interface.js';
 import { withTimeout } from '../core/with-timeout.js';
 import { HANDSHAKE_PROTOCOL_VERSION } from '../protocol/handshake/handshake.constants.js';
 import { HandshakeError } from '../protocol/handshake/handshake.error.js';
-import { HandshakeFailedException } from './handshake.exceptions.js';
+import { HandshakeFailedException, HandshakeRateLimitException } from './handshake.exceptions.js';
+import { HandshakeLimiter } from './handshake-limiter.js';
+import { readHello } from './read-hello.js';
+import { LogThrottle } from '../core/log-throttle.js';
+import { StoreFailureLog } from '../guard/store-failure-log.js';
 import { StoreCallError } from './store-call.error.js';
 import { MeshAuditEmitter } from '../monitoring/mesh-audit.emitter.js';
 import { SessionStore } from '../core/session-store.js';
@@ -32,7 +34,6 @@ import {
   type ParsedClientHello,
   type ServerHello,
 } from '../protocol/handshake/handshake-hello.interface.js';
-import { parseClientHello } from '../protocol/handshake/hello-codec.js';
 import { signWithIdentity, verifyWithAnyKey } from '../protocol/handshake/identity-signatures.js';
 import { deriveSessionKey } from '../protocol/handshake/session-key-derivation.js';
 import { serverHelloBytes } from '../protocol/handshake/transcript-encoding.js';
@@ -45,6 +46,9 @@ export interface HandshakePeer {
 
 // Replay-cache scope of handshake nonces; session ids (UUIDs) can never collide with it.
 const NONCE_SCOPE = 'mesh-handshake:';
+
+/** The shortest time between two summaries of failed handshakes in the log (ms). */
+const FAILURE_LOG_INTERVAL = 10_000;
 
 /**
  * The server side of the handshake. It checks, in order: the client's signature against the
@@ -66,8 +70,10 @@ const NONCE_SCOPE = 'mesh-handshake:';
 export class HandshakeService implements OnApplicationShutdown {
   /** Failed handshakes are logged here at `warn`, with their precise reason. */
   protected readonly logger = new Logger('MeshHandshake');
-  /** Handshakes per peer address, or `null` when not limited. */
-  protected readonly limiter: RateLimiter | null;
+  /** The per-pair limit and the budget of failed checks. */
+  protected readonly limiter: HandshakeLimiter;
+  /** Failed handshakes, summarised in the log instead of a line each. */
+  protected readonly failures: LogThrottle;
   /** Checked against when the claimed service is unknown: this service's own public key. */
   private readonly decoyKey: KeyObject;
 
@@ -76,43 +82,21 @@ export class HandshakeService implements OnApplicationShutdown {
    * @param store the replay cache of hello nonces, and the rate limiter's backend
    * @param audit where refusals are reported
    * @param handshake this service's identity, the pinned identities and the limits
+   * @param storeFailures the log of store failures, shared with the guard
    */
   constructor(
     protected readonly sessions: SessionManager,
     protected readonly store: SessionStore,
     protected readonly audit: MeshAuditEmitter,
     @Inject(HANDSHAKE_ENDPOINT_OPTIONS) protected readonly handshake: HandshakeEndpointOptions,
+    protected readonly storeFailures: StoreFailureLog = new StoreFailureLog(),
   ) {
     this.decoyKey = createPublicKey(handshake.privateKey);
-    this.limiter =
-      handshake.rateLimit === false ? null : store.createRateLimiter(handshake.rateLimit);
-  }
-
-  /**
-   * Counts a handshake attempt against the peer's budget.
-   *
-   * @param peer who is calling
-   * @returns `undefined` when allowed, or the seconds to wait when denied
-   * @throws {SessionStoreUnavailableException} 503 when the limiter's backend fails
-   */
-  async checkRateLimit(peer: HandshakePeer): Promise<number | undefined> {
-    if (this.limiter === null) return undefined;
-    let result;
-    try {
-      result = await withTimeout(
-        this.limiter.checkLimit(`handshake:${peer.address}`),
-        this.handshake.storeTimeout,
-      );
-    } catch (error) {
-      throw this.storeUnavailable(error);
-    }
-    if (result.allowed) return undefined;
-    this.audit.emit('rate_limit', undefined, {
-      action: 'handshake_rate_limited',
-      success: false,
-      metadata: { peerAddress: peer.address },
+    this.limiter = new HandshakeLimiter(store, handshake.rateLimit, handshake.maxFailuresPerSecond);
+    this.failures = new LogThrottle(this.logger, FAILURE_LOG_INTERVAL, {
+      first: (line) => line,
+      summary: HandshakeEndpointMessages.handshakeFailureSummary,
     });
-    return result.retryAfter ?? 1;
   }
 
   /**
@@ -123,31 +107,43 @@ export class HandshakeService implements OnApplicationShutdown {
    * @param peer who sent it
    * @returns the signed server hello
    * @throws {HandshakeFailedException} 401 `Handshake failed`, whatever went wrong
+   * @throws {HandshakeRateLimitException} 429 over a limit, with its `retryAfter`
    * @throws {SessionStoreUnavailableException} 503 when the store fails or times out
    */
   async accept(
     message: string | object | HandshakeError,
     peer: HandshakePeer,
   ): Promise<ServerHello> {
-    let claimed: string | undefined;
+    const hello = readHello(message);
+    const claimed = hello instanceof HandshakeError ? undefined : hello.hello.clientId;
+    // Only pinned ids get a pair of their own: invented ids share one per address.
+    const pinned = claimed !== undefined && this.handshake.trustedServices.has(claimed);
+    const pairService = pinned ? claimed : undefined;
     try {
-      if (message instanceof HandshakeError) throw message;
-      let value: unknown = message;
-      if (typeof message === 'string') {
-        try {
-          value = JSON.parse(message);
-        } catch {
-          throw new HandshakeError(HandshakeMessages.handshakeNotJson());
-        }
-      }
-      const hello = parseClientHello(value);
-      claimed = hello.hello.clientId;
+      await this.admit(peer, pairService);
+      if (hello instanceof HandshakeError) throw hello;
       return await this.complete(hello, peer);
     } catch (error) {
-      if (error instanceof HandshakeError) throw this.fail(peer, claimed, error.reason);
+      if (error instanceof HandshakeError) {
+        await this.limiter.failed(peer.address, pairService);
+        throw this.fail(peer, claimed, error.reason);
+      }
       if (error instanceof StoreCallError) throw this.storeUnavailable(error.cause);
+      if (error instanceof HandshakeRateLimitException) throw error;
       throw this.unexpected(error);
     }
+  }
+
+  /** Applies the handshake limits before any signature is checked. */
+  protected async admit(peer: HandshakePeer, service: string | undefined): Promise<void> {
+    const refusal = await this.storeCall(this.limiter.admit(peer.address, service));
+    if (refusal === undefined) return;
+    this.audit.emit('rate_limit', undefined, {
+      action: 'handshake_rate_limited',
+      success: false,
+      metadata: { peerAddress: peer.address, limit: refusal.limit },
+    });
+    throw new HandshakeRateLimitException(refusal.retryAfter);
   }
 
   /**
@@ -162,7 +158,7 @@ export class HandshakeService implements OnApplicationShutdown {
 
   /** Releases the rate limiter's timers. */
   async onApplicationShutdown(): Promise<void> {
-    await this.limiter?.close();
+    await this.limiter.close();
   }
 
   /** Steps 1 to 8, once the hello is well-formed. */
@@ -249,7 +245,7 @@ export class HandshakeService implements OnApplicationShutdown {
   /** Logs and audits the precise reason, and builds the generic 401. */
   protected fail(peer: HandshakePeer, claimed: string | undefined, reason: string): HttpException {
     const claimedText = claimed === undefined ? 'no service' : JSON.stringify(claimed);
-    this.logger.warn(
+    this.failures.record(
       HandshakeEndpointMessages.handshakeFailedLog(peer.address, claimedText, reason),
     );
     this.audit.emit('connection', undefined, {
@@ -281,9 +277,7 @@ export class HandshakeService implements OnApplicationShutdown {
    * try again shortly, not give up on the peer.
    */
   protected storeUnavailable(cause: unknown): HttpException {
-    this.logger.warn(
-      SessionMessages.storeFailed(cause instanceof Error ? cause.message : String(cause)),
-    );
+    this.storeFailures.failed(cause);
     return new SessionStoreUnavailableException();
   }
 

@@ -61,6 +61,15 @@ export interface HandshakeOptions {
    * @default { maxRequests: 60, windowMs: 60_000 }
    */
   rateLimit?: RateLimiterOptions | false;
+  /**
+   * Failed hellos this instance checks in full per second. Past it, hellos from an (address,
+   * service) pair that failed within the rate-limit window are refused (429) before their
+   * signature is checked; a pair with no recent failure is still checked. Bounds the CPU a
+   * flood of bad hellos can take.
+   *
+   * @default 100
+   */
+  maxFailuresPerSecond?: number;
 }
 
 /**
@@ -72,12 +81,23 @@ export interface ResolvedHandshakeOptions {
   readonly path: string;
   readonly maxClockSkew: number;
   readonly rateLimit: Required<RateLimiterOptions> | false;
+  readonly maxFailuresPerSecond: number;
 }
 
 // A year: longer skews make the replay cache hold nonces for as long.
 const MAX_CLOCK_SKEW = 365 * 24 * 3_600_000;
 
-const HANDSHAKE_KEYS = ['privateKey', 'trustedServices', 'path', 'maxClockSkew', 'rateLimit'];
+const HANDSHAKE_KEYS = [
+  'privateKey',
+  'trustedServices',
+  'path',
+  'maxClockSkew',
+  'rateLimit',
+  'maxFailuresPerSecond',
+];
+
+/** Default of `handshake.maxFailuresPerSecond`. */
+export const DEFAULT_MAX_HANDSHAKE_FAILURES_PER_SECOND = 100;
 
 /**
  * Validates the `handshake` option and loads its keys. Accepts its own output, so resolving
@@ -138,6 +158,12 @@ export function resolveHandshakeOptions(
     path,
     maxClockSkew,
     rateLimit: rateLimit === false ? false : Object.freeze(rateLimit),
+    maxFailuresPerSecond: check.integer(
+      'handshake.maxFailuresPerSecond',
+      value.maxFailuresPerSecond,
+      DEFAULT_MAX_HANDSHAKE_FAILURES_PER_SECOND,
+      1,
+    ),
   });
 }
 

@@ -21,6 +21,7 @@ import {
   SessionStore,
   type ServerHello,
 } from '../../lib/index.js';
+import { StoreFailureLog } from '../../lib/guard/store-failure-log.js';
 import { createClientHello } from '../../lib/protocol/handshake/client-handshake.js';
 import { createEphemeralKeyPair } from '../../lib/protocol/handshake/ephemeral-keys.js';
 import { type ParsedClientHello } from '../../lib/protocol/handshake/handshake-hello.interface.js';
@@ -84,9 +85,20 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
       .set('content-type', contentType)
       .send(typeof body === 'string' ? body : JSON.stringify(body));
 
+  /**
+   * Ends the current burst of failed-handshake log lines, so that the next failure is logged in
+   * full (within a burst, failures after the first are only counted and summarised).
+   */
+  function endLogBurst(): void {
+    (
+      greeter.app.get(HandshakeService) as unknown as { failures: { resolve(): void } }
+    ).failures.resolve();
+  }
+
   /** Sends a hello, expects the generic 401, and returns the logged and audited reason. */
   async function expectFailure(body: string | object, reason: RegExp): Promise<void> {
     const sessionsBefore = (await manager.getStats()).created;
+    endLogBurst();
     const logsBefore = greeter.logger.lines.length;
     const eventsBefore = greeter.audit.events.length;
     const res = await post(body);
@@ -259,7 +271,8 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
 
   it('answers 503 with Retry-After: 1 when the store or the limiter fails, and creates nothing', async () => {
     const service = greeter.app.get(HandshakeService);
-    const limiter = (service as unknown as { limiter: RateLimiter }).limiter;
+    const limiter = (service as unknown as { limiter: { pairs: RateLimiter } }).limiter.pairs;
+    const storeFailures = greeter.app.get(StoreFailureLog);
     const failures = [
       () =>
         jest
@@ -273,6 +286,8 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
     ];
     for (const [i, fail] of failures.entries()) {
       const created = (await manager.getStats()).created;
+      // Each failure here starts an outage of its own in the log.
+      storeFailures.answered();
       const logsBefore = greeter.logger.lines.length;
       fail();
       const res = await post(hello().hello);
@@ -350,34 +365,33 @@ class OpenController {
 }
 
 describe.each(combos)('Handshake rate limit on $label', ({ platform, factory }) => {
-  let store: SessionStore;
-
-  beforeAll(async () => {
-    store = await factory.create();
-  });
-
-  it('rate-limits handshakes per peer address, with Retry-After', async () => {
-    const greeter = await startGreeter(platform, {
-      store,
+  // A store per greeter: closing the app closes its store.
+  const limitedGreeter = async (handshake: Record<string, unknown>) =>
+    startGreeter(platform, {
+      store: await factory.create(),
       handshake: {
         privateKey: keys.greeter.privateKey,
-        trustedServices: { caller: keys.caller.publicKey },
-        rateLimit: { maxRequests: 3, windowMs: 60_000 },
+        trustedServices: { caller: keys.caller.publicKey, billing: keys.stranger.publicKey },
+        ...handshake,
       },
     });
+  const send = (greeter: RunningApp, body: string | object) =>
+    request(greeter.url)
+      .post('/mesh/handshake')
+      .set('content-type', HANDSHAKE_CONTENT_TYPE)
+      .send(typeof body === 'string' ? body : JSON.stringify(body));
+  const billingHello = () =>
+    hello({ clientId: 'billing', signer: createPrivateKey(keys.stranger.privateKey) }).hello;
+
+  it('rate-limits handshakes per (peer address, claimed service), with Retry-After', async () => {
+    const greeter = await limitedGreeter({ rateLimit: { maxRequests: 3, windowMs: 60_000 } });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 3; i++) {
-        const res = await request(greeter.url)
-          .post('/mesh/handshake')
-          .set('content-type', HANDSHAKE_CONTENT_TYPE)
-          .send(i === 0 ? JSON.stringify(hello().hello) : 'garbage');
-        statuses.push(res.status);
+        const forged = hello({ signer: createPrivateKey(keys.stranger.privateKey) }).hello;
+        statuses.push((await send(greeter, i === 0 ? hello().hello : forged)).status);
       }
-      const limited = await request(greeter.url)
-        .post('/mesh/handshake')
-        .set('content-type', HANDSHAKE_CONTENT_TYPE)
-        .send(JSON.stringify(hello().hello));
+      const limited = await send(greeter, hello().hello);
       expect(statuses).toEqual([201, 401, 401]);
       expect(limited.status).toBe(429);
       expect(limited.body).toMatchObject({ statusCode: 429, message: 'Too many handshakes' });
@@ -385,9 +399,57 @@ describe.each(combos)('Handshake rate limit on $label', ({ platform, factory }) 
       expect(greeter.audit.events).toContainEqual(
         expect.objectContaining({
           eventType: 'rate_limit',
-          details: expect.objectContaining({ action: 'handshake_rate_limited' }),
+          details: expect.objectContaining({
+            action: 'handshake_rate_limited',
+            metadata: expect.objectContaining({ limit: 'pair' }),
+          }),
         }),
       );
+    } finally {
+      await greeter.close();
+    }
+  });
+
+  it('never lets bad hellos from a neighbour lock out another pinned service at its address', async () => {
+    const greeter = await limitedGreeter({ rateLimit: { maxRequests: 3, windowMs: 60_000 } });
+    try {
+      // A misbehaving neighbour: forged hellos claiming "caller", junk, and invented ids.
+      const forged = hello({ signer: createPrivateKey(keys.stranger.privateKey) }).hello;
+      const invented = hello({ clientId: 'nobody' }).hello;
+      for (const body of [forged, 'junk', invented, forged, 'junk', invented, forged, forged]) {
+        await send(greeter, body);
+      }
+      expect((await send(greeter, forged)).status).toBe(429);
+      expect((await send(greeter, 'junk')).status).toBe(429);
+      // Another pinned service behind the same address still gets its session.
+      const billing = await send(greeter, billingHello());
+      expect(billing.status).toBe(201);
+      expect(billing.body).toMatchObject({ sessionId: expect.any(String) });
+    } finally {
+      await greeter.close();
+    }
+  });
+
+  it('checks at most maxFailuresPerSecond failed hellos, while fresh pairs are still checked', async () => {
+    const greeter = await limitedGreeter({
+      rateLimit: { maxRequests: 1_000, windowMs: 60_000 },
+      maxFailuresPerSecond: 2,
+    });
+    try {
+      const forged = hello({ signer: createPrivateKey(keys.stranger.privateKey) }).hello;
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await send(greeter, forged)).status);
+      expect(statuses).toEqual([401, 401, 429]);
+      expect(greeter.audit.events).toContainEqual(
+        expect.objectContaining({
+          eventType: 'rate_limit',
+          details: expect.objectContaining({
+            metadata: expect.objectContaining({ limit: 'failures' }),
+          }),
+        }),
+      );
+      // Only the pairs that failed are held back: a service with no failure is still checked.
+      expect((await send(greeter, billingHello())).status).toBe(201);
     } finally {
       await greeter.close();
     }
