@@ -1,11 +1,13 @@
 import {
   Inject,
   Module,
+  Optional,
   type DynamicModule,
   RequestMethod,
   type MiddlewareConsumer,
   type NestModule,
 } from '@nestjs/common';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import { RateLimiter } from './core/rate-limiter.js';
 import { SessionManager } from './core/session-manager.js';
 import { SessionStore } from './core/session-store.js';
@@ -17,6 +19,7 @@ import {
   HANDSHAKE_ENDPOINT_OPTIONS,
   type HandshakeEndpointOptions,
 } from './handshake/handshake-endpoint.options.js';
+import { routeBodyParserErrors } from './handshake/body-parser-errors.js';
 import { HandshakeMiddleware } from './handshake/handshake.middleware.js';
 import { HandshakeService } from './handshake/handshake.service.js';
 import { SESSION_HEALTH_OPTIONS } from './health/session-health.options.js';
@@ -75,9 +78,17 @@ import { RequestVerifier } from './protocol/signing/request-verifier.js';
   ],
 })
 export class MeshSessionModule extends MeshSessionConfigurableModule implements NestModule {
-  /** @param handshake the endpoint's options, or `null` without the `handshake` option */
+  /**
+   * @param handshake the endpoint's options, or `null` without the `handshake` option
+   * @param endpoint the endpoint, or `null` without the `handshake` option
+   * @param adapterHost the app's HTTP adapter, when there is one
+   * @param appConfig the app's global prefix
+   */
   constructor(
     @Inject(HANDSHAKE_ENDPOINT_OPTIONS) private readonly handshake: HandshakeEndpointOptions | null,
+    @Optional() @Inject(HandshakeMiddleware) private readonly endpoint: HandshakeMiddleware | null,
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly appConfig: ApplicationConfig,
   ) {
     super();
   }
@@ -100,8 +111,14 @@ export class MeshSessionModule extends MeshSessionConfigurableModule implements 
    * @param consumer Nest's middleware consumer
    */
   configure(consumer: MiddlewareConsumer): void {
-    if (this.handshake === null) return;
+    if (this.handshake === null || this.endpoint === null) return;
     const path = this.handshake.path;
+    routeBodyParserErrors(
+      this.adapterHost.httpAdapter,
+      this.appConfig.getGlobalPrefix(),
+      path,
+      this.endpoint,
+    );
     consumer
       .apply(HandshakeMiddleware)
       .forRoutes({ path, method: RequestMethod.POST }, { path, method: RequestMethod.DELETE });

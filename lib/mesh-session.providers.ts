@@ -12,7 +12,9 @@ import {
   HANDSHAKE_ENDPOINT_OPTIONS,
   type HandshakeEndpointOptions,
 } from './handshake/handshake-endpoint.options.js';
+import { HandshakeMiddleware } from './handshake/handshake.middleware.js';
 import { HandshakeService } from './handshake/handshake.service.js';
+import { SessionGuard } from './guard/session.guard.js';
 import {
   SESSION_HEALTH_OPTIONS,
   type SessionHealthOptions,
@@ -100,6 +102,12 @@ export function createMeshSessionProviders(): Provider[] {
         MeshAuditEmitter,
         StoreFailureLog,
       ],
+    },
+    {
+      provide: HandshakeMiddleware,
+      useFactory: (handshakes: HandshakeService | null, guard: SessionGuard) =>
+        handshakes === null ? null : new HandshakeMiddleware(handshakes, guard),
+      inject: [HandshakeService, SessionGuard],
     },
   ];
 }

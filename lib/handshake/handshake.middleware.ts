@@ -1,5 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Injectable, type NestMiddleware } from '@nestjs/common';
+import { HttpException, Injectable, type NestMiddleware } from '@nestjs/common';
+import { MAX_HANDSHAKE_BODY_BYTES } from '../protocol/handshake/handshake.constants.js';
+import { HandshakeError } from '../protocol/handshake/handshake.error.js';
+import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
 import { STORE_UNAVAILABLE_RETRY_AFTER } from '../guard/session-guard.constants.js';
 import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
 import { SessionGuard, type SessionGuardRequest } from '../guard/session.guard.js';
@@ -53,12 +56,53 @@ export class HandshakeMiddleware implements NestMiddleware<HandshakeRequest, Ser
     next();
   }
 
+  /**
+   * Answers a hello that the app's own body parser refused (Express parses JSON and form bodies
+   * before any middleware runs): the same generic 401, limits and log as any bad hello, rather
+   * than the parser's 400 or 413. The module routes parser errors on the handshake path here.
+   *
+   * @param cause the parser's error (`type` is body-parser's, such as `entity.parse.failed`)
+   * @param request the request
+   * @param response the response, written here
+   */
+  async rejectUnparsedBody(
+    cause: { type?: unknown },
+    request: HandshakeRequest,
+    response: ServerResponse,
+  ): Promise<void> {
+    const reason =
+      cause.type === 'entity.too.large'
+        ? HandshakeMessages.handshakeBodyTooLarge(MAX_HANDSHAKE_BODY_BYTES)
+        : cause.type === 'entity.parse.failed'
+          ? HandshakeMessages.handshakeNotJson()
+          : HandshakeMessages.handshakeBodyUnreadable();
+    try {
+      await this.open(request, response, new HandshakeError(reason));
+    } catch (error) {
+      const status = error instanceof HttpException ? error.getStatus() : 503;
+      const body =
+        error instanceof HttpException
+          ? error.getResponse()
+          : new SessionStoreUnavailableException().getResponse();
+      response.statusCode = status;
+      response.setHeader('Content-Type', 'application/json; charset=utf-8');
+      response.end(JSON.stringify(body));
+    }
+  }
+
   /** Runs a handshake and sends the server hello. */
-  protected async open(request: HandshakeRequest, response: ServerResponse): Promise<void> {
+  protected async open(
+    request: HandshakeRequest,
+    response: ServerResponse,
+    unreadable?: HandshakeError,
+  ): Promise<void> {
     response.setHeader('Cache-Control', 'no-store');
     const peer = { address: peerAddressOf(request) };
     try {
-      const hello = await this.handshakes.accept(await readHandshakeBody(request), peer);
+      const hello = await this.handshakes.accept(
+        unreadable ?? (await readHandshakeBody(request)),
+        peer,
+      );
       response.statusCode = 201;
       response.setHeader('Content-Type', 'application/json; charset=utf-8');
       response.end(JSON.stringify(hello));
