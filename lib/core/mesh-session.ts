@@ -1,33 +1,9 @@
 import { inspect } from 'node:util';
+import type { SessionKeyVault } from './session-key-vault.js';
 import { SessionMessages } from './session.messages.js';
 import type { Session } from './session.interface.js';
 
-/**
- * Where a stored session's key lives when a store keeps keys outside the session objects (the
- * memory store keeps them in one slab). Internal: not exported from the package.
- *
- * @internal
- */
-export interface SessionKeyVault {
-  /**
-   * A copy of the key in `slot`, in a Buffer of its own.
-   *
-   * @param slot the slot the store gave the session
-   */
-  copyKey(slot: number): Buffer;
-  /**
-   * The times of the sessions in the vault: `createdAt`, `lastActivity` and `expiresAt` of
-   * `slot` at `TIMES_STRIDE * slot + TIMES_OFFSET` and the next two indexes.
-   */
-  readonly times: Float64Array;
-}
-
-/** Float64 indexes per vault slot. @internal */
-export const TIMES_STRIDE = 8;
-/** Index of a slot's `createdAt` within its stride; `lastActivity` and `expiresAt` follow. @internal */
-export const TIMES_OFFSET = 4;
-
-/** Binds a session's key to a vault slot; set once by the class's static block. */
+/** Binds a session's key and times to a vault slot; set once by the class's static block. */
 let bindKey: (session: MeshSession, vault: SessionKeyVault, slot: number) => void;
 /** Ends a session's access to its key; set once by the class's static block. */
 let releaseKey: (session: MeshSession) => void;
@@ -43,7 +19,7 @@ let setMetadata: (
 /** Reads a session's key without copying it; set once by the class's static block. */
 let keyBytes: (session: MeshSession) => Buffer | undefined;
 
-/** Where a session's time fields are, relative to its slot's first time. */
+/** Where each time is, relative to the first of the session's times. */
 const CREATED_AT = 0;
 const LAST_ACTIVITY = 1;
 const EXPIRES_AT = 2;
@@ -56,11 +32,12 @@ const EXPIRES_AT = 2;
  * never show it. Custom stores should build their sessions with this class.
  *
  * `createdAt`, `lastActivity`, `expiresAt` and `metadata` are read-only getters, as in any class:
- * assigning one throws a `TypeError`, and only the session's store changes them. A session in the
- * memory store reads its times from the store's slab, where a check and its slide touch one cache
- * line; any other session keeps them itself. `toJSON()` (and so `JSON.stringify`) gives all the
- * public fields, without the key; an object spread copies the own fields `id` and `serviceId`
- * only, so spread `session.toJSON()` for a plain copy.
+ * assigning one throws a `TypeError`, and only the session's store changes them. A session bound
+ * to a store's vault reads its key and times there (the memory store keeps a session's times
+ * beside its key, so that a check and its slide touch one cache line); any other session keeps
+ * them itself. `toJSON()` (and so `JSON.stringify`) gives all the public fields, without the
+ * key; an object spread copies the own fields `id` and `serviceId` only, so spread
+ * `session.toJSON()` for a plain copy.
  *
  * The id is flattened on construction: `crypto.randomUUID()` returns a string made of many
  * pieces (about 480 bytes); a flat copy takes about 58.
@@ -77,20 +54,21 @@ export class MeshSession implements Session {
   declare readonly id: string;
   /** Remote service id. */
   declare readonly serviceId: string;
-  /** The key while the session is in no vault; `undefined` once a vault holds it. */
+  /** The key while the session is in no vault; `undefined` once a vault holds it or it ended. */
   #key: Buffer | undefined;
-  /** Set when the session left its store's vault: its key is gone for good. */
-  #released = false;
   /** The store's vault while the session is stored there: it then holds the key and times. */
   #vault: SessionKeyVault | undefined = undefined;
+  /** The session's slot in `#vault`, or -1. */
   #slot = -1;
+  /** Where the session's times start in `#vault.times`, as the vault said at bind time. */
+  #at = 0;
   /** The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault. */
   #times: [number, number, number] | undefined;
   #metadata: Readonly<Record<string, unknown>> | undefined;
 
   static {
     bindKey = (session, vault, slot) => {
-      const at = slot * TIMES_STRIDE + TIMES_OFFSET;
+      const at = vault.timesIndex(slot);
       const times = session.#times as [number, number, number];
       vault.times[at + CREATED_AT] = times[CREATED_AT];
       vault.times[at + LAST_ACTIVITY] = times[LAST_ACTIVITY];
@@ -101,9 +79,9 @@ export class MeshSession implements Session {
       session.#key = undefined;
       session.#vault = vault;
       session.#slot = slot;
+      session.#at = at;
     };
     releaseKey = (session) => {
-      session.#released = true;
       const vault = session.#vault;
       if (vault === undefined) {
         // A session no vault ever held (a store's copy of a removed record): its own key goes.
@@ -112,7 +90,7 @@ export class MeshSession implements Session {
         return;
       }
       // The session keeps its last times, so a caller can still tell why it ended.
-      const at = session.#slot * TIMES_STRIDE + TIMES_OFFSET;
+      const at = session.#at;
       session.#times = [
         vault.times[at + CREATED_AT],
         vault.times[at + LAST_ACTIVITY],
@@ -164,7 +142,7 @@ export class MeshSession implements Session {
     const vault = this.#vault;
     return vault === undefined
       ? (this.#times as [number, number, number])[CREATED_AT]
-      : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + CREATED_AT];
+      : vault.times[this.#at + CREATED_AT];
   }
 
   /** Last activity (ms since the epoch). */
@@ -172,7 +150,7 @@ export class MeshSession implements Session {
     const vault = this.#vault;
     return vault === undefined
       ? (this.#times as [number, number, number])[LAST_ACTIVITY]
-      : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + LAST_ACTIVITY];
+      : vault.times[this.#at + LAST_ACTIVITY];
   }
 
   /** Expiry (ms since the epoch). */
@@ -180,7 +158,7 @@ export class MeshSession implements Session {
     const vault = this.#vault;
     return vault === undefined
       ? (this.#times as [number, number, number])[EXPIRES_AT]
-      : vault.times[this.#slot * TIMES_STRIDE + TIMES_OFFSET + EXPIRES_AT];
+      : vault.times[this.#at + EXPIRES_AT];
   }
 
   /** Plain JSON-serialisable metadata, frozen: change it with `updateSessionMetadata`. */
@@ -196,9 +174,8 @@ export class MeshSession implements Session {
    */
   get sessionKey(): Buffer {
     if (this.#vault !== undefined) return this.#vault.copyKey(this.#slot);
-    if (this.#released || this.#key === undefined) {
-      throw new Error(SessionMessages.sessionKeyReleased());
-    }
+    // No vault and no key of its own: the session left its store, and its key went with it.
+    if (this.#key === undefined) throw new Error(SessionMessages.sessionKeyReleased());
     return Buffer.from(this.#key);
   }
 
@@ -236,9 +213,17 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
- * Moves a session's key into a store's vault: the session's own Buffer is wiped, and later
- * reads copy the key out of `slot`. Internal: for stores that keep keys in a slab.
+ * Moves a session's key and times into a store's vault: the session's own Buffer is wiped, later
+ * reads copy the key out of `slot`, and the times are read and written in `vault.times`.
+ * Internal: for stores that keep keys outside the session objects.
  *
+ * @param session a session no vault holds
+ * @param vault the store's vault
+ * @param slot the slot the store gives the session
+ * @example
+ * ```ts
+ * bindSessionKey(session, vault, slot); // slot: where the store put the key
+ * ```
  * @internal
  */
 export function bindSessionKey(session: MeshSession, vault: SessionKeyVault, slot: number): void {
@@ -250,6 +235,7 @@ export function bindSessionKey(session: MeshSession, vault: SessionKeyVault, slo
  * vault gives up its slot (keeping its last times), so that the slot can be reused; any other
  * session has its own key wiped. Internal.
  *
+ * @param session the session leaving its store
  * @internal
  */
 export function releaseSessionKey(session: MeshSession): void {
@@ -260,6 +246,8 @@ export function releaseSessionKey(session: MeshSession): void {
  * Replaces a stored session's metadata. Internal: for stores; callers use
  * `SessionManager.updateSessionMetadata`.
  *
+ * @param session a stored session
+ * @param metadata the new metadata, already frozen
  * @internal
  */
 export function replaceSessionMetadata(
@@ -272,6 +260,7 @@ export function replaceSessionMetadata(
 /**
  * The vault slot of a session, or -1 when its key is not in a vault. Internal.
  *
+ * @param session any session
  * @internal
  */
 export function sessionKeySlot(session: MeshSession): number {
@@ -283,6 +272,7 @@ export function sessionKeySlot(session: MeshSession): number {
  * Internal: for a store that copies the key into its own memory right away (the caller must not
  * keep or change the Buffer).
  *
+ * @param session any session
  * @internal
  */
 export function sessionKeyBuffer(session: MeshSession): Buffer | undefined {

@@ -1,5 +1,4 @@
-import type { SessionKeyVault } from '../../core/mesh-session.js';
-import { TIMES_STRIDE } from '../../core/mesh-session.js';
+import type { SessionKeyVault } from '../../core/session-key-vault.js';
 import type { RedisSessionCipher } from './redis-session-cipher.js';
 
 /**
@@ -18,8 +17,8 @@ import type { RedisSessionCipher } from './redis-session-cipher.js';
  * @internal
  */
 export class RedisSessionKeyVault implements SessionKeyVault {
-  /** The session's times, at `TIMES_OFFSET` (slot 0). */
-  readonly times = new Float64Array(TIMES_STRIDE);
+  /** The session's times: `createdAt`, `lastActivity`, `expiresAt`. */
+  readonly times = new Float64Array(3);
 
   /**
    * @param cipher the store's cipher
@@ -41,5 +40,14 @@ export class RedisSessionKeyVault implements SessionKeyVault {
    */
   copyKey(): Buffer {
     return this.cipher.decrypt(this.sealed, this.id);
+  }
+
+  /**
+   * Where the session's times start: the vault holds one session.
+   *
+   * @returns 0
+   */
+  timesIndex(): number {
+    return 0;
   }
 }

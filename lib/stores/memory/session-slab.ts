@@ -1,0 +1,133 @@
+import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
+import type { SessionKeyVault } from '../../core/session-key-vault.js';
+
+/** Float64 indexes per slot. */
+const TIMES_STRIDE = 8;
+/** Index of a slot's `createdAt` within its stride, after the key; `lastActivity` and `expiresAt` follow. */
+const TIMES_OFFSET = 4;
+/** Bytes per slot: the key, then the three times, in one 64-byte cache line. */
+const SLOT_BYTES = TIMES_STRIDE * 8;
+/** Smallest capacity (sessions). */
+const MIN_SLOTS = 1 << 10;
+/** Where each time is, relative to the slot's first time. */
+const CREATED_AT = 0;
+const LAST_ACTIVITY = 1;
+const EXPIRES_AT = 2;
+
+/**
+ * The keys and times of a memory store's sessions, one 64-byte slot each: the 32-byte key, then
+ * `createdAt`, `lastActivity` and `expiresAt`. Not a Buffer and three boxed numbers per session:
+ * a check and its slide touch one cache line. Sessions read their key and times here through
+ * their slot; the slab itself is never handed out.
+ *
+ * @example
+ * ```ts
+ * const slot = slab.store(key);
+ * bindSessionKey(session, slab, slot);
+ * slab.slide(slot, now, idleTimeout, maxLifetime); // false once the session has expired
+ * ```
+ */
+export class SessionSlab implements SessionKeyVault {
+  /** The slots, as bytes. */
+  private bytes = Buffer.alloc(MIN_SLOTS * SLOT_BYTES);
+  /** The same memory, as float64 (the times); replaced when the slab grows. */
+  times = new Float64Array(this.bytes.buffer, this.bytes.byteOffset, MIN_SLOTS * TIMES_STRIDE);
+  private capacity = MIN_SLOTS;
+  /** Slots below this mark have been handed out at least once. */
+  private mark = 0;
+  /** Slots given back, for reuse. */
+  private free = new Int32Array(MIN_SLOTS);
+  private freeCount = 0;
+
+  /**
+   * A copy of the key in `slot`, in a Buffer with memory of its own (not a pooled one, whose
+   * ArrayBuffer other data shares).
+   *
+   * @param slot a slot in use
+   */
+  copyKey(slot: number): Buffer {
+    const key = Buffer.allocUnsafeSlow(SESSION_KEY_LENGTH);
+    const start = slot * SLOT_BYTES;
+    this.bytes.copy(key, 0, start, start + SESSION_KEY_LENGTH);
+    return key;
+  }
+
+  /**
+   * Where the times of `slot` start in {@link SessionSlab.times}.
+   *
+   * @param slot any slot
+   */
+  timesIndex(slot: number): number {
+    return slot * TIMES_STRIDE + TIMES_OFFSET;
+  }
+
+  /**
+   * Takes a free slot and copies a key into it (its first 32 bytes, should it be longer).
+   *
+   * @param key the session's key
+   * @returns the slot
+   */
+  store(key: Buffer): number {
+    const slot = this.take();
+    this.bytes.set(
+      key.length === SESSION_KEY_LENGTH ? key : key.subarray(0, SESSION_KEY_LENGTH),
+      slot * SLOT_BYTES,
+    );
+    return slot;
+  }
+
+  /**
+   * Slides the expiry of the session in `slot` to `now + idleTimeout`, capped at
+   * `createdAt + maxLifetime`, and records `now` as its last activity.
+   *
+   * @param slot the session's slot
+   * @param now the current time (ms)
+   * @param idleTimeout how long the session lives past an activity (ms)
+   * @param maxLifetime how long the session may live at most (ms), if capped
+   * @returns `false`, changing nothing, when the session had expired by `now`
+   */
+  slide(slot: number, now: number, idleTimeout: number, maxLifetime: number | undefined): boolean {
+    const times = this.times;
+    const at = this.timesIndex(slot);
+    if (times[at + EXPIRES_AT] <= now) return false;
+    let expiresAt = now + idleTimeout;
+    if (maxLifetime !== undefined && times[at + CREATED_AT] + maxLifetime < expiresAt) {
+      expiresAt = times[at + CREATED_AT] + maxLifetime;
+    }
+    times[at + LAST_ACTIVITY] = now;
+    times[at + EXPIRES_AT] = expiresAt;
+    return true;
+  }
+
+  /**
+   * Wipes a slot and gives it back. The session that held it must have been released first, so
+   * that it never reads the key of the session that reuses the slot.
+   *
+   * @param slot a slot in use
+   */
+  release(slot: number): void {
+    this.bytes.fill(0, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
+    this.free[this.freeCount++] = slot;
+  }
+
+  /** A free slot. */
+  private take(): number {
+    if (this.freeCount > 0) return this.free[--this.freeCount];
+    if (this.mark === this.capacity) this.grow();
+    return this.mark++;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const bytes = Buffer.alloc(capacity * SLOT_BYTES);
+    this.bytes.copy(bytes);
+    // The old memory held keys: wipe it before letting it go.
+    this.bytes.fill(0);
+    this.bytes = bytes;
+    this.times = new Float64Array(bytes.buffer, bytes.byteOffset, capacity * TIMES_STRIDE);
+    const free = new Int32Array(capacity);
+    free.set(this.free);
+    this.free = free;
+    this.capacity = capacity;
+  }
+}
