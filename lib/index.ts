@@ -38,11 +38,8 @@ export { RateLimiter, type RateLimitResult } from './core/rate-limiter.js';
 export type { RateLimiterOptions } from './core/rate-limiter-options.js';
 
 // Guard
-export {
-  SessionGuard,
-  type SessionGuardRequest,
-  type SessionGuardResponse,
-} from './guard/session.guard.js';
+export { SessionGuard } from './guard/session.guard.js';
+export type { SessionGuardRequest, SessionGuardResponse } from './guard/session-guard-request.js';
 export { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './guard/session-guard.options.js';
 export { CurrentSession } from './guard/current-session.decorator.js';
 export { SkipSession } from './guard/skip-session.decorator.js';

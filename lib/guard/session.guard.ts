@@ -16,6 +16,7 @@ import {
 import { GuardMessages } from './guard.messages.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
 import { StoreFailureLog } from './store-failure-log.js';
+import type { SessionGuardRequest, SessionGuardResponse } from './session-guard-request.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import { SessionValidationError } from '../core/session-validation.error.js';
@@ -29,28 +30,11 @@ import {
   SessionUnauthorizedException,
 } from './session.exceptions.js';
 
-/** The parts of an Express or Fastify request the guard reads. */
-export interface SessionGuardRequest {
-  headers: Record<string, string | string[] | undefined>;
-  [SESSION_REQUEST_PROPERTY]?: Session;
-  /** Signature mode: the request line, scheme and raw body (`rawBody: true`). */
-  method?: string;
-  url?: string;
-  originalUrl?: string;
-  protocol?: string;
-  rawBody?: Buffer;
-}
-
 // Marks a request this guard already passed: with the guard both global and on a route, the
 // second run must not slide the session, spend rate-limit budget or claim a nonce again. A
 // property, not a WeakSet: a weak collection that gains an entry per request slows every
 // garbage collection.
 const CHECKED = Symbol('meshSessionChecked');
-
-/** The part of an Express response or Fastify reply the guard writes. */
-export interface SessionGuardResponse {
-  header(name: string, value: string): unknown;
-}
 
 /**
  * Validates the session of every request: the id in the session header must name a live,
