@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { redactedInspect, redactedJSON, type RedactedFacts } from '../core/redacted.js';
 import { SessionMessages } from '../core/session.messages.js';
 import { MeshClientMessages } from './mesh-client.messages.js';
 import { MESH_CLIENT_MODULE_OPTIONS } from './mesh-client.module-definition.js';
@@ -13,6 +15,7 @@ import { MeshConnection } from './mesh-connection.js';
  * Calls other services of the mesh over HTTP with signed requests. It handshakes lazily with
  * each service (pinned Ed25519 identities, X25519, HKDF-SHA256) and signs every request with
  * the session key (RFC 9421, hmac-sha256). At application shutdown it ends its sessions.
+ * `util.inspect`, `console.log`, Nest's `Logger` and `JSON.stringify` show no key.
  *
  * @example
  * ```ts
@@ -26,8 +29,8 @@ import { MeshConnection } from './mesh-connection.js';
  */
 @Injectable()
 export class MeshClient implements OnApplicationShutdown {
-  /** The validated options. */
-  readonly options: ResolvedMeshClientOptions;
+  /** The validated options, private key included: a private field, which no generic dump sees. */
+  readonly #options: ResolvedMeshClientOptions;
   /** Reports sessions that could not be ended at shutdown. */
   protected readonly logger = new Logger('MeshClient');
   private readonly connections = new Map<string, MeshConnection>();
@@ -37,7 +40,33 @@ export class MeshClient implements OnApplicationShutdown {
    * @throws {Error} naming the first bad option
    */
   constructor(@Inject(MESH_CLIENT_MODULE_OPTIONS) options: MeshClientModuleOptions) {
-    this.options = resolveMeshClientOptions(options);
+    this.#options = resolveMeshClientOptions(options);
+  }
+
+  /** The validated options. */
+  get options(): ResolvedMeshClientOptions {
+    return this.#options;
+  }
+
+  /** Keeps the private identity key and the session keys out of `console.log` and the logs. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, this.facts());
+  }
+
+  /**
+   * JSON form of the client, without its keys.
+   *
+   * @returns the class name, the service id and the configured services
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, this.facts());
+  }
+
+  private facts(): RedactedFacts {
+    return {
+      serviceId: this.#options.serviceId,
+      services: [...this.#options.services.keys()],
+    };
   }
 
   /**
@@ -51,17 +80,17 @@ export class MeshClient implements OnApplicationShutdown {
     let connection = this.connections.get(serviceId);
     if (connection === undefined) {
       const service =
-        typeof serviceId === 'string' ? this.options.services.get(serviceId) : undefined;
+        typeof serviceId === 'string' ? this.#options.services.get(serviceId) : undefined;
       if (service === undefined) {
         throw new TypeError(
           SessionMessages.invalidArgument(
             'serviceId',
-            `one of the configured services (${[...this.options.services.keys()].join(', ')})`,
+            `one of the configured services (${[...this.#options.services.keys()].join(', ')})`,
             serviceId,
           ),
         );
       }
-      connection = new MeshConnection(this.options, service);
+      connection = new MeshConnection(this.#options, service);
       this.connections.set(serviceId, connection);
     }
     return connection;

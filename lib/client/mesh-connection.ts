@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+import { redactedInspect, redactedJSON, type RedactedFacts } from '../core/redacted.js';
 import { SessionMessages } from '../core/session.messages.js';
 import { ClientHandshake, type ClientSession } from '../protocol/handshake/client-handshake.js';
 import { HANDSHAKE_CONTENT_TYPE } from '../protocol/handshake/handshake.constants.js';
@@ -30,7 +32,8 @@ const NOT_FOUND_MESSAGE = SessionMessages.sessionNotFound();
  * because the session expired or is unknown, handshakes again once and retries. That retry is
  * safe because the server's guard refuses before any handler runs.
  *
- * Get one from `MeshClient.connect(serviceId)`.
+ * Get one from `MeshClient.connect(serviceId)`. `util.inspect`, `console.log`, Nest's `Logger`
+ * and `JSON.stringify` show no key.
  *
  * @example
  * ```ts
@@ -42,15 +45,42 @@ const NOT_FOUND_MESSAGE = SessionMessages.sessionNotFound();
 export class MeshConnection {
   #session: ClientSession | undefined;
   #pending: Promise<ClientSession> | undefined;
+  /** The client's options, private key included: a private field, which no generic dump sees. */
+  readonly #options: ResolvedMeshClientOptions;
 
   /**
    * @param options the client's resolved options
    * @param service the service to talk to
    */
   constructor(
-    protected readonly options: ResolvedMeshClientOptions,
+    options: ResolvedMeshClientOptions,
     protected readonly service: ResolvedMeshServiceOptions,
-  ) {}
+  ) {
+    this.#options = options;
+  }
+
+  /** The client's resolved options. */
+  protected get options(): ResolvedMeshClientOptions {
+    return this.#options;
+  }
+
+  /** Keeps the private identity key and the session key out of `console.log` and the logs. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, this.facts());
+  }
+
+  /**
+   * JSON form of the connection, without its keys.
+   *
+   * @returns the class name, the service id and whether a session is open
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, this.facts());
+  }
+
+  private facts(): RedactedFacts {
+    return { serviceId: this.service.id, connected: this.#session !== undefined };
+  }
 
   /** The remote service's id. */
   get serviceId(): string {
@@ -171,9 +201,9 @@ export class MeshConnection {
   /** One handshake: sends the signed hello, then checks the signed reply and derives the key. */
   protected async handshake(): Promise<ClientSession> {
     const handshake = new ClientHandshake({
-      clientId: this.options.serviceId,
+      clientId: this.#options.serviceId,
       serverId: this.service.id,
-      identityKey: this.options.privateKey,
+      identityKey: this.#options.privateKey,
       clientVersion: clientVersion(),
     });
     const { status, text } = await this.postHello(handshake.body());
@@ -200,11 +230,11 @@ export class MeshConnection {
         headers: { 'content-type': HANDSHAKE_CONTENT_TYPE, accept: 'application/json' },
         body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeout),
+        signal: AbortSignal.timeout(this.#options.timeout),
       });
       return { status: response.status, text: await response.text() };
     } catch (error) {
-      const failure = transportFailure(error, this.options.timeout);
+      const failure = transportFailure(error, this.#options.timeout);
       throw this.handshakeError(failure.reason, failure.text, undefined, { cause: error });
     }
   }
@@ -224,12 +254,12 @@ export class MeshConnection {
         headers: { ...request.headers, ...signature },
         body: request.body,
         redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeout),
+        signal: AbortSignal.timeout(this.#options.timeout),
       });
       const body = Buffer.from(await response.arrayBuffer());
       return createMeshResponse(this.service.id, request, response.status, response.headers, body);
     } catch (error) {
-      const failure = transportFailure(error, this.options.timeout);
+      const failure = transportFailure(error, this.#options.timeout);
       throw new MeshRequestError(
         this.service.id,
         failure.reason,
@@ -246,7 +276,7 @@ export class MeshConnection {
   }
 
   private fetch(url: URL, init: RequestInit): Promise<Response> {
-    return (this.options.fetch ?? globalThis.fetch)(url, init);
+    return (this.#options.fetch ?? globalThis.fetch)(url, init);
   }
 
   private handshakeError(

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { NO_AUDIT, type AuditSink } from './audit-sink.js';
 import { createDefaultSessionStore } from './default-session-store.js';
 import { SessionChecks } from './session-checks.js';
@@ -6,6 +7,7 @@ import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
 import { resolveSessionPolicy, type SessionPolicy } from './session-policy.js';
+import { redactedInspect, redactedJSON, type RedactedFacts } from './redacted.js';
 import { SESSION_KEY_LENGTH } from './session.constants.js';
 import { assertServiceId, assertSessionKey, copyMetadata } from './session-arguments.js';
 import type { Session, SessionStats } from './session.interface.js';
@@ -17,6 +19,9 @@ import { SessionStore } from './session-store.js';
  * absolute lifetime, revocation), the counters and the audit events; the store only holds data.
  *
  * Every method returns a Promise, so that a store shared by several instances can back it.
+ *
+ * Its store is a private field, and `util.inspect`, `console.log`, Nest's `Logger` and
+ * `JSON.stringify` show only the store's class and the policy: no dump shows a session key.
  *
  * @example
  * ```ts
@@ -33,12 +38,14 @@ import { SessionStore } from './session-store.js';
  * ```
  */
 export class SessionManager {
-  private readonly store: SessionStore;
-  private readonly sessionTimeout: number;
-  private readonly maxLifetime: number | undefined;
-  private readonly events: SessionEvents;
-  private readonly checks: SessionChecks;
-  private runningCleanup: Promise<number> | undefined;
+  // Private fields: the store (and the checks, which hold it) may hold keys, and no generic dump
+  // (util.inspect with showHidden, structuredClone, Object.keys) sees these.
+  readonly #store: SessionStore;
+  readonly #sessionTimeout: number;
+  readonly #maxLifetime: number | undefined;
+  readonly #events: SessionEvents;
+  readonly #checks: SessionChecks;
+  #runningCleanup: Promise<number> | undefined;
 
   /**
    * A manager with its own memory store.
@@ -79,11 +86,11 @@ export class SessionManager {
       store = createDefaultSessionStore();
     }
     const resolved = resolveSessionPolicy(policy);
-    this.store = store;
-    this.events = new SessionEvents(audit);
-    this.checks = new SessionChecks(store, resolved, this.events);
-    this.sessionTimeout = resolved.sessionTimeout;
-    this.maxLifetime = resolved.maxSessionLifetime;
+    this.#store = store;
+    this.#events = new SessionEvents(audit);
+    this.#checks = new SessionChecks(store, resolved, this.#events);
+    this.#sessionTimeout = resolved.sessionTimeout;
+    this.#maxLifetime = resolved.maxSessionLifetime;
   }
 
   /**
@@ -120,8 +127,8 @@ export class SessionManager {
       this.expiryFor(now, now),
       safeMetadata,
     );
-    await this.store.create(session);
-    this.events.sessionCreated(serviceId, session.id);
+    await this.#store.create(session);
+    this.#events.sessionCreated(serviceId, session.id);
     return session;
   }
 
@@ -140,8 +147,8 @@ export class SessionManager {
   /** `getSession` once the id is known to be well-formed. */
   private async slide(id: string): Promise<Session | undefined> {
     const now = Date.now();
-    return this.checks.unlessExpired(
-      await this.store.touch(id, now, this.sessionTimeout, this.maxLifetime),
+    return this.#checks.unlessExpired(
+      await this.#store.touch(id, now, this.#sessionTimeout, this.#maxLifetime),
       now,
     );
   }
@@ -156,7 +163,7 @@ export class SessionManager {
   async getSessionByServiceId(serviceId: string): Promise<Session | undefined> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return undefined;
     let latest: Session | undefined;
-    for (const session of await this.store.findByServiceId(serviceId, Date.now())) {
+    for (const session of await this.#store.findByServiceId(serviceId, Date.now())) {
       if (latest === undefined || session.lastActivity > latest.lastActivity) latest = session;
     }
     return latest;
@@ -170,7 +177,7 @@ export class SessionManager {
    */
   async getSessionsByServiceId(serviceId: string): Promise<Session[]> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return [];
-    return this.store.findByServiceId(serviceId, Date.now());
+    return this.#store.findByServiceId(serviceId, Date.now());
   }
 
   /**
@@ -187,7 +194,7 @@ export class SessionManager {
   ): Promise<Session | undefined> {
     const safePatch = copyMetadata(patch, 'patch');
     if (!isSessionId(id)) return undefined;
-    return this.store.updateMetadata(id, safePatch, Date.now());
+    return this.#store.updateMetadata(id, safePatch, Date.now());
   }
 
   /**
@@ -197,7 +204,7 @@ export class SessionManager {
    * @returns whether a session was removed
    */
   async invalidateSession(id: string): Promise<boolean> {
-    return this.checks.remove(id, 'session_invalidated');
+    return this.#checks.remove(id, 'session_invalidated');
   }
 
   /**
@@ -208,8 +215,8 @@ export class SessionManager {
    */
   async invalidateSessionsByServiceId(serviceId: string): Promise<number> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return 0;
-    const count = await this.store.deleteByServiceId(serviceId);
-    this.events.serviceInvalidated(serviceId, count);
+    const count = await this.#store.deleteByServiceId(serviceId);
+    this.#events.serviceInvalidated(serviceId, count);
     return count;
   }
 
@@ -220,25 +227,25 @@ export class SessionManager {
    * @returns how many sessions were removed
    */
   cleanupExpiredSessions(): Promise<number> {
-    this.runningCleanup ??= this.store.deleteExpired(Date.now()).then(
+    this.#runningCleanup ??= this.#store.deleteExpired(Date.now()).then(
       (count) => {
-        this.runningCleanup = undefined;
-        this.events.sessionsExpired(count);
+        this.#runningCleanup = undefined;
+        this.#events.sessionsExpired(count);
         return count;
       },
       (error: unknown) => {
-        this.runningCleanup = undefined;
+        this.#runningCleanup = undefined;
         throw error;
       },
     );
-    return this.runningCleanup;
+    return this.#runningCleanup;
   }
 
   /**
    * Session counters. `activeSessions` comes from the store; the others count since start.
    */
   async getStats(): Promise<SessionStats> {
-    return this.events.stats(await this.store.count());
+    return this.#events.stats(await this.#store.count());
   }
 
   /**
@@ -251,7 +258,7 @@ export class SessionManager {
    * @throws whatever the store throws when it fails
    */
   validateSession(id: string | undefined): Promise<Session> {
-    return this.checks.validateSession(id);
+    return this.#checks.validateSession(id);
   }
 
   /**
@@ -264,7 +271,7 @@ export class SessionManager {
    * @throws {SessionValidationError} 'invalid', 'not_found' or 'revoked'
    */
   readSession(id: string, now: number = Date.now()): Promise<Session> {
-    return this.checks.readSession(id, now);
+    return this.#checks.readSession(id, now);
   }
 
   /**
@@ -284,7 +291,7 @@ export class SessionManager {
     ttl: number,
     now: number = Date.now(),
   ): Promise<{ session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false }> {
-    return this.checks.claimNonceAndTouch(id, nonce, ttl, now);
+    return this.#checks.claimNonceAndTouch(id, nonce, ttl, now);
   }
 
   /**
@@ -296,11 +303,33 @@ export class SessionManager {
    * @param serviceId the remote service, when known
    */
   recordRejection(eventType: MeshAuditEventType, reason: string, serviceId?: string): void {
-    this.events.requestRejected(eventType, reason, serviceId);
+    this.#events.requestRejected(eventType, reason, serviceId);
+  }
+
+  /** Keeps the store's keys out of `console.log`, `util.inspect` and Nest's `Logger`. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, this.facts());
+  }
+
+  /**
+   * JSON form of the manager, without its store's contents.
+   *
+   * @returns the class name, the store's class name and the policy
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, this.facts());
+  }
+
+  private facts(): RedactedFacts {
+    return {
+      store: this.#store.constructor.name,
+      sessionTimeout: this.#sessionTimeout,
+      maxSessionLifetime: this.#maxLifetime,
+    };
   }
 
   private expiryFor(now: number, createdAt: number): number {
-    const idle = now + this.sessionTimeout;
-    return this.maxLifetime === undefined ? idle : Math.min(idle, createdAt + this.maxLifetime);
+    const idle = now + this.#sessionTimeout;
+    return this.#maxLifetime === undefined ? idle : Math.min(idle, createdAt + this.#maxLifetime);
   }
 }

@@ -1,4 +1,5 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import { inspect } from 'node:util';
 import {
   Inject,
   Injectable,
@@ -18,6 +19,7 @@ import { HandshakeFailedException, HandshakeRateLimitException } from './handsha
 import { HandshakeLimiter } from './handshake-limiter.js';
 import { readHello } from './read-hello.js';
 import { LogThrottle } from '../core/log-throttle.js';
+import { redactedInspect, redactedJSON, type RedactedFacts } from '../core/redacted.js';
 import { StoreFailureLog } from '../guard/store-failure-log.js';
 import { StoreCallError } from './store-call.error.js';
 import { MeshAuditEmitter } from '../monitoring/mesh-audit.emitter.js';
@@ -76,6 +78,8 @@ export class HandshakeService implements OnApplicationShutdown {
   protected readonly failures: LogThrottle;
   /** Checked against when the claimed service is unknown: this service's own public key. */
   private readonly decoyKey: KeyObject;
+  /** The options, private key included: a private field, which no generic dump sees. */
+  readonly #handshake: HandshakeEndpointOptions;
 
   /**
    * @param sessions creates the sessions
@@ -88,15 +92,42 @@ export class HandshakeService implements OnApplicationShutdown {
     protected readonly sessions: SessionManager,
     protected readonly store: SessionStore,
     protected readonly audit: MeshAuditEmitter,
-    @Inject(HANDSHAKE_ENDPOINT_OPTIONS) protected readonly handshake: HandshakeEndpointOptions,
+    @Inject(HANDSHAKE_ENDPOINT_OPTIONS) handshake: HandshakeEndpointOptions,
     protected readonly storeFailures: StoreFailureLog = new StoreFailureLog(),
   ) {
+    this.#handshake = handshake;
     this.decoyKey = createPublicKey(handshake.privateKey);
     this.limiter = new HandshakeLimiter(store, handshake.rateLimit, handshake.maxFailuresPerSecond);
     this.failures = new LogThrottle(this.logger, FAILURE_LOG_INTERVAL, {
       first: (line) => line,
       summary: HandshakeEndpointMessages.handshakeFailureSummary,
     });
+  }
+
+  /** This service's identity, the pinned identities and the limits. */
+  protected get handshake(): HandshakeEndpointOptions {
+    return this.#handshake;
+  }
+
+  /** Keeps the private identity key out of `console.log`, `util.inspect` and Nest's `Logger`. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, this.facts());
+  }
+
+  /**
+   * JSON form of the service, without its private key.
+   *
+   * @returns the class name, the service id and the pinned services
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, this.facts());
+  }
+
+  private facts(): RedactedFacts {
+    return {
+      serviceId: this.#handshake.serviceId,
+      trustedServices: [...this.#handshake.trustedServices.keys()],
+    };
   }
 
   /**
@@ -117,7 +148,7 @@ export class HandshakeService implements OnApplicationShutdown {
     const hello = readHello(message);
     const claimed = hello instanceof HandshakeError ? undefined : hello.hello.clientId;
     // Only pinned ids get a pair of their own: invented ids share one per address.
-    const pinned = claimed !== undefined && this.handshake.trustedServices.has(claimed);
+    const pinned = claimed !== undefined && this.#handshake.trustedServices.has(claimed);
     const pairService = pinned ? claimed : undefined;
     try {
       await this.admit(peer, pairService);
@@ -173,7 +204,7 @@ export class HandshakeService implements OnApplicationShutdown {
    */
   protected async verifyHello(client: ParsedClientHello, now: number): Promise<void> {
     const { clientId, serverId, timestamp, nonce } = client.hello;
-    const keys = this.handshake.trustedServices.get(clientId);
+    const keys = this.#handshake.trustedServices.get(clientId);
     if (keys === undefined) {
       // The same work as for a known service, so that timing does not tell which ids are pinned.
       verifyWithAnyKey(client.signedBytes, client.signature, [this.decoyKey]);
@@ -182,10 +213,10 @@ export class HandshakeService implements OnApplicationShutdown {
     if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
       throw new HandshakeError(HandshakeMessages.handshakeBadSignature());
     }
-    if (serverId !== this.handshake.serviceId) {
+    if (serverId !== this.#handshake.serviceId) {
       throw new HandshakeError(HandshakeMessages.handshakeWrongTarget(serverId));
     }
-    const skew = this.handshake.maxClockSkew;
+    const skew = this.#handshake.maxClockSkew;
     if (Math.abs(now - timestamp) > skew) {
       throw new HandshakeError(HandshakeMessages.handshakeClockSkew(now - timestamp));
     }
@@ -231,7 +262,7 @@ export class HandshakeService implements OnApplicationShutdown {
       nonce: serverNonce,
       expiresAt: session.expiresAt,
     };
-    const signature = signWithIdentity(serverHelloBytes(client, reply), this.handshake.privateKey);
+    const signature = signWithIdentity(serverHelloBytes(client, reply), this.#handshake.privateKey);
     return {
       version: HANDSHAKE_PROTOCOL_VERSION,
       sessionId: session.id,
@@ -266,7 +297,7 @@ export class HandshakeService implements OnApplicationShutdown {
    */
   protected async storeCall<T>(pending: Promise<T>): Promise<T> {
     try {
-      return await withTimeout(pending, this.handshake.storeTimeout);
+      return await withTimeout(pending, this.#handshake.storeTimeout);
     } catch (error) {
       throw new StoreCallError(error);
     }

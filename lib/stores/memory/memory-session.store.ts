@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import {
   bindSessionKey,
   MeshSession,
@@ -6,6 +7,7 @@ import {
   sessionKeyBuffer,
   sessionKeySlot,
 } from '../../core/mesh-session.js';
+import { redactedInspect, redactedJSON } from '../../core/redacted.js';
 import type { Session } from '../../core/session.interface.js';
 import { SessionStore } from '../../core/session-store.js';
 import { ExpiryBuckets } from './expiry-buckets.js';
@@ -28,6 +30,8 @@ import { SessionSlab } from './session-slab.js';
  *   has come. A touch does not move a session between buckets; cleanup re-files a session it
  *   finds still alive, so each live session has exactly one bucket entry.
  * - Cleanup works in slices of a few milliseconds and yields to the event loop between them.
+ * - The slab is a private field, and `util.inspect`, `console.log`, Nest's `Logger` and
+ *   `JSON.stringify` show only the session count: no dump of the store shows a key.
  *
  * Sessions are not shared between processes: use a shared store when a service runs several
  * instances.
@@ -41,12 +45,26 @@ export class MemorySessionStore extends SessionStore {
   /** Sessions by id, with their slab slots. */
   private readonly ids = new SessionIdTable();
   /** Keys and times. */
-  private readonly slab = new SessionSlab();
+  readonly #slab = new SessionSlab();
   private readonly services = new ServiceIndex();
   private readonly expiry = new ExpiryBuckets();
   private readonly nonces = new NonceSet();
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
   private readonly removeSession = (session: MeshSession): void => this.remove(session);
+
+  /** Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, { sessions: this.ids.size });
+  }
+
+  /**
+   * JSON form of the store, without its keys.
+   *
+   * @returns the class name and the session count
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, { sessions: this.ids.size });
+  }
 
   async create(session: Session): Promise<void> {
     this.add(session);
@@ -130,7 +148,7 @@ export class MemorySessionStore extends SessionStore {
     const session = this.ids.find(id);
     if (session === undefined) return undefined;
     // The times sit in the slab next to the key: the check and the slide touch one cache line.
-    if (!this.slab.slide(this.ids.foundSlot, now, idleTimeout, maxLifetime)) this.remove(session);
+    if (!this.#slab.slide(this.ids.foundSlot, now, idleTimeout, maxLifetime)) this.remove(session);
     return session;
   }
 
@@ -140,8 +158,8 @@ export class MemorySessionStore extends SessionStore {
     const session = this.adopt(input);
     // The session's own Buffer is copied into the slab, then wiped by bindSessionKey: reading
     // it through the `sessionKey` getter would make one more copy.
-    const slot = this.slab.store(sessionKeyBuffer(session) ?? session.sessionKey);
-    bindSessionKey(session, this.slab, slot);
+    const slot = this.#slab.store(sessionKeyBuffer(session) ?? session.sessionKey);
+    bindSessionKey(session, this.#slab, slot);
     this.services.add(session);
     this.ids.insert(entry, session, slot);
     this.expiry.file(session);
@@ -172,6 +190,6 @@ export class MemorySessionStore extends SessionStore {
     this.services.delete(session);
     // The session gives up its slot before the slot is wiped and can be reused.
     releaseSessionKey(session);
-    this.slab.release(slot);
+    this.#slab.release(slot);
   }
 }

@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+import { redactedInspect, redactedJSON } from '../../core/redacted.js';
 import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
 import type { SessionKeyVault } from '../../core/session-key-vault.js';
 
@@ -18,7 +20,8 @@ const EXPIRES_AT = 2;
  * The keys and times of a memory store's sessions, one 64-byte slot each: the 32-byte key, then
  * `createdAt`, `lastActivity` and `expiresAt`. Not a Buffer and three boxed numbers per session:
  * a check and its slide touch one cache line. Sessions read their key and times here through
- * their slot; the slab itself is never handed out.
+ * their slot; the slab itself is never handed out. Its memory sits in private fields, and
+ * `util.inspect` and `JSON.stringify` show only its size: no dump of a store shows a key.
  *
  * @example
  * ```ts
@@ -29,15 +32,23 @@ const EXPIRES_AT = 2;
  */
 export class SessionSlab implements SessionKeyVault {
   /** The slots, as bytes. */
-  private bytes = Buffer.alloc(MIN_SLOTS * SLOT_BYTES);
+  #bytes = Buffer.alloc(MIN_SLOTS * SLOT_BYTES);
   /** The same memory, as float64 (the times); replaced when the slab grows. */
-  times = new Float64Array(this.bytes.buffer, this.bytes.byteOffset, MIN_SLOTS * TIMES_STRIDE);
+  #times = new Float64Array(this.#bytes.buffer, this.#bytes.byteOffset, MIN_SLOTS * TIMES_STRIDE);
   private capacity = MIN_SLOTS;
   /** Slots below this mark have been handed out at least once. */
   private mark = 0;
   /** Slots given back, for reuse. */
   private free = new Int32Array(MIN_SLOTS);
   private freeCount = 0;
+
+  /**
+   * The times, over the same memory as the keys (see {@link SessionKeyVault.times}); replaced
+   * when the slab grows.
+   */
+  get times(): Float64Array {
+    return this.#times;
+  }
 
   /**
    * A copy of the key in `slot`, in a Buffer with memory of its own (not a pooled one, whose
@@ -48,7 +59,7 @@ export class SessionSlab implements SessionKeyVault {
   copyKey(slot: number): Buffer {
     const key = Buffer.allocUnsafeSlow(SESSION_KEY_LENGTH);
     const start = slot * SLOT_BYTES;
-    this.bytes.copy(key, 0, start, start + SESSION_KEY_LENGTH);
+    this.#bytes.copy(key, 0, start, start + SESSION_KEY_LENGTH);
     return key;
   }
 
@@ -69,7 +80,7 @@ export class SessionSlab implements SessionKeyVault {
    */
   store(key: Buffer): number {
     const slot = this.take();
-    this.bytes.set(
+    this.#bytes.set(
       key.length === SESSION_KEY_LENGTH ? key : key.subarray(0, SESSION_KEY_LENGTH),
       slot * SLOT_BYTES,
     );
@@ -87,7 +98,7 @@ export class SessionSlab implements SessionKeyVault {
    * @returns `false`, changing nothing, when the session had expired by `now`
    */
   slide(slot: number, now: number, idleTimeout: number, maxLifetime: number | undefined): boolean {
-    const times = this.times;
+    const times = this.#times;
     const at = this.timesIndex(slot);
     if (times[at + EXPIRES_AT] <= now) return false;
     let expiresAt = now + idleTimeout;
@@ -106,8 +117,22 @@ export class SessionSlab implements SessionKeyVault {
    * @param slot a slot in use
    */
   release(slot: number): void {
-    this.bytes.fill(0, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
+    this.#bytes.fill(0, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
     this.free[this.freeCount++] = slot;
+  }
+
+  /** Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`: the size only. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, { capacity: this.capacity });
+  }
+
+  /**
+   * JSON form of the slab, without its memory.
+   *
+   * @returns the class name and the capacity
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, { capacity: this.capacity });
   }
 
   /** A free slot. */
@@ -120,11 +145,11 @@ export class SessionSlab implements SessionKeyVault {
   private grow(): void {
     const capacity = this.capacity * 2;
     const bytes = Buffer.alloc(capacity * SLOT_BYTES);
-    this.bytes.copy(bytes);
+    this.#bytes.copy(bytes);
     // The old memory held keys: wipe it before letting it go.
-    this.bytes.fill(0);
-    this.bytes = bytes;
-    this.times = new Float64Array(bytes.buffer, bytes.byteOffset, capacity * TIMES_STRIDE);
+    this.#bytes.fill(0);
+    this.#bytes = bytes;
+    this.#times = new Float64Array(bytes.buffer, bytes.byteOffset, capacity * TIMES_STRIDE);
     const free = new Int32Array(capacity);
     free.set(this.free);
     this.free = free;

@@ -1,4 +1,6 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { redactedInspect, redactedJSON } from '../../core/redacted.js';
 import { RedisStoreMessages } from './redis-store.messages.js';
 
 const ALGORITHM = 'aes-256-gcm';
@@ -19,6 +21,9 @@ const SEALED_MIN_BASE64 = Math.ceil(((IV_LENGTH + TAG_LENGTH) * 4) / 3);
  * them all, and the key itself is never revealed. Random IVs are safe for well under 2^32
  * encryptions per key: rotate long before that.
  *
+ * The keys sit in private fields; `util.inspect`, `console.log`, Nest's `Logger` and
+ * `JSON.stringify` show only how many there are.
+ *
  * @example
  * ```ts
  * const cipher = new RedisSessionCipher([newKey, oldKey]);
@@ -27,9 +32,9 @@ const SEALED_MIN_BASE64 = Math.ceil(((IV_LENGTH + TAG_LENGTH) * 4) / 3);
  * ```
  */
 export class RedisSessionCipher {
-  private readonly keys: ReadonlyMap<string, Buffer>;
-  private readonly encryptKeyId: string;
-  private readonly encryptKey: Buffer;
+  readonly #keys: ReadonlyMap<string, Buffer>;
+  readonly #encryptKeyId: string;
+  readonly #encryptKey: Buffer;
 
   /**
    * @param keys 32-byte keys, already validated; the first one encrypts. They are copied.
@@ -42,9 +47,9 @@ export class RedisSessionCipher {
       if (byId.has(id)) throw new Error(RedisStoreMessages.cipherDuplicateKey());
       byId.set(id, Buffer.from(key));
     }
-    this.keys = byId;
-    this.encryptKeyId = keyId(keys[0]);
-    this.encryptKey = byId.get(this.encryptKeyId) as Buffer;
+    this.#keys = byId;
+    this.#encryptKeyId = keyId(keys[0]);
+    this.#encryptKey = byId.get(this.#encryptKeyId) as Buffer;
   }
 
   /**
@@ -56,10 +61,10 @@ export class RedisSessionCipher {
    */
   encrypt(plaintext: Buffer, aad: string): string {
     const iv = randomBytes(IV_LENGTH);
-    const cipher = createCipheriv(ALGORITHM, this.encryptKey, iv, { authTagLength: TAG_LENGTH });
+    const cipher = createCipheriv(ALGORITHM, this.#encryptKey, iv, { authTagLength: TAG_LENGTH });
     cipher.setAAD(Buffer.from(aad));
     const body = Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-    return `${this.encryptKeyId}.${body.toString('base64')}`;
+    return `${this.#encryptKeyId}.${body.toString('base64')}`;
   }
 
   /**
@@ -107,11 +112,25 @@ export class RedisSessionCipher {
     }
   }
 
+  /** Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, { keys: this.#keys.size });
+  }
+
+  /**
+   * JSON form of the cipher, without its keys.
+   *
+   * @returns the class name and the number of keys
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, { keys: this.#keys.size });
+  }
+
   /** The key a sealed value names. */
   private keyOf(sealed: string): Buffer {
     const key =
       sealed.charCodeAt(KEY_ID_LENGTH) === DOT
-        ? this.keys.get(sealed.slice(0, KEY_ID_LENGTH))
+        ? this.#keys.get(sealed.slice(0, KEY_ID_LENGTH))
         : undefined;
     if (key === undefined) throw new Error(RedisStoreMessages.cipherUnknownKey());
     return key;

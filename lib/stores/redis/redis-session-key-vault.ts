@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+import { redactedInspect, redactedJSON } from '../../core/redacted.js';
 import type { SessionKeyVault } from '../../core/session-key-vault.js';
 import type { RedisSessionCipher } from './redis-session-cipher.js';
 
@@ -19,17 +21,35 @@ import type { RedisSessionCipher } from './redis-session-cipher.js';
 export class RedisSessionKeyVault implements SessionKeyVault {
   /** The session's times: `createdAt`, `lastActivity`, `expiresAt`. */
   readonly times = new Float64Array(3);
+  // Private fields: no generic dump (util.inspect with showHidden, structuredClone) sees them.
+  readonly #cipher: RedisSessionCipher;
+  readonly #sealed: string;
+  readonly #id: string;
 
   /**
    * @param cipher the store's cipher
    * @param sealed the sealed key, as stored in the record's `k` field
    * @param id the session id: the associated data it was sealed with
    */
-  constructor(
-    private readonly cipher: RedisSessionCipher,
-    private readonly sealed: string,
-    private readonly id: string,
-  ) {}
+  constructor(cipher: RedisSessionCipher, sealed: string, id: string) {
+    this.#cipher = cipher;
+    this.#sealed = sealed;
+    this.#id = id;
+  }
+
+  /** Keeps the cipher and the sealed key out of `console.log`, `util.inspect` and the logs. */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name);
+  }
+
+  /**
+   * JSON form of the vault, without its contents.
+   *
+   * @returns the class name
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name);
+  }
 
   /**
    * Decrypts the key.
@@ -39,7 +59,7 @@ export class RedisSessionKeyVault implements SessionKeyVault {
    *   never contains key material
    */
   copyKey(): Buffer {
-    return this.cipher.decrypt(this.sealed, this.id);
+    return this.#cipher.decrypt(this.#sealed, this.#id);
   }
 
   /**

@@ -1,0 +1,54 @@
+import { inspect } from 'node:util';
+
+/**
+ * Facts about an object that holds key material, safe to print: counts, names, settings. Facts
+ * set to `undefined` are left out.
+ */
+export type RedactedFacts = Readonly<
+  Record<string, string | number | boolean | readonly string[] | undefined>
+>;
+
+/**
+ * What `util.inspect` (and so `console.log` and Nest's `Logger`) shows of an object that holds
+ * key material: its class name and harmless facts, never its fields.
+ *
+ * @param name the class name
+ * @param facts what may be shown
+ * @returns such as `MemorySessionStore { sessions: 3 }`
+ * @example
+ * ```ts
+ * [inspect.custom](): string {
+ *   return redactedInspect(this.constructor.name, { sessions: this.#ids.size });
+ * }
+ * ```
+ */
+export function redactedInspect(name: string, facts: RedactedFacts = {}): string {
+  const shown = definedFacts(facts);
+  return Object.keys(shown).length === 0
+    ? `${name} {}`
+    : `${name} ${inspect(shown, { breakLength: Infinity, depth: 1 })}`;
+}
+
+/**
+ * What `toJSON()` (and so `JSON.stringify`) gives of an object that holds key material: its
+ * class name as `type`, and harmless facts.
+ *
+ * @param name the class name
+ * @param facts what may be shown
+ * @returns such as `{ type: 'MemorySessionStore', sessions: 3 }`
+ * @example
+ * ```ts
+ * toJSON(): Record<string, unknown> {
+ *   return redactedJSON(this.constructor.name, { sessions: this.#ids.size });
+ * }
+ * ```
+ */
+export function redactedJSON(name: string, facts: RedactedFacts = {}): Record<string, unknown> {
+  return { type: name, ...definedFacts(facts) };
+}
+
+function definedFacts(facts: RedactedFacts): Record<string, unknown> {
+  const shown: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(facts)) if (value !== undefined) shown[key] = value;
+  return shown;
+}
