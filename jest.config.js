@@ -1,3 +1,10 @@
+/*
+ * MESH_IOREDIS_DIR, when set, is the directory of another ioredis install (its package root):
+ * every import of `ioredis` and `ioredis/...`, from the library and from the tests, resolves
+ * there. scripts/test-ioredis-6.sh uses it to run the Redis suites on the other ioredis major.
+ */
+const ioredisDir = process.env.MESH_IOREDIS_DIR;
+
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
@@ -9,6 +16,7 @@ export default {
     '^nestjs-mesh-session/redis$': '<rootDir>/lib/redis.ts',
     '^nestjs-mesh-session/health$': '<rootDir>/lib/health.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    ...(ioredisDir ? { '^ioredis$': ioredisDir, '^ioredis/(.*)$': `${ioredisDir}/$1` } : {}),
   },
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],

@@ -1,17 +1,20 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 /*
- * Real redis-server processes for the tests, on free ports, started and stopped by the tests.
- * A missing binary is a loud failure, never a skip.
+ * Real redis-server processes for the tests (data servers, replicas, Cluster nodes, sentinels),
+ * on free ports of 127.0.0.1, started and stopped by the tests. A missing binary is a loud
+ * failure, never a skip.
  */
 
 const run = promisify(execFile);
 const READY = 'Ready to accept connections';
+/** What a sentinel prints once it listens (it never prints {@link READY}). */
+const SENTINEL_READY = 'Sentinel ID is';
 const START_TIMEOUT_MS = 10_000;
 const live = new Set<ChildProcess>();
 
@@ -58,6 +61,14 @@ export interface RedisServerOptions {
   cluster?: boolean;
   /** A fixed port; by default a free one. */
   port?: number;
+  /** Start as a replica of the server on this port of 127.0.0.1. */
+  replicaOf?: number;
+  /**
+   * Start as a sentinel (`redis-server <file> --sentinel`) whose config file holds these lines
+   * (`sentinel monitor ...` and the like). The sentinel rewrites the file as it learns; a
+   * restart keeps what it learned.
+   */
+  sentinel?: readonly string[];
 }
 
 /**
@@ -160,6 +171,53 @@ export class RedisServer {
   }
 
   private spawn(): Promise<void> {
+    const sentinel = this.options.sentinel;
+    const args = sentinel === undefined ? this.serverArgs() : this.sentinelArgs(sentinel);
+    const ready = sentinel === undefined ? READY : SENTINEL_READY;
+    return new Promise<void>((resolve, reject) => {
+      const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      let settled = false;
+      const timer = setTimeout(() => {
+        fail(new Error(`redis-server did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
+        child.kill('SIGKILL');
+      }, START_TIMEOUT_MS);
+      const fail = (error: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      };
+      const onData = (chunk: Buffer): void => {
+        if (settled) return;
+        output += chunk.toString();
+        if (output.includes(ready)) {
+          settled = true;
+          clearTimeout(timer);
+          // Keep draining its output, or a chatty server would block on a full pipe.
+          output = '';
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('error', (error: NodeJS.ErrnoException) => {
+        live.delete(child);
+        this.child = undefined;
+        fail(error.code === 'ENOENT' ? redisMissingError('redis-server') : error);
+      });
+      child.once('exit', (code, signal) => {
+        live.delete(child);
+        if (this.child === child) this.child = undefined;
+        fail(new Error(`redis-server exited (${signal ?? code}) before it was ready:\n${output}`));
+      });
+      live.add(child);
+      this.child = child;
+    });
+  }
+
+  /** The arguments of a data server. */
+  private serverArgs(): string[] {
     const args = [
       '--port',
       String(this.port),
@@ -187,46 +245,30 @@ export class RedisServer {
         '5000',
       );
     }
-    return new Promise<void>((resolve, reject) => {
-      const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      let settled = false;
-      const timer = setTimeout(() => {
-        fail(new Error(`redis-server did not start within ${START_TIMEOUT_MS} ms:\n${output}`));
-        child.kill('SIGKILL');
-      }, START_TIMEOUT_MS);
-      const fail = (error: Error): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(error);
-      };
-      const onData = (chunk: Buffer): void => {
-        if (settled) return;
-        output += chunk.toString();
-        if (output.includes(READY)) {
-          settled = true;
-          clearTimeout(timer);
-          // Keep draining its output, or a chatty server would block on a full pipe.
-          output = '';
-          resolve();
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('error', (error: NodeJS.ErrnoException) => {
-        live.delete(child);
-        this.child = undefined;
-        fail(error.code === 'ENOENT' ? redisMissingError('redis-server') : error);
-      });
-      child.once('exit', (code, signal) => {
-        live.delete(child);
-        if (this.child === child) this.child = undefined;
-        fail(new Error(`redis-server exited (${signal ?? code}) before it was ready:\n${output}`));
-      });
-      live.add(child);
-      this.child = child;
-    });
+    if (this.options.replicaOf !== undefined) {
+      args.push('--replicaof', '127.0.0.1', String(this.options.replicaOf));
+    }
+    return args;
+  }
+
+  /** The arguments of a sentinel, its config file written on the first start. */
+  private sentinelArgs(lines: readonly string[]): string[] {
+    const file = join(this.dir, 'sentinel.conf');
+    if (!existsSync(file)) writeFileSync(file, `${lines.join('\n')}\n`);
+    return [
+      file,
+      '--sentinel',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--logfile',
+      '',
+      '--daemonize',
+      'no',
+    ];
   }
 }
 

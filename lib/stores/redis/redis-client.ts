@@ -32,7 +32,30 @@ export function redisClientDefaults(commandTimeout: number): RedisOptions {
     // How long a closing socket may linger before it is destroyed.
     disconnectTimeout: commandTimeout,
     commandTimeout,
+    // With Sentinel (ignored otherwise): move to the new master as soon as the sentinels
+    // announce a failover, instead of writing to the old one until it drops the connection.
+    failoverDetector: true,
   };
+}
+
+/**
+ * Options the store sets last, over `redisOptions`, so that no call outlasts `commandTimeout`.
+ * ioredis 6 stretches `commandTimeout` to `maintRelaxedCommandTimeout` (10 s by default) while
+ * the server announces maintenance: here it stays `commandTimeout`. ioredis 5 ignores it.
+ *
+ * @param commandTimeout the store's `commandTimeout` (ms)
+ * @returns ioredis options
+ * @example
+ * ```ts
+ * new Redis({ ...redisClientDefaults(500), ...userOptions, ...redisClientLimits(500) });
+ * ```
+ */
+export function redisClientLimits(commandTimeout: number): RedisOptions {
+  const limits: RedisOptions & { maintRelaxedCommandTimeout?: number } = {
+    commandTimeout,
+    maintRelaxedCommandTimeout: commandTimeout,
+  };
+  return limits;
 }
 
 /**
@@ -63,8 +86,9 @@ export function loadIoredis(
 }
 
 /**
- * Creates the client of a store given `url` or `redisOptions`: the fail-fast defaults, then the
- * user's `redisOptions`, then the store's `commandTimeout`, which always wins.
+ * Creates the client of a store given `url` or `redisOptions` (a single server, or a master found
+ * through Sentinel): the fail-fast defaults, then the user's `redisOptions`, then the store's
+ * `commandTimeout` ({@link redisClientLimits}), which always wins. It works with ioredis 5 and 6.
  *
  * @param options the resolved store options, without `client`
  * @returns a new ioredis client, connecting
@@ -79,9 +103,39 @@ export function createRedisClient(options: ResolvedRedisSessionStoreOptions): Re
   const clientOptions: RedisOptions = {
     ...redisClientDefaults(options.commandTimeout),
     ...options.redisOptions,
-    commandTimeout: options.commandTimeout,
+    ...redisClientLimits(options.commandTimeout),
   };
-  return options.url !== undefined
-    ? new RedisClient(options.url, clientOptions)
-    : new RedisClient(clientOptions);
+  const client =
+    options.url !== undefined
+      ? new RedisClient(options.url, clientOptions)
+      : new RedisClient(clientOptions);
+  if (clientOptions.sentinels && clientOptions.failoverDetector) dropStaleFailoverDetector(client);
+  return client;
+}
+
+/** The part of ioredis's Sentinel connector that {@link dropStaleFailoverDetector} reaches. */
+interface SentinelConnectorInternals {
+  connector?: {
+    failoverDetector?: { isDisconnected?: boolean; cleanup?: () => void } | null;
+  };
+}
+
+/**
+ * Unsubscribes a Sentinel client's failover detector when its connection closes, as ioredis 6
+ * does itself. ioredis 5 keeps it subscribed: a failover announced while the client reconnects
+ * then ends the client for good (it never reconnects again), and after `quit()` its sentinel
+ * connections stay open. The next connection subscribes a new detector.
+ *
+ * @param client a client created with `sentinels` and `failoverDetector: true`
+ */
+function dropStaleFailoverDetector(client: Redis): void {
+  client.on('close', () => {
+    const connector = (client as unknown as SentinelConnectorInternals).connector;
+    const detector = connector?.failoverDetector;
+    if (!connector || !detector) return;
+    if (detector.isDisconnected !== true) detector.cleanup?.();
+    // Cleaned once: ioredis 5 would clean it again before the next one, and each extra
+    // cleanup leaves a 2 s timer per sentinel connection.
+    connector.failoverDetector = null;
+  });
 }

@@ -22,7 +22,9 @@ export interface RedisScript {
  * - an index member is sha256(id) .. sha256(serviceId), both base64url; its score is the
  *   session's expiresAt when it was filed, a lower bound: a touch does not move it (that keeps
  *   the guard's script short), and cleanup re-files a session it finds still live;
- * - times are integer milliseconds, formatted with %.0f so they never turn into exponents.
+ * - times are integer milliseconds, formatted with %.0f so they never turn into exponents;
+ * - no script calls redis.setresp(), so its reply keeps the RESP2 conversions (a Lua false or
+ *   nil is a null, a table an array) on a RESP3 connection too, as ioredis 6 opens by default.
  */
 const FIELD = `
 local function field(r, name)

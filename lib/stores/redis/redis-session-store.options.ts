@@ -10,6 +10,10 @@ import { RedisStoreMessages } from './redis-store.messages.js';
  * ```ts
  * new RedisSessionStore({ url: 'redis://localhost:6379', encryptionKeys: [key] });
  * new RedisSessionStore({ client: new Cluster([{ host: 'redis-0', port: 6379 }]), encryptionKeys: [key] });
+ * new RedisSessionStore({
+ *   redisOptions: { sentinels: [{ host: 'sentinel-0', port: 26379 }], name: 'mymaster' },
+ *   encryptionKeys: [key],
+ * });
  * ```
  */
 export interface RedisSessionStoreOptions {
@@ -27,8 +31,10 @@ export interface RedisSessionStoreOptions {
    */
   url?: string;
   /**
-   * ioredis options for a single server (or Sentinel). The store creates the client and closes
-   * it at shutdown. They override the store's fail-fast defaults (see the README).
+   * ioredis options for a single server, or for a master found through Sentinel
+   * (`{ sentinels: [{ host, port }, ...], name: 'mymaster' }`). The store creates the client and
+   * closes it at shutdown. They override the store's fail-fast defaults (see the README), except
+   * `commandTimeout`, which the store's own option sets.
    */
   redisOptions?: RedisOptions;
   /**

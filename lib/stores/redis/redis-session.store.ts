@@ -1,4 +1,6 @@
+import { inspect } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
+import { redactedInspect, redactedJSON, type RedactedFacts } from '../../core/redacted.js';
 import { SessionMessages } from '../../core/session.messages.js';
 import type { RateLimiter, RateLimiterOptions } from '../../core/rate-limiter.js';
 import { bindSessionKey, type MeshSession, releaseSessionKey } from '../../core/mesh-session.js';
@@ -23,9 +25,10 @@ const NO_KEY = Buffer.alloc(0);
 type Found = RecordReply | null;
 
 /**
- * A {@link SessionStore} on Redis, a single server or a Cluster, shared by every instance of a
- * service: a session created through one instance is valid on all of them, an invalidation is
- * seen by all of them on their next request, and the rate limit counts across them.
+ * A {@link SessionStore} on Redis (a single server, a master found through Sentinel, or a
+ * Cluster; ioredis 5 or 6), shared by every instance of a service: a session created through
+ * one instance is valid on all of them, an invalidation is seen by all of them on their next
+ * request, and the rate limit counts across them.
  *
  * - The guard's check is one `EVALSHA` round trip, atomic: it checks expiry against the stored
  *   times, then slides them, never past `maxSessionLifetime`.
@@ -37,7 +40,8 @@ type Found = RecordReply | null;
  *   `claimNonceAndTouch`) keeps its key sealed: it is decrypted when `sessionKey` is read, and
  *   each read decrypts afresh. A removed session's key reads as gone (the getter throws).
  * - When Redis is down or slower than `commandTimeout`, calls fail fast (the guard answers 503),
- *   and traffic resumes by itself when Redis is back.
+ *   and traffic resumes by itself when Redis is back. With Sentinel, a client the store created
+ *   moves to the new master as soon as the sentinels announce a failover.
  * - On a client it creates, scripts issued while others wait for their replies go out together,
  *   in one socket write, once those replies are in; a script issued alone goes out at once. A
  *   client given as `client` is used as configured: create it with `enableAutoPipelining: true`
@@ -89,6 +93,27 @@ export class RedisSessionStore extends SessionStore {
   /** The ioredis client the store uses: the one given, or the one it created. */
   get client(): Redis | Cluster {
     return this.connection.client;
+  }
+
+  /**
+   * Keeps the encryption keys out of `console.log`, `util.inspect` and Nest's `Logger`: the key
+   * prefix and the client's status only.
+   */
+  [inspect.custom](): string {
+    return redactedInspect(this.constructor.name, this.facts());
+  }
+
+  /**
+   * JSON form of the store, without its keys or its client.
+   *
+   * @returns the class name, the key prefix and the client's status
+   */
+  toJSON(): Record<string, unknown> {
+    return redactedJSON(this.constructor.name, this.facts());
+  }
+
+  private facts(): RedactedFacts {
+    return { keyPrefix: this.keys.prefix, status: this.connection.client.status };
   }
 
   async create(session: Session): Promise<void> {
