@@ -136,8 +136,10 @@ describe.each(storeFactories)('SessionStore contract on the $name store', (facto
       await store.create(s);
       expect((await store.touch(s.id, T + 30_000, MIN, 80_000))?.expiresAt).toBe(T + 80_000);
       expect((await store.touch(s.id, T + 79_999, MIN, 80_000))?.expiresAt).toBe(T + 80_000);
+      // The last slide set a 1 ms TTL on a Redis record, which Redis may drop before this touch:
+      // the session is then unknown rather than returned expired. Either way it never slides on.
       const last = await store.touch(s.id, T + 80_000, MIN, 80_000);
-      expect(last?.expiresAt).toBeLessThanOrEqual(T + 80_000);
+      if (last !== undefined) expect(last.expiresAt).toBeLessThanOrEqual(T + 80_000);
       expect(await store.get(s.id, T + 80_000)).toBeUndefined();
     });
 
