@@ -1,6 +1,5 @@
-import { inspect } from 'node:util';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { redactedInspect, redactedJSON, type RedactedFacts } from '../core/redacted.js';
+import { redactDumps } from '../core/redacted.js';
 import { SessionMessages } from '../core/session.messages.js';
 import { MeshClientMessages } from './mesh-client.messages.js';
 import { MESH_CLIENT_MODULE_OPTIONS } from './mesh-client.module-definition.js';
@@ -48,25 +47,12 @@ export class MeshClient implements OnApplicationShutdown {
     return this.#options;
   }
 
-  /** Keeps the private identity key and the session keys out of `console.log` and the logs. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, this.facts());
-  }
-
-  /**
-   * JSON form of the client, without its keys.
-   *
-   * @returns the class name, the service id and the configured services
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, this.facts());
-  }
-
-  private facts(): RedactedFacts {
-    return {
-      serviceId: this.#options.serviceId,
-      services: [...this.#options.services.keys()],
-    };
+  static {
+    // Keeps the private identity key and the session keys out of `console.log` and the logs.
+    redactDumps(this, (self) => ({
+      serviceId: self.#options.serviceId,
+      services: [...self.#options.services.keys()],
+    }));
   }
 
   /**

@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import { redactedInspect, redactedJSON, type RedactedFacts } from '../core/redacted.js';
+import { redactDumps } from '../core/redacted.js';
 import { SessionMessages } from '../core/session.messages.js';
 import { ClientHandshake, type ClientSession } from '../protocol/handshake/client-handshake.js';
 import { HANDSHAKE_CONTENT_TYPE } from '../protocol/handshake/handshake.constants.js';
@@ -64,22 +63,12 @@ export class MeshConnection {
     return this.#options;
   }
 
-  /** Keeps the private identity key and the session key out of `console.log` and the logs. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, this.facts());
-  }
-
-  /**
-   * JSON form of the connection, without its keys.
-   *
-   * @returns the class name, the service id and whether a session is open
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, this.facts());
-  }
-
-  private facts(): RedactedFacts {
-    return { serviceId: this.service.id, connected: this.#session !== undefined };
+  static {
+    // Keeps the private identity key and the session key out of `console.log` and the logs.
+    redactDumps(this, (self) => ({
+      serviceId: self.service.id,
+      connected: self.#session !== undefined,
+    }));
   }
 
   /** The remote service's id. */

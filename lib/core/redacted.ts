@@ -52,3 +52,43 @@ function definedFacts(facts: RedactedFacts): Record<string, unknown> {
   for (const [key, value] of Object.entries(facts)) if (value !== undefined) shown[key] = value;
   return shown;
 }
+
+/**
+ * Gives a class that holds key material its redacted dump forms: `[util.inspect.custom]`
+ * (and so `console.log` and Nest's `Logger`) shows `redactedInspect`, and `toJSON` (and so
+ * `JSON.stringify`) gives `redactedJSON`, both from the facts of the instance. Call it in the
+ * class's static block, where the facts may read `#private` fields.
+ *
+ * @param target the class
+ * @param facts what may be shown of an instance
+ * @example
+ * ```ts
+ * class Vault {
+ *   #keys = new Map<string, Buffer>();
+ *   static {
+ *     redactDumps(this, (vault) => ({ keys: vault.#keys.size }));
+ *   }
+ * }
+ * ```
+ */
+export function redactDumps<T extends object>(
+  target: { prototype: T },
+  facts: (instance: T) => RedactedFacts = () => ({}),
+): void {
+  Object.defineProperties(target.prototype, {
+    [inspect.custom]: {
+      value(this: T): string {
+        return redactedInspect(this.constructor.name, facts(this));
+      },
+      configurable: true,
+      writable: true,
+    },
+    toJSON: {
+      value(this: T): Record<string, unknown> {
+        return redactedJSON(this.constructor.name, facts(this));
+      },
+      configurable: true,
+      writable: true,
+    },
+  });
+}

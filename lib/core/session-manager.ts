@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { NO_AUDIT, type AuditSink } from './audit-sink.js';
 import { createDefaultSessionStore } from './default-session-store.js';
 import { SessionChecks } from './session-checks.js';
@@ -7,7 +6,7 @@ import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
 import { MeshSession } from './mesh-session.js';
 import { createSessionId, isSessionId } from './session-id.js';
 import { resolveSessionPolicy, type SessionPolicy } from './session-policy.js';
-import { redactedInspect, redactedJSON, type RedactedFacts } from './redacted.js';
+import { redactDumps } from './redacted.js';
 import { SESSION_KEY_LENGTH } from './session.constants.js';
 import { assertServiceId, assertSessionKey, copyMetadata } from './session-arguments.js';
 import type { Session, SessionStats } from './session.interface.js';
@@ -306,26 +305,13 @@ export class SessionManager {
     this.#events.requestRejected(eventType, reason, serviceId);
   }
 
-  /** Keeps the store's keys out of `console.log`, `util.inspect` and Nest's `Logger`. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, this.facts());
-  }
-
-  /**
-   * JSON form of the manager, without its store's contents.
-   *
-   * @returns the class name, the store's class name and the policy
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, this.facts());
-  }
-
-  private facts(): RedactedFacts {
-    return {
-      store: this.#store.constructor.name,
-      sessionTimeout: this.#sessionTimeout,
-      maxSessionLifetime: this.#maxLifetime,
-    };
+  static {
+    // Keeps the store's keys out of `console.log`, `util.inspect` and Nest's `Logger`.
+    redactDumps(this, (self) => ({
+      store: self.#store.constructor.name,
+      sessionTimeout: self.#sessionTimeout,
+      maxSessionLifetime: self.#maxLifetime,
+    }));
   }
 
   private expiryFor(now: number, createdAt: number): number {

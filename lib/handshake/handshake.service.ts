@@ -1,5 +1,4 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { inspect } from 'node:util';
 import {
   Inject,
   Injectable,
@@ -19,7 +18,7 @@ import { HandshakeFailedException, HandshakeRateLimitException } from './handsha
 import { HandshakeLimiter } from './handshake-limiter.js';
 import { readHello } from './read-hello.js';
 import { LogThrottle } from '../core/log-throttle.js';
-import { redactedInspect, redactedJSON, type RedactedFacts } from '../core/redacted.js';
+import { redactDumps } from '../core/redacted.js';
 import { StoreFailureLog } from '../guard/store-failure-log.js';
 import { StoreCallError } from './store-call.error.js';
 import { MeshAuditEmitter } from '../monitoring/mesh-audit.emitter.js';
@@ -109,25 +108,12 @@ export class HandshakeService implements OnApplicationShutdown {
     return this.#handshake;
   }
 
-  /** Keeps the private identity key out of `console.log`, `util.inspect` and Nest's `Logger`. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, this.facts());
-  }
-
-  /**
-   * JSON form of the service, without its private key.
-   *
-   * @returns the class name, the service id and the pinned services
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, this.facts());
-  }
-
-  private facts(): RedactedFacts {
-    return {
-      serviceId: this.#handshake.serviceId,
-      trustedServices: [...this.#handshake.trustedServices.keys()],
-    };
+  static {
+    // Keeps the private identity key out of `console.log`, `util.inspect` and Nest's `Logger`.
+    redactDumps(this, (self) => ({
+      serviceId: self.#handshake.serviceId,
+      trustedServices: [...self.#handshake.trustedServices.keys()],
+    }));
   }
 
   /**

@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import {
   bindSessionKey,
   MeshSession,
@@ -7,7 +6,7 @@ import {
   sessionKeyBuffer,
   sessionKeySlot,
 } from '../../core/mesh-session.js';
-import { redactedInspect, redactedJSON } from '../../core/redacted.js';
+import { redactDumps } from '../../core/redacted.js';
 import type { Session } from '../../core/session.interface.js';
 import { SessionStore } from '../../core/session-store.js';
 import { ExpiryBuckets } from './expiry-buckets.js';
@@ -52,18 +51,9 @@ export class MemorySessionStore extends SessionStore {
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
   private readonly removeSession = (session: MeshSession): void => this.remove(session);
 
-  /** Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, { sessions: this.ids.size });
-  }
-
-  /**
-   * JSON form of the store, without its keys.
-   *
-   * @returns the class name and the session count
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, { sessions: this.ids.size });
+  static {
+    // Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`.
+    redactDumps(this, (self) => ({ sessions: self.ids.size }));
   }
 
   async create(session: Session): Promise<void> {

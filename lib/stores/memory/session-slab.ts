@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import { redactedInspect, redactedJSON } from '../../core/redacted.js';
+import { redactDumps } from '../../core/redacted.js';
 import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
 import type { SessionKeyVault } from '../../core/session-key-vault.js';
 
@@ -121,18 +120,9 @@ export class SessionSlab implements SessionKeyVault {
     this.free[this.freeCount++] = slot;
   }
 
-  /** Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`: the size only. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, { capacity: this.capacity });
-  }
-
-  /**
-   * JSON form of the slab, without its memory.
-   *
-   * @returns the class name and the capacity
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, { capacity: this.capacity });
+  static {
+    // Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`: the size only.
+    redactDumps(this, (self) => ({ capacity: self.capacity }));
   }
 
   /** A free slot. */

@@ -1,6 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { inspect } from 'node:util';
-import { redactedInspect, redactedJSON } from '../../core/redacted.js';
+import { redactDumps } from '../../core/redacted.js';
 import { RedisStoreMessages } from './redis-store.messages.js';
 
 const ALGORITHM = 'aes-256-gcm';
@@ -112,18 +111,9 @@ export class RedisSessionCipher {
     }
   }
 
-  /** Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, { keys: this.#keys.size });
-  }
-
-  /**
-   * JSON form of the cipher, without its keys.
-   *
-   * @returns the class name and the number of keys
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, { keys: this.#keys.size });
+  static {
+    // Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`.
+    redactDumps(this, (self) => ({ keys: self.#keys.size }));
   }
 
   /** The key a sealed value names. */

@@ -1,5 +1,4 @@
-import { inspect } from 'node:util';
-import { redactedInspect, redactedJSON } from '../../core/redacted.js';
+import { redactDumps } from '../../core/redacted.js';
 import type { SessionKeyVault } from '../../core/session-key-vault.js';
 import type { RedisSessionCipher } from './redis-session-cipher.js';
 
@@ -37,18 +36,9 @@ export class RedisSessionKeyVault implements SessionKeyVault {
     this.#id = id;
   }
 
-  /** Keeps the cipher and the sealed key out of `console.log`, `util.inspect` and the logs. */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name);
-  }
-
-  /**
-   * JSON form of the vault, without its contents.
-   *
-   * @returns the class name
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name);
+  static {
+    // Keeps the cipher and the sealed key out of `console.log`, `util.inspect` and the logs.
+    redactDumps(this);
   }
 
   /**

@@ -1,6 +1,5 @@
-import { inspect } from 'node:util';
 import type { Cluster, Redis } from 'ioredis';
-import { redactedInspect, redactedJSON, type RedactedFacts } from '../../core/redacted.js';
+import { redactDumps } from '../../core/redacted.js';
 import { SessionMessages } from '../../core/session.messages.js';
 import type { RateLimiter, RateLimiterOptions } from '../../core/rate-limiter.js';
 import { bindSessionKey, type MeshSession, releaseSessionKey } from '../../core/mesh-session.js';
@@ -95,25 +94,12 @@ export class RedisSessionStore extends SessionStore {
     return this.connection.client;
   }
 
-  /**
-   * Keeps the encryption keys out of `console.log`, `util.inspect` and Nest's `Logger`: the key
-   * prefix and the client's status only.
-   */
-  [inspect.custom](): string {
-    return redactedInspect(this.constructor.name, this.facts());
-  }
-
-  /**
-   * JSON form of the store, without its keys or its client.
-   *
-   * @returns the class name, the key prefix and the client's status
-   */
-  toJSON(): Record<string, unknown> {
-    return redactedJSON(this.constructor.name, this.facts());
-  }
-
-  private facts(): RedactedFacts {
-    return { keyPrefix: this.keys.prefix, status: this.connection.client.status };
+  static {
+    // Redacted dump forms: no key material in any dump.
+    redactDumps(this, (self) => ({
+      keyPrefix: self.keys.prefix,
+      status: self.connection.client.status,
+    }));
   }
 
   async create(session: Session): Promise<void> {
