@@ -5,10 +5,11 @@
 //   2. protocol  lib/protocol/**                     handshake and request signing; imports core
 //   3. stores    lib/stores/memory/**, lib/stores/redis/**
 //                                                     one backend each; imports core and protocol
-//   4. features  lib/{monitoring,guard,handshake,client,health,cleanup}/**
+//   4. features  lib/{monitoring,guard,handshake,client,health,cleanup,grpc}/**
 //                                                     Nest pieces; imports core, protocol and the
 //                                                     features FEATURE_IMPORTS allows
-//   5. wiring    lib/*.ts (module, providers, constants, entries index.ts / redis.ts / health.ts)
+//   5. wiring    lib/*.ts (module, providers, constants, entries index.ts / redis.ts / health.ts /
+//                grpc.ts)
 //                and lib/options/**: may import anything further in.
 //   lib/cli/** is an entry point of its own (the keygen binary): core and protocol only.
 //
@@ -24,6 +25,7 @@ const FEATURE_IMPORTS = {
   client: [],
   health: [],
   cleanup: [],
+  grpc: ['guard', 'handshake', 'client'],
 };
 const FEATURES = Object.keys(FEATURE_IMPORTS);
 
@@ -60,6 +62,8 @@ const NEST = npm('@nestjs/[^/]+');
 const IOREDIS = npm('ioredis');
 const TERMINUS = npm('@nestjs/terminus');
 const SCHEDULE = npm('@nestjs/schedule');
+/** The optional gRPC peers: Nest's microservices package, grpc-js and proto-loader. */
+const GRPC_PEERS = [npm('@nestjs/microservices'), npm('@grpc/grpc-js'), npm('@grpc/proto-loader')];
 
 /** A `from` restriction on shipped lib code under `path`. */
 const fromLib = (path, pathNot = []) => ({ path, pathNot: [TEST_FILE, ...[pathNot].flat()] });
@@ -261,6 +265,17 @@ export default {
         'load without them. Reach them through nestjs-mesh-session/redis or /health instead.',
       from: { path: '^lib/index\\.ts$' },
       to: { path: [IOREDIS, TERMINUS], reachable: true },
+    },
+    {
+      name: 'grpc-peers-static-only-in-grpc',
+      severity: 'error',
+      comment:
+        '@nestjs/microservices, @grpc/grpc-js and @grpc/proto-loader are optional peers. Only ' +
+        'lib/grpc/ and the nestjs-mesh-session/grpc entry import them statically (type-only ' +
+        'imports included); the guard and MeshClient, reachable from the root entry, load them ' +
+        'with import() when a gRPC call needs them.',
+      from: fromLib('^lib/', ['^lib/grpc/', '^lib/grpc\\.ts$']),
+      to: { path: GRPC_PEERS, dependencyTypesNot: ['dynamic-import'] },
     },
     {
       name: 'schedule-loaded-lazily',

@@ -15,6 +15,7 @@ export default {
     '^nestjs-mesh-session$': '<rootDir>/lib/index.ts',
     '^nestjs-mesh-session/redis$': '<rootDir>/lib/redis.ts',
     '^nestjs-mesh-session/health$': '<rootDir>/lib/health.ts',
+    '^nestjs-mesh-session/grpc$': '<rootDir>/lib/grpc.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
     ...(ioredisDir ? { '^ioredis$': ioredisDir, '^ioredis/(.*)$': `${ioredisDir}/$1` } : {}),
   },

@@ -40,6 +40,7 @@ export type { RateLimiterOptions } from './core/rate-limiter-options.js';
 // Guard
 export { SessionGuard } from './guard/session.guard.js';
 export type { SessionGuardRequest, SessionGuardResponse } from './guard/session-guard-request.js';
+export type { GrpcCall, GrpcMetadataLike, GrpcServerCallLike } from './guard/grpc-call.js';
 export { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './guard/session-guard.options.js';
 export { CurrentSession } from './guard/current-session.decorator.js';
 export { SkipSession } from './guard/skip-session.decorator.js';
@@ -105,6 +106,16 @@ export {
   type SignRequestInput,
   type SignedRequestHeaders,
 } from './protocol/signing/request-signer.js';
+export {
+  signGrpcCall,
+  type SignGrpcCallInput,
+  type SignedCallMetadata,
+} from './protocol/signing/call-signer.js';
+export {
+  GRPC_SIGNING_PROFILE,
+  HTTP_SIGNING_PROFILE,
+  type SigningProfile,
+} from './protocol/signing/signing-profile.js';
 export { createContentDigest, verifyContentDigest } from './protocol/signing/content-digest.js';
 export {
   SignatureVerificationError,

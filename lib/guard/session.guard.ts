@@ -1,22 +1,29 @@
 import {
+  BadRequestException,
+  HttpException,
   Inject,
   Injectable,
   Logger,
   Optional,
   type CanActivate,
   type ExecutionContext,
-  type HttpException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   SESSION_REQUEST_PROPERTY,
-  SKIP_SESSION_KEY,
   STORE_UNAVAILABLE_RETRY_AFTER,
 } from './session-guard.constants.js';
 import { GuardMessages } from './guard.messages.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
 import { StoreFailureLog } from './store-failure-log.js';
 import type { SessionGuardRequest, SessionGuardResponse } from './session-guard-request.js';
+import { describeContext, metadataHeaders, readGrpcCall, type GrpcCall } from './grpc-call.js';
+import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
+import { sessionOfCall, setSessionOfCall } from './call-sessions.js';
+import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
+import { SkippedRoutes } from './skipped-routes.js';
+import { writeRateLimitRefusal } from './rate-limit-headers.js';
+import { requestTargetUri, signedCallParts, signedRequestParts } from './signed-parts.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import { SessionValidationError } from '../core/session-validation.error.js';
@@ -30,30 +37,27 @@ import {
   SessionUnauthorizedException,
 } from './session.exceptions.js';
 
-// Marks a request this guard already passed: with the guard both global and on a route, the
-// second run must not slide the session, spend rate-limit budget or claim a nonce again. A
-// property, not a WeakSet: a weak collection that gains an entry per request slows every
-// garbage collection.
+// Marks a request already passed: with the guard both global and on a route, a second run must
+// not slide, spend budget or claim a nonce again. A property: a WeakSet slows every GC.
 const CHECKED = Symbol('meshSessionChecked');
 
 /**
  * Validates the session of every request: the id in the session header must name a live,
- * unrevoked session, within the service's rate limit. The check slides the session. The
- * handler reads the session with `@CurrentSession()`.
+ * unrevoked session, within the service's rate limit. The check slides the session, and the
+ * handler reads it with `@CurrentSession()`. Refusals: 401 `Missing session id`, `Invalid
+ * session id` (no store lookup), `Session not found or expired`, `Session has been revoked`;
+ * 429 with `Retry-After` and `RateLimit-*`; 503 `Session store unavailable` with `Retry-After`.
  *
- * | request | answer |
- * |---|---|
- * | no session header | 401 `Missing session id` |
- * | not a UUID | 401 `Invalid session id` (no store lookup) |
- * | unknown or expired | 401 `Session not found or expired` |
- * | revoked | 401 `Session has been revoked` (and invalidated) |
- * | over the rate limit | 429 with `Retry-After` and `RateLimit-*` headers |
- * | store error or timeout | 503 `Session store unavailable` with `Retry-After` |
+ * In signature mode (`requestSigning`, on by default with `handshake`) the request must carry
+ * an RFC 9421 signature made with the session key (see `RequestVerifier`); each failure is a
+ * 401 naming the check (`Missing request signature`, `Request nonce already used`, ...).
  *
- * In signature mode (`requestSigning`, on by default with `handshake`) the session id alone is
- * refused: the request must carry an RFC 9421 signature made with the session key (see
- * `RequestVerifier`), and every failure is a 401 that names the check (`Missing request
- * signature`, `Invalid request signature`, `Request nonce already used`, ...).
+ * On a gRPC handler (`@GrpcMethod`) the same checks read the call metadata, and refusals are
+ * gRPC statuses with the same messages: UNAUTHENTICATED, RESOURCE_EXHAUSTED and UNAVAILABLE
+ * (with `retry-after` trailers), INVALID_ARGUMENT for an undecodable message. Signature mode
+ * there needs `meshGrpcOptions()` (`nestjs-mesh-session/grpc`), which keeps message bytes.
+ * Other transports (TCP, NATS, Redis, RabbitMQ, WebSockets, ...) get an error naming them:
+ * their payloads are never read as credentials nor written to.
  *
  * Subclass it to change a step: every step is a small `protected` method.
  *
@@ -73,8 +77,8 @@ export class SessionGuard implements CanActivate {
   protected readonly logger = new Logger(SessionGuard.name);
   /** Bounds store calls by `storeTimeout`, with one timer for all pending calls. */
   private readonly deadlines: DeadlineQueue;
-  /** `@SkipSession()` by handler, then controller. */
-  private readonly skippedRoutes = new WeakMap<object, WeakMap<object, boolean>>();
+  /** Which routes `@SkipSession()` exempts. */
+  private readonly skippedRoutes: SkippedRoutes;
 
   /**
    * @param sessions the session manager
@@ -96,6 +100,7 @@ export class SessionGuard implements CanActivate {
     protected readonly storeFailures: StoreFailureLog = new StoreFailureLog(),
   ) {
     this.deadlines = new DeadlineQueue(options.storeTimeout);
+    this.skippedRoutes = new SkippedRoutes(reflector);
   }
 
   /**
@@ -103,18 +108,40 @@ export class SessionGuard implements CanActivate {
    *   revoked session
    * @throws {SessionRateLimitException} 429 over the rate limit
    * @throws {SessionStoreUnavailableException} 503 when the store fails or times out
-   * @throws {Error} on a handler that is not an HTTP route (an RPC or WebSocket payload is
-   *   neither read nor written)
+   * @throws an `RpcException` with the matching gRPC status, on a gRPC handler
+   * @throws {Error} on a handler that is neither an HTTP route nor a gRPC method (an RPC or
+   *   WebSocket payload is neither read nor written)
    */
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.isSkipped(context)) return true;
     const type = context.getType<string>();
-    if (type !== 'http') throw new Error(GuardMessages.unsupportedContext(type));
+    if (type === 'rpc') return this.activateCall(context);
+    if (this.isSkipped(context)) return true;
+    if (type !== 'http')
+      throw new Error(GuardMessages.unsupportedContext(describeContext(context)));
     const http = context.switchToHttp();
     await this.authenticate(
       http.getRequest<SessionGuardRequest>(),
       http.getResponse<SessionGuardResponse>(),
     );
+    return true;
+  }
+
+  /**
+   * An `rpc` context: a gRPC call is checked (a message that could not be decoded is refused
+   * even on a skipped route, whose handler would otherwise get a blank message); any other
+   * transport is refused with an error naming it.
+   */
+  private async activateCall(context: ExecutionContext): Promise<boolean> {
+    const call = readGrpcCall(context);
+    if (call === undefined) {
+      if (this.isSkipped(context)) return true;
+      throw new Error(GuardMessages.unsupportedContext(describeContext(context)));
+    }
+    if (isUndecodableMessage(call.message)) {
+      const refusal = new BadRequestException(GuardMessages.messageUndecodable());
+      throw await grpcRefusal(refusal, new CallTrailers(), call.metadata);
+    }
+    if (!this.isSkipped(context)) await this.authenticateCall(call);
     return true;
   }
 
@@ -138,7 +165,7 @@ export class SessionGuard implements CanActivate {
       return checked;
     }
     const session = this.options.requestSigning
-      ? await this.verifySignature(request, response)
+      ? await this.verifySignature(this.getSignedRequest(request), response)
       : await this.validate(this.getSessionId(request), response);
     if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     request[SESSION_REQUEST_PROPERTY] = session;
@@ -147,33 +174,47 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * Whether `@SkipSession()` exempts the route or its controller. Read through the `Reflector`
-   * once per handler and controller, then remembered: route metadata is fixed once the app
-   * runs, and the lookup walks prototype chains on every call.
+   * The guard's check on one gRPC call: the same as {@link authenticate}, reading the call
+   * metadata, with refusals as gRPC statuses. The session is kept with the server call for
+   * `@CurrentSession()`; the message is neither changed nor written to.
+   *
+   * @param call the call's message, metadata, server call and method path
+   * @returns the session
+   * @throws an `RpcException`: UNAUTHENTICATED, RESOURCE_EXHAUSTED or UNAVAILABLE
    */
-  protected isSkipped(context: ExecutionContext): boolean {
-    const handler = context.getHandler();
-    const controller = context.getClass();
-    let byController = this.skippedRoutes.get(handler);
-    let skipped = byController?.get(controller);
-    if (skipped === undefined) {
-      skipped =
-        this.reflector.getAllAndOverride<boolean | undefined>(SKIP_SESSION_KEY, [
-          handler,
-          controller,
-        ]) === true;
-      if (byController === undefined) {
-        byController = new WeakMap();
-        this.skippedRoutes.set(handler, byController);
-      }
-      byController.set(controller, skipped);
+  async authenticateCall(call: GrpcCall): Promise<Session> {
+    const checked = sessionOfCall(call.call);
+    if (checked !== undefined) return checked;
+    const trailers = new CallTrailers();
+    try {
+      const session = this.options.requestSigning
+        ? await this.verifySignature(this.getSignedCall(call), trailers)
+        : await this.validate(this.getCallSessionId(call), trailers);
+      if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, trailers);
+      setSessionOfCall(call.call, session);
+      return session;
+    } catch (error) {
+      if (error instanceof HttpException) throw await grpcRefusal(error, trailers, call.metadata);
+      throw error;
     }
-    return skipped;
+  }
+
+  /** Whether `@SkipSession()` exempts the route or its controller. */
+  protected isSkipped(context: ExecutionContext): boolean {
+    return this.skippedRoutes.has(context);
   }
 
   /** Reads the session id from the request; by default the `sessionHeader` header. */
   protected getSessionId(request: SessionGuardRequest): string | undefined {
     const value = request.headers[this.options.sessionHeader];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Reads the session id from a gRPC call; by default the `sessionHeader` metadata entry. */
+  protected getCallSessionId(call: GrpcCall): string | undefined {
+    const value = metadataHeaders(call.metadata, [this.options.sessionHeader])[
+      this.options.sessionHeader
+    ];
     return typeof value === 'string' ? value : undefined;
   }
 
@@ -196,20 +237,18 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * Signature mode: verifies the request's RFC 9421 signature with its session's key and slides
-   * the session, mapping every failure to an HTTP error.
+   * Signature mode: verifies the RFC 9421 signature of a request or gRPC call with its session's
+   * key and slides the session, mapping every failure to an HTTP error.
    */
   protected async verifySignature(
-    request: SessionGuardRequest,
+    signed: SignedRequestParts,
     response: SessionGuardResponse,
   ): Promise<Session> {
     this.verifier ??= new RequestVerifier(this.sessions, {
       warn: (message) => this.logger.error(message),
     });
     try {
-      const session = await this.withStoreTimeout(
-        this.verifier.verify(this.getSignedRequest(request)),
-      );
+      const session = await this.withStoreTimeout(this.verifier.verify(signed));
       this.storeFailures.answered();
       return session;
     } catch (error) {
@@ -225,24 +264,14 @@ export class SessionGuard implements CanActivate {
     return this.deadlines.bound(pending);
   }
 
-  /**
-   * The parts of the request that signature mode verifies. The request has a body when its
-   * headers announce one (`Content-Length` above 0, or `Transfer-Encoding`) or when the platform
-   * kept body bytes anyway: a body must be covered by `content-digest` however it arrived.
-   */
+  /** The parts of an HTTP request that signature mode verifies. */
   protected getSignedRequest(request: SessionGuardRequest): SignedRequestParts {
-    const length = request.headers['content-length'];
-    const rawBody = Buffer.isBuffer(request.rawBody) ? request.rawBody : undefined;
-    return {
-      method: request.method ?? '',
-      targetUri: this.getTargetUri(request),
-      headers: request.headers,
-      rawBody,
-      hasBody:
-        (typeof length === 'string' && Number(length) > 0) ||
-        request.headers['transfer-encoding'] !== undefined ||
-        (rawBody !== undefined && rawBody.length > 0),
-    };
+    return signedRequestParts(request, this.getTargetUri(request));
+  }
+
+  /** The parts of a gRPC call that signature mode verifies. */
+  protected getSignedCall(call: GrpcCall): SignedRequestParts {
+    return signedCallParts(call);
   }
 
   /**
@@ -251,12 +280,7 @@ export class SessionGuard implements CanActivate {
    * already gives the forwarded scheme).
    */
   protected getTargetUri(request: SessionGuardRequest): string | undefined {
-    const authority = request.headers[':authority'] ?? request.headers.host;
-    const path = request.originalUrl ?? request.url;
-    if (typeof authority !== 'string' || authority === '' || typeof path !== 'string') {
-      return undefined;
-    }
-    return `${request.protocol ?? 'http'}://${authority.toLowerCase()}${path}`;
+    return requestTargetUri(request);
   }
 
   /** Counts the request against `session.serviceId`'s budget. */
@@ -272,11 +296,7 @@ export class SessionGuard implements CanActivate {
       throw this.storeUnavailable(response, error);
     }
     if (result.allowed) return;
-    const resetSeconds = Math.max(0, Math.ceil((result.resetTime.getTime() - Date.now()) / 1000));
-    response.header('Retry-After', String(result.retryAfter ?? resetSeconds));
-    response.header('RateLimit-Limit', String(limiter.maxRequests));
-    response.header('RateLimit-Remaining', String(result.remaining));
-    response.header('RateLimit-Reset', String(resetSeconds));
+    writeRateLimitRefusal(response, limiter.maxRequests, result);
     this.sessions.recordRejection('rate_limit', 'rate_limited', session.serviceId);
     throw new SessionRateLimitException();
   }

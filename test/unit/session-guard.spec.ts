@@ -66,9 +66,10 @@ describe('SessionGuard: @SkipSession()', () => {
         switchToHttp: () => ({ getRequest: () => payload, getResponse: () => payload }),
         switchToRpc: () => ({ getData: () => payload }),
         getArgs: () => [payload],
+        getArgByIndex: (index: number) => [payload][index],
       } as unknown as ExecutionContext;
       await expect(guard.canActivate(context)).rejects.toThrow(
-        `SessionGuard supports HTTP handlers only; it cannot check a "${type}" handler`,
+        `SessionGuard supports HTTP and gRPC handlers only; it cannot check a "${type}" handler`,
       );
       expect(payload).toEqual({ headers: { 'x-mesh-session-id': 'anything' } });
       expect(Object.keys(payload)).toEqual(['headers']);

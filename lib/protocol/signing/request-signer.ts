@@ -63,6 +63,37 @@ export function signRequest(input: SignRequestInput): SignedRequestHeaders {
     '@target-uri',
     ...(digest === undefined ? [] : [DIGEST_COMPONENT]),
   ];
+  const values: Record<string, string | undefined> = {
+    '@method': method,
+    '@target-uri': targetUriOf(url),
+    [DIGEST_COMPONENT]: digest,
+  };
+  const signed = signComponents(components, (name) => values[name], input);
+  if (signed === undefined) throw new TypeError(SigningMessages.requestUnsignable());
+  return digest === undefined ? signed : { ...signed, 'content-digest': digest };
+}
+
+/** The session and the optional parameters every signature takes. */
+export type SignatureInput = Pick<
+  SignRequestInput,
+  'sessionId' | 'sessionKey' | 'created' | 'nonce'
+>;
+
+/**
+ * Signs the given components with the session key: builds `@signature-params`, the signature
+ * base, and the hmac-sha256 under the `mesh` label.
+ *
+ * @param components the covered component names, in order
+ * @param valueOf each component's value
+ * @param input the session, and `created` and `nonce` when not now and random
+ * @returns the `Signature-Input` and `Signature` values, or `undefined` when a value is
+ *   missing or holds a line break
+ */
+export function signComponents(
+  components: readonly string[],
+  valueOf: (component: string) => string | undefined,
+  input: SignatureInput,
+): Omit<SignedRequestHeaders, 'content-digest'> | undefined {
   const parameters: Parameters = new Map<string, string | number>([
     ['created', input.created ?? Math.floor(Date.now() / 1000)],
     ['nonce', input.nonce ?? randomBytes(32).toString('base64url')],
@@ -71,17 +102,11 @@ export function signRequest(input: SignRequestInput): SignedRequestHeaders {
   ]);
   const items: Item[] = components.map((name) => [name, new Map()]);
   const signatureParams = serializeInnerList([items, parameters]);
-  const values: Record<string, string | undefined> = {
-    '@method': method,
-    '@target-uri': targetUriOf(url),
-    [DIGEST_COMPONENT]: digest,
-  };
-  const base = buildSignatureBase(components, (name) => values[name], signatureParams);
-  if (base === undefined) throw new TypeError(SigningMessages.requestUnsignable());
+  const base = buildSignatureBase(components, valueOf, signatureParams);
+  if (base === undefined) return undefined;
   const signature = hmacSha256(input.sessionKey, base);
   return {
     'signature-input': `${SIGNATURE_LABEL}=${signatureParams}`,
     signature: `${SIGNATURE_LABEL}=:${signature.toString('base64')}:`,
-    ...(digest === undefined ? {} : { 'content-digest': digest }),
   };
 }

@@ -16,10 +16,15 @@ import {
   SIGNATURE_HEADER_LIMITS,
 } from './signing.constants.js';
 import { SigningMessages } from './signing.messages.js';
+import { HTTP_SIGNING_PROFILE, type SigningProfile } from './signing-profile.js';
 
-/** What the verifier needs from an HTTP request, whatever the platform. */
+/**
+ * What the verifier needs from an HTTP request, whatever the platform, or from a gRPC call
+ * (with `profile: GRPC_SIGNING_PROFILE`, the method path in `path`, the metadata in `headers`
+ * and the request message's bytes in `rawBody`).
+ */
 export interface SignedRequestParts {
-  /** The request method, as received. */
+  /** The request method, as received (`POST` for a gRPC call). */
   method: string;
   /** The rebuilt `@target-uri`, or `undefined` when the request has no host. */
   targetUri: string | undefined;
@@ -29,6 +34,14 @@ export interface SignedRequestParts {
   rawBody: Buffer | undefined;
   /** Whether the request has a body (`Content-Length` above 0, chunked, or raw bytes kept). */
   hasBody: boolean;
+  /** The `@path` value: a gRPC call's full method path. */
+  path?: string;
+  /**
+   * What the signature must cover.
+   *
+   * @default HTTP_SIGNING_PROFILE
+   */
+  profile?: SigningProfile;
 }
 
 /**
@@ -58,8 +71,8 @@ export interface RequestVerifierOptions {
 const EMPTY = Buffer.alloc(0);
 
 /**
- * Verifies signed requests (RFC 9421 HTTP Message Signatures, hmac-sha256, keyed by the
- * session) for `SessionGuard` in signature mode. In this order:
+ * Verifies signed requests and gRPC calls (RFC 9421 HTTP Message Signatures, hmac-sha256, keyed
+ * by the session) for `SessionGuard` in signature mode. In this order:
  * 1. the headers are well-formed: strict Structured Fields within size bounds, covering
  *    `@method`, `@target-uri` and, with a body, `content-digest`, with `created`, `nonce`,
  *    `keyid` and `alg="hmac-sha256"`;
@@ -127,12 +140,10 @@ export class RequestVerifier {
   /** Step 1: the headers, and whether they cover the body. */
   protected parse(request: SignedRequestParts): ParsedSignature {
     try {
-      const parsed = parseSignatureHeaders(request.headers);
+      const profile = request.profile ?? HTTP_SIGNING_PROFILE;
+      const parsed = parseSignatureHeaders(request.headers, profile);
       if (request.hasBody && !parsed.components.includes(DIGEST_COMPONENT)) {
-        throw new SignatureVerificationError(
-          'signature_incomplete',
-          SigningMessages.signatureIncomplete(),
-        );
+        throw new SignatureVerificationError('signature_incomplete', profile.incomplete());
       }
       return parsed;
     } catch (error) {
@@ -174,7 +185,7 @@ export class RequestVerifier {
     if (body === undefined) {
       if (!this.warnedRawBody) {
         this.warnedRawBody = true;
-        this.warn(SigningMessages.rawBodyMissing());
+        this.warn((request.profile ?? HTTP_SIGNING_PROFILE).bytesMissing());
       }
       throw this.reject('body_unverifiable', SigningMessages.bodyUnverifiable(), serviceId);
     }
@@ -197,12 +208,7 @@ export class RequestVerifier {
   ): void {
     const base = buildSignatureBase(
       parsed.components,
-      (component) =>
-        component === '@method'
-          ? request.method
-          : component === '@target-uri'
-            ? request.targetUri
-            : digest,
+      (component) => componentValue(request, component, digest),
       parsed.signatureParams,
     );
     if (base === undefined) {
@@ -270,6 +276,24 @@ function matchesHmac(signature: Buffer, session: Session, base: string): boolean
     );
   } finally {
     if (ownCopy) key.fill(0);
+  }
+}
+
+/** The value of a covered component: the parser has already refused any unknown name. */
+function componentValue(
+  request: SignedRequestParts,
+  component: string,
+  digest: string | undefined,
+): string | undefined {
+  switch (component) {
+    case '@method':
+      return request.method;
+    case '@target-uri':
+      return request.targetUri;
+    case '@path':
+      return request.path;
+    default:
+      return digest;
   }
 }
 

@@ -1,13 +1,8 @@
 import { SigningMessages } from './signing.messages.js';
 import { readCanonicalMembers, readMembers, type SignatureMembers } from './signature-members.js';
 import { SignatureVerificationError } from './signature-verification.error.js';
-import {
-  DIGEST_COMPONENT,
-  NONCE_LENGTH,
-  REQUIRED_COMPONENTS,
-  SIGNATURE_ALGORITHM,
-  SIGNATURE_HEADER_LIMITS,
-} from './signing.constants.js';
+import { HTTP_SIGNING_PROFILE, type SigningProfile } from './signing-profile.js';
+import { NONCE_LENGTH, SIGNATURE_ALGORITHM, SIGNATURE_HEADER_LIMITS } from './signing.constants.js';
 
 /** The parameters of a signature (RFC 9421 §2.3), after validation. */
 export interface SignatureParameters {
@@ -44,7 +39,8 @@ export interface ParsedSignature {
  *   dictionary (RFC 8941) with exactly one member, under the same label;
  * - the input an inner list of distinct, known, parameterless component names, with typed
  *   parameters among `created`, `expires`, `nonce`, `keyid`, `alg` and `tag`;
- * - `@method`, `@target-uri`, `created`, `nonce`, `keyid` and `alg` present, and `alg` is
+ * - the profile's required components (HTTP: `@method` and `@target-uri`; gRPC: `@path` and
+ *   `content-digest`), `created`, `nonce`, `keyid` and `alg` present, and `alg` is
  *   `hmac-sha256`;
  * - the signature a parameterless byte sequence.
  *
@@ -54,7 +50,8 @@ export interface ParsedSignature {
  * the same members as the general parser; anything else goes through `parseDictionary` and
  * the canonical check, so both paths accept and refuse exactly the same headers.
  *
- * @param headers the request headers (lower-case names)
+ * @param headers the request headers or call metadata (lower-case names)
+ * @param profile what the signature must cover on this transport
  * @returns the label, the covered components, the parameters and the signature bytes
  * @throws {SignatureVerificationError} `signature_missing`, `signature_malformed`,
  *   `signature_incomplete` or `signature_algorithm`
@@ -65,6 +62,7 @@ export interface ParsedSignature {
  */
 export function parseSignatureHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
+  profile: SigningProfile = HTTP_SIGNING_PROFILE,
 ): ParsedSignature {
   const input = headers['signature-input'];
   const signature = headers['signature'];
@@ -76,25 +74,27 @@ export function parseSignatureHeaders(
   if (!isBounded(input, 'signature-input') || !isBounded(signature, 'signature')) {
     throw malformed();
   }
-  return checkMembers(readCanonicalMembers(input, signature) ?? readMembers(input, signature));
+  return checkMembers(
+    readCanonicalMembers(input, signature) ?? readMembers(input, signature),
+    profile,
+  );
 }
 
 /** The checks on the members, whichever way they were read. */
-function checkMembers(members: SignatureMembers): ParsedSignature {
-  const components = readComponents(members);
+function checkMembers(members: SignatureMembers, profile: SigningProfile): ParsedSignature {
+  const components = readComponents(members, profile);
   const { created, expires, nonce, keyid, alg, tag } = readParameters(
     members.parameterNames,
     members.parameterValues,
   );
   if (
-    !components.includes(REQUIRED_COMPONENTS[0]) ||
-    !components.includes(REQUIRED_COMPONENTS[1]) ||
+    !profile.required.every((name) => components.includes(name)) ||
     created === undefined ||
     nonce === undefined ||
     keyid === undefined ||
     alg === undefined
   ) {
-    throw error('signature_incomplete', SigningMessages.signatureIncomplete());
+    throw error('signature_incomplete', profile.incomplete());
   }
   if (alg !== SIGNATURE_ALGORITHM) {
     throw error('signature_algorithm', SigningMessages.signatureAlgorithm());
@@ -130,12 +130,12 @@ function withOptional(
 }
 
 /** The covered components: distinct, known and parameterless. */
-function readComponents(members: SignatureMembers): string[] {
+function readComponents(members: SignatureMembers, profile: SigningProfile): string[] {
   const items = members.components;
   if (items === undefined || members.componentParameters) throw malformed();
   const components: string[] = [];
   for (const name of items) {
-    if (typeof name !== 'string' || !isKnownComponent(name) || components.includes(name)) {
+    if (typeof name !== 'string' || !profile.known.includes(name) || components.includes(name)) {
       throw malformed();
     }
     components.push(name);
@@ -170,12 +170,6 @@ function isBounded(
   name: 'signature-input' | 'signature',
 ): value is string {
   return typeof value === 'string' && value.length <= SIGNATURE_HEADER_LIMITS[name];
-}
-
-function isKnownComponent(name: string): boolean {
-  return (
-    name === REQUIRED_COMPONENTS[0] || name === REQUIRED_COMPONENTS[1] || name === DIGEST_COMPONENT
-  );
 }
 
 /** A non-negative safe integer parameter; anything else is malformed. */

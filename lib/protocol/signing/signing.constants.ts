@@ -4,9 +4,6 @@ export const SIGNATURE_ALGORITHM = 'hmac-sha256';
 /** The label under which `MeshClient` and `signRequest` put their signature. */
 export const SIGNATURE_LABEL = 'mesh';
 
-/** Components every signed request covers. */
-export const REQUIRED_COMPONENTS = Object.freeze(['@method', '@target-uri'] as const);
-
 /** Component a request with a body must cover as well (RFC 9530 Content-Digest). */
 export const DIGEST_COMPONENT = 'content-digest';
 

@@ -9,6 +9,9 @@ export const SigningMessages = {
   /** 401: the signature lacks a required component or parameter. */
   signatureIncomplete: (): string =>
     'Request signature must cover "@method", "@target-uri" (and "content-digest" with a body), with created, nonce, keyid and alg',
+  /** 401 (gRPC): the call signature lacks a required component or parameter. */
+  callSignatureIncomplete: (): string =>
+    'Call signature must cover "@path" and "content-digest", with created, nonce, keyid and alg',
   /** 401: `alg` is not hmac-sha256. */
   signatureAlgorithm: (): string => 'Unsupported signature algorithm: only hmac-sha256',
   /** 401: `created` (or `expires`) is outside the allowed clock skew. */
@@ -24,6 +27,12 @@ export const SigningMessages = {
   /** Log line, once: signature mode got a body without `req.rawBody`. */
   rawBodyMissing: (): string =>
     'Signature mode needs the raw body bytes: create the app with NestFactory.create(AppModule, { rawBody: true }) (or register a raw body parser for this content type)',
+  /** TypeError from `signGrpcCall`: the method path is not `/package.Service/Method`. */
+  callUnsignable: (path: string): string =>
+    `The call cannot be signed: ${JSON.stringify(path)} is not a gRPC method path such as "/package.Service/Method"`,
+  /** Log line, once: signature mode on gRPC got a message whose bytes were not kept. */
+  messageBytesMissing: (): string =>
+    'Signature mode on gRPC needs the request message bytes: start the microservice with meshGrpcOptions() (or pass its packageDefinition through withMessageBytes())',
   /** TypeError from `signRequest`: no signature base can be built for this method and URL. */
   requestUnsignable: (): string => 'The request cannot be signed: bad method or URL',
 } as const;
