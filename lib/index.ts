@@ -131,16 +131,26 @@ export type {
   MeshClientModuleExtras,
 } from './client/mesh-client.module-definition.js';
 export { MeshClient } from './client/mesh-client.js';
-export { MeshConnection } from './client/mesh-connection.js';
+export { MeshConnection, type MeshSignedCall } from './client/mesh-connection.js';
+export { HttpMeshConnection } from './client/http-mesh-connection.js';
+export { GrpcMeshConnection } from './client/grpc-mesh-connection.js';
 export type { MeshRequestInit } from './client/mesh-request.js';
 export type { MeshResponse } from './client/mesh-response.js';
 export {
   MESH_CLIENT_DEFAULTS,
   type MeshClientModuleOptions,
+  type MeshHttpServiceOptions,
   type MeshServiceOptions,
 } from './client/mesh-client.options.js';
+export type {
+  GrpcChannelCredentialsLike,
+  MeshGrpcServiceOptions,
+  MeshGrpcTarget,
+  MeshProtoLoaderOptions,
+} from './client/grpc-service.options.js';
 export {
   MeshClientError,
+  MeshGrpcCallError,
   MeshHandshakeError,
   MeshRequestError,
   type MeshHandshakeFailure,

@@ -24,6 +24,26 @@ export const MeshClientMessages = {
     message === undefined || message === '' ? `HTTP ${status}` : `HTTP ${status}: ${message}`,
   /** Why `json()` failed on a client response. */
   clientAnswerNotJson: (): string => 'the answer is not JSON',
+  /** A gRPC call through the client failed. */
+  clientCallFailed: (serviceId: string, path: string, reason: string): string =>
+    `${path} on ${serviceId} failed: ${reason}`,
+  /** Why a client call failed: the gRPC status it ended with. */
+  clientGrpcStatus: (name: string, details: string): string =>
+    details === '' ? name : `${name}: ${details}`,
+  /** `request()` on a service configured for gRPC. */
+  clientRequestOnGrpc: (serviceId: string): string =>
+    `${serviceId} is a gRPC service: request() sends HTTP requests; use call(method, message)`,
+  /** The gRPC peers are not installed. */
+  clientGrpcMissing: (serviceId: string): string =>
+    `MeshClient needs the optional peer dependencies "@grpc/grpc-js" and "@grpc/proto-loader" to call the gRPC service ${serviceId}: run \`npm install @grpc/grpc-js @grpc/proto-loader\``,
+  /** The service's `.proto` files cannot be loaded. */
+  clientProtoUnloadable: (serviceId: string, reason: string): string =>
+    `Could not load the .proto files of ${serviceId}: ${reason}`,
+  /** The service's `.proto` files do not define the configured service. */
+  clientServiceNotInProto: (serviceId: string, service: string, found: string[]): string =>
+    `The .proto files of ${serviceId} define no service ${service} (services: ${
+      found.length === 0 ? 'none' : found.join(', ')
+    })`,
   /** Log line when disconnecting at shutdown fails. */
   clientDisconnectFailed: (serviceId: string, reason: string): string =>
     `Could not end the session with ${serviceId}: ${reason}`,

@@ -8,7 +8,7 @@ import {
 
 /**
  * The client side of the mesh: provides `MeshClient`, which handshakes with the configured
- * services and signs every request.
+ * services, over HTTP or gRPC, and signs every request.
  *
  * @example
  * ```ts
@@ -19,6 +19,10 @@ import {
  *       privateKey: process.env.CALLER_PRIVATE_KEY,
  *       services: {
  *         greeter: { url: 'http://greeter:3000', publicKey: process.env.GREETER_PUBLIC_KEY },
+ *         billing: {
+ *           grpc: { address: 'billing:50051', protoPath: 'billing.proto', service: 'billing.v1.Billing' },
+ *           publicKey: process.env.BILLING_PUBLIC_KEY,
+ *         },
  *       },
  *     }),
  *   ],

@@ -7,9 +7,15 @@ import {
   loadPublicIdentityKey,
   type IdentityKeyInput,
 } from '../protocol/handshake/identity-keys.js';
+import {
+  GRPC_SERVICE_KEYS,
+  resolveGrpcService,
+  type MeshGrpcServiceOptions,
+  type ResolvedGrpcServiceOptions,
+} from './grpc-service.options.js';
 
-/** How to reach one remote service, and who it must prove to be. */
-export interface MeshServiceOptions {
+/** How to reach one remote service over HTTP, and who it must prove to be. */
+export interface MeshHttpServiceOptions {
   /** Base URL of the service, such as `http://greeter:3000` (a path prefix is kept). */
   url: string;
   /** The service's Ed25519 public key (PEM), or several while it rotates its key. */
@@ -20,7 +26,28 @@ export interface MeshServiceOptions {
    * @default '/mesh/handshake'
    */
   handshakePath?: string;
+  /**
+   * The service's own id (its `serviceId` option), when this entry's key differs: for example
+   * one service reached over both transports, under two keys.
+   *
+   * @default the entry's key
+   */
+  serviceId?: string;
 }
+
+/**
+ * One remote service: over HTTP (`{ url, publicKey }`) or over gRPC (`{ grpc, publicKey }`).
+ *
+ * @example
+ * ```ts
+ * const http: MeshServiceOptions = { url: 'http://greeter:3000', publicKey };
+ * const grpc: MeshServiceOptions = {
+ *   grpc: { address: 'greeter:50051', protoPath: 'greeter.proto', service: 'greeter.v1.Greeter' },
+ *   publicKey,
+ * };
+ * ```
+ */
+export type MeshServiceOptions = MeshHttpServiceOptions | MeshGrpcServiceOptions;
 
 /**
  * Options of `MeshClientModule.forRoot()` and `new MeshClient()`.
@@ -42,27 +69,34 @@ export interface MeshClientModuleOptions {
   /** The services this client calls, by id. */
   services: Record<string, MeshServiceOptions>;
   /**
-   * Time limit of each HTTP exchange, handshake included (ms).
+   * Time limit of each exchange, handshake included (ms): of each HTTP request, and the deadline
+   * of each gRPC call.
    *
    * @default 10_000
    */
   timeout?: number;
   /**
-   * The `fetch` to use, for example one with a custom dispatcher.
+   * The `fetch` to use for HTTP services, for example one with a custom dispatcher.
    *
    * @default globalThis.fetch
    */
   fetch?: typeof fetch;
 }
 
-/** One service after validation. */
-export interface ResolvedMeshServiceOptions {
+/** An HTTP service after validation. */
+export interface ResolvedHttpServiceOptions {
+  readonly transport: 'http';
   readonly id: string;
+  /** The id the service proves in the handshake: `serviceId`, or the entry's key. */
+  readonly serverId: string;
   /** The URL without a trailing slash. */
   readonly url: string;
   readonly publicKeys: readonly KeyObject[];
   readonly handshakePath: string;
 }
+
+/** One service after validation. */
+export type ResolvedMeshServiceOptions = ResolvedHttpServiceOptions | ResolvedGrpcServiceOptions;
 
 /** The client options after validation: keys are loaded `KeyObject`s. */
 export interface ResolvedMeshClientOptions {
@@ -85,7 +119,7 @@ export const MESH_CLIENT_DEFAULTS = Object.freeze({ timeout: 10_000 });
 
 const check: OptionChecks = new OptionChecks('MeshClientModule');
 const CLIENT_KEYS = ['serviceId', 'privateKey', 'services', 'timeout', 'fetch'] as const;
-const SERVICE_KEYS = ['url', 'publicKey', 'handshakePath'] as const;
+const SERVICE_KEYS = ['url', 'publicKey', 'handshakePath', 'serviceId'] as const;
 
 /**
  * Validates the client options and loads the keys. An unknown key, at the top level or in a
@@ -121,7 +155,7 @@ export function resolveMeshClientOptions(
     check.fail('fetch', 'a fetch function', options.fetch);
   }
   if (options.services === null || typeof options.services !== 'object') {
-    check.fail('services', 'an object mapping service ids to { url, publicKey }', options.services);
+    check.fail('services', 'an object mapping service ids to services', options.services);
   }
   const services = new Map<string, ResolvedMeshServiceOptions>();
   for (const [id, service] of Object.entries(options.services)) {
@@ -136,7 +170,21 @@ function resolveService(id: string, service: MeshServiceOptions): ResolvedMeshSe
   if (id.length === 0 || id.length > MAX_SERVICE_ID_LENGTH) {
     check.fail(option, `keyed by a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`, id);
   }
-  check.knownKeys(option, service, SERVICE_KEYS, 'an object { url, publicKey, handshakePath? }');
+  const expected = 'an object { url, publicKey, handshakePath? } or { grpc, publicKey }';
+  if (typeof service === 'object' && service !== null && 'grpc' in service) {
+    check.knownKeys(option, service, GRPC_SERVICE_KEYS, expected);
+    const publicKeys = publicKeysOf(`${option}.publicKey`, service.publicKey);
+    const serverId = serverIdOf(option, id, service.serviceId);
+    return resolveGrpcService(
+      check,
+      option,
+      { id, serverId },
+      service.grpc,
+      Object.freeze(publicKeys),
+    );
+  }
+  // `grpc` among the known keys, so that a misspelt `grcp` is named.
+  check.knownKeys(option, service, [...SERVICE_KEYS, 'grpc'], expected);
   const url = serviceUrl(`${option}.url`, service.url);
   const publicKeys = publicKeysOf(`${option}.publicKey`, service.publicKey);
   const handshakePath = service.handshakePath ?? DEFAULT_HANDSHAKE_PATH;
@@ -144,11 +192,26 @@ function resolveService(id: string, service: MeshServiceOptions): ResolvedMeshSe
     check.fail(`${option}.handshakePath`, 'a path such as "/mesh/handshake"', handshakePath);
   }
   return Object.freeze({
+    transport: 'http',
     id,
+    serverId: serverIdOf(option, id, service.serviceId),
     url: url.href.replace(/\/+$/, ''),
     publicKeys: Object.freeze(publicKeys),
     handshakePath,
   });
+}
+
+/** The id the service proves: its `serviceId` option, or the entry's key. */
+function serverIdOf(option: string, id: string, value: unknown): string {
+  if (value === undefined) return id;
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_SERVICE_ID_LENGTH) {
+    check.fail(
+      `${option}.serviceId`,
+      `a service id of 1 to ${MAX_SERVICE_ID_LENGTH} characters`,
+      value,
+    );
+  }
+  return value;
 }
 
 /** A base URL that signing cannot misread: http(s), without query, fragment or credentials. */

@@ -8,18 +8,24 @@ import {
   type MeshClientModuleOptions,
   type ResolvedMeshClientOptions,
 } from './mesh-client.options.js';
-import { MeshConnection } from './mesh-connection.js';
+import { GrpcMeshConnection } from './grpc-mesh-connection.js';
+import { GrpcTransport } from './grpc-transport.js';
+import { HttpMeshConnection } from './http-mesh-connection.js';
+import type { MeshConnection } from './mesh-connection.js';
 
 /**
- * Calls other services of the mesh over HTTP with signed requests. It handshakes lazily with
- * each service (pinned Ed25519 identities, X25519, HKDF-SHA256) and signs every request with
- * the session key (RFC 9421, hmac-sha256). At application shutdown it ends its sessions.
+ * Calls other services of the mesh, over HTTP or gRPC, with signed requests. It handshakes
+ * lazily with each service (pinned Ed25519 identities, X25519, HKDF-SHA256) and signs every
+ * request or unary call with the session key (RFC 9421, hmac-sha256). At application shutdown
+ * it ends its sessions and closes its gRPC channels. `@grpc/grpc-js` and `@grpc/proto-loader`
+ * are loaded on the first gRPC call only.
  * `util.inspect`, `console.log`, Nest's `Logger` and `JSON.stringify` show no key.
  *
  * @example
  * ```ts
  * // In Nest: MeshClientModule.forRoot({...}), then inject MeshClient.
  * const reply = await client.connect('greeter').call('greet', { name: 'World' });
+ * const hello = await client.connect('greeter-grpc').call('Greet', { name: 'World' });
  *
  * // Outside Nest:
  * const client = new MeshClient({ serviceId: 'caller', privateKey, services });
@@ -33,6 +39,7 @@ export class MeshClient implements OnApplicationShutdown {
   /** Reports sessions that could not be ended at shutdown. */
   protected readonly logger = new Logger('MeshClient');
   private readonly connections = new Map<string, MeshConnection>();
+  private readonly transports = new Map<string, GrpcTransport>();
 
   /**
    * @param options the client options
@@ -59,7 +66,8 @@ export class MeshClient implements OnApplicationShutdown {
    * The connection to a configured service. Nothing is sent until its first call.
    *
    * @param serviceId a key of the `services` option
-   * @returns the same connection object on every call for that service
+   * @returns the same connection object on every call for that service: an
+   *   `HttpMeshConnection` for a `{ url }` service, a `GrpcMeshConnection` for a `{ grpc }` one
    * @throws {TypeError} when the service is not configured
    */
   connect(serviceId: string): MeshConnection {
@@ -76,7 +84,13 @@ export class MeshClient implements OnApplicationShutdown {
           ),
         );
       }
-      connection = new MeshConnection(this.#options, service);
+      if (service.transport === 'grpc') {
+        const transport = new GrpcTransport(service, this.#options.timeout);
+        this.transports.set(serviceId, transport);
+        connection = new GrpcMeshConnection(this.#options, service, transport);
+      } else {
+        connection = new HttpMeshConnection(this.#options, service);
+      }
       this.connections.set(serviceId, connection);
     }
     return connection;
@@ -94,7 +108,8 @@ export class MeshClient implements OnApplicationShutdown {
   }
 
   /**
-   * Ends every open session. Failures are logged, not thrown.
+   * Ends every open session, then closes the gRPC channels (a later call opens them again).
+   * Failures are logged, not thrown.
    */
   async disconnectAll(): Promise<void> {
     await Promise.all(
@@ -109,6 +124,7 @@ export class MeshClient implements OnApplicationShutdown {
         }),
       ),
     );
+    for (const transport of this.transports.values()) transport.close();
   }
 
   /** Ends the sessions when the app shuts down. */

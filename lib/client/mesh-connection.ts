@@ -1,35 +1,43 @@
 import { redactDumps } from '../core/redacted.js';
-import { SessionMessages } from '../core/session.messages.js';
 import { ClientHandshake, type ClientSession } from '../protocol/handshake/client-handshake.js';
-import { HANDSHAKE_CONTENT_TYPE } from '../protocol/handshake/handshake.constants.js';
 import { HandshakeError } from '../protocol/handshake/handshake.error.js';
-import { signRequest } from '../protocol/signing/request-signer.js';
+import { signGrpcCall, type SignedCallMetadata } from '../protocol/signing/call-signer.js';
 import { clientVersion } from './client-version.js';
-import {
-  handshakeFailureOf,
-  MeshHandshakeError,
-  MeshRequestError,
-  type MeshHandshakeFailure,
-} from './mesh-client.errors.js';
+import { MeshHandshakeError, type MeshHandshakeFailure } from './mesh-client.errors.js';
 import { MeshClientMessages } from './mesh-client.messages.js';
 import type {
   ResolvedMeshClientOptions,
   ResolvedMeshServiceOptions,
 } from './mesh-client.options.js';
-import { prepareRequest, type MeshRequestInit, type PreparedRequest } from './mesh-request.js';
-import { createMeshResponse, errorBody, messageOf, type MeshResponse } from './mesh-response.js';
-import { transportFailure } from './transport-failure.js';
+import type { MeshRequestInit } from './mesh-request.js';
+import type { MeshResponse } from './mesh-response.js';
 
 export type { MeshRequestInit } from './mesh-request.js';
 export type { MeshResponse } from './mesh-response.js';
 
-const NOT_FOUND_MESSAGE = SessionMessages.sessionNotFound();
+/** The server's answer to a client hello: its JSON, and its HTTP status over HTTP. */
+export interface HelloReply {
+  readonly text: string;
+  readonly status?: number;
+}
+
+/**
+ * A gRPC call signed with the connection's session: the metadata entries to send, and the
+ * session that signed them.
+ */
+export interface MeshSignedCall {
+  /** The session whose key signed the call. */
+  readonly sessionId: string;
+  /** `signature-input`, `signature` and `content-digest`. */
+  readonly metadata: SignedCallMetadata;
+}
 
 /**
  * A connection to one service: it handshakes lazily on first use (concurrent first calls share
- * one handshake), signs every request with the session key, and, when the server answers 401
- * because the session expired or is unknown, handshakes again once and retries. That retry is
- * safe because the server's guard refuses before any handler runs.
+ * one handshake), signs every call with the session key, and, when the server answers that the
+ * session expired or is unknown, handshakes again once and retries. That retry is safe because
+ * the server's guard refuses before any handler runs. HTTP services get an
+ * `HttpMeshConnection`, gRPC services a `GrpcMeshConnection`; both share this session logic.
  *
  * Get one from `MeshClient.connect(serviceId)`. `util.inspect`, `console.log`, Nest's `Logger`
  * and `JSON.stringify` show no key.
@@ -38,10 +46,10 @@ const NOT_FOUND_MESSAGE = SessionMessages.sessionNotFound();
  * ```ts
  * const greeter = client.connect('greeter');
  * const { message } = await greeter.call<{ message: string }>('greet', { name: 'World' });
- * const res = await greeter.request({ method: 'GET', path: '/health' });
+ * const res = await greeter.request({ method: 'GET', path: '/health' }); // HTTP services only
  * ```
  */
-export class MeshConnection {
+export abstract class MeshConnection {
   #session: ClientSession | undefined;
   #pending: Promise<ClientSession> | undefined;
   /** The client's options, private key included: a private field, which no generic dump sees. */
@@ -67,6 +75,7 @@ export class MeshConnection {
     // Keeps the private identity key and the session key out of `console.log` and the logs.
     redactDumps(this, (self) => ({
       serviceId: self.service.id,
+      transport: self.service.transport,
       connected: self.#session !== undefined,
     }));
   }
@@ -87,47 +96,30 @@ export class MeshConnection {
   }
 
   /**
-   * Calls a method of the service: `POST <url>/<method>` with `data` as JSON.
+   * Calls a method of the service. Over HTTP: `POST <url>/<method>` with `data` as JSON. Over
+   * gRPC: the unary method `method` with `data` as its request message.
    *
-   * @param method the route below the service URL, such as `greet` or `orders/create`
-   * @param data the JSON body
-   * @returns the parsed JSON answer (`undefined` for an empty one)
-   * @throws {TypeError} when `method` is empty
+   * @param method the route below the service URL (`greet`), or the gRPC method (`Greet`)
+   * @param data the JSON body, or the request message
+   * @returns the parsed JSON answer (`undefined` for an empty one), or the reply message
+   * @throws {TypeError} when `method` is empty or not a unary method of the gRPC service
    * @throws {MeshHandshakeError} when the handshake fails
-   * @throws {MeshRequestError} for a non-2xx answer, a timeout or a network error
+   * @throws {MeshRequestError} for a non-2xx answer, a gRPC status other than OK
+   *   (`MeshGrpcCallError`), a timeout or a network error
    */
-  async call<T = unknown>(method: string, data: unknown = {}): Promise<T> {
-    if (typeof method !== 'string' || method.length === 0) {
-      throw new TypeError(SessionMessages.invalidArgument('method', 'a route name', method));
-    }
-    const path = `/${method.replace(/^\/+/, '').split('/').map(encodeURIComponent).join('/')}`;
-    const response = await this.request({ method: 'POST', path, body: data });
-    return response.json<T>();
-  }
+  abstract call<T = unknown>(method: string, data?: unknown): Promise<T>;
 
   /**
-   * Sends any signed request to the service.
+   * Sends any signed HTTP request to the service.
    *
    * @param init method, path, headers and body
    * @returns the answer, when 2xx
-   * @throws {TypeError} when `init.path` is missing, or a GET or HEAD has a body
+   * @throws {TypeError} on a gRPC service, when `init.path` is missing, or a GET or HEAD has a
+   *   body
    * @throws {MeshHandshakeError} when the handshake fails
    * @throws {MeshRequestError} for a non-2xx answer, a timeout or a network error
    */
-  async request(init: MeshRequestInit): Promise<MeshResponse> {
-    const prepared = prepareRequest(this.service.url, init);
-    for (let attempt = 0; ; attempt++) {
-      const session = await this.open();
-      const response = await this.send(prepared, session);
-      if (response.status >= 200 && response.status < 300) return response;
-      const body = errorBody(response);
-      if (attempt === 0 && response.status === 401 && messageOf(body) === NOT_FOUND_MESSAGE) {
-        this.forget(session);
-        continue;
-      }
-      throw this.httpError(prepared, response.status, body, messageOf(body));
-    }
-  }
+  abstract request(init: MeshRequestInit): Promise<MeshResponse>;
 
   /**
    * Handshakes now unless a session is already open (or opening).
@@ -139,7 +131,8 @@ export class MeshConnection {
   }
 
   /**
-   * Ends the session on the server (a signed `DELETE` on the handshake path) and forgets it.
+   * Ends the session on the server (a signed `DELETE` on the handshake path over HTTP, a signed
+   * `MeshHandshake/Close` over gRPC) and forgets it.
    *
    * @returns whether the server ended a session; `false` when there was none
    * @throws {MeshRequestError} when the server cannot be reached or answers an error; the
@@ -149,20 +142,71 @@ export class MeshConnection {
     const session = (await this.#pending?.catch(() => undefined)) ?? this.#session;
     if (session === undefined) return false;
     this.forget(session);
-    const prepared = prepareRequest(this.service.url, {
-      method: 'DELETE',
-      path: this.service.handshakePath,
-    });
     try {
-      const response = await this.send(prepared, session);
-      if (response.status === 401) return false;
-      if (response.status < 200 || response.status >= 300) {
-        throw this.httpError(prepared, response.status, errorBody(response));
-      }
-      return true;
+      return await this.end(session);
     } finally {
       session.key.fill(0);
     }
+  }
+
+  /**
+   * Signs one gRPC call (unary or server-streaming) with the session, after a handshake if
+   * needed: for a client of the service's own, such as the stubs of Nest's `ClientGrpc` through
+   * `meshGrpcInterceptor()`.
+   *
+   * @param path the full method path, such as `/greeter.v1.Greeter/Greet`
+   * @param message the request message exactly as it will be sent
+   * @returns the metadata entries to send, and the session that signed them
+   * @throws {TypeError} when `path` is not a gRPC method path
+   * @throws {MeshHandshakeError} when the handshake fails
+   * @example
+   * ```ts
+   * const { metadata } = await client.connect('greeter').signCall(path, bytes);
+   * ```
+   */
+  async signCall(path: string, message: Uint8Array): Promise<MeshSignedCall> {
+    const session = await this.open();
+    return { sessionId: session.sessionId, metadata: this.sign(session, path, message) };
+  }
+
+  /**
+   * Forgets a session the server answered it no longer knows, so that the next call handshakes
+   * again; a session that was already replaced stays.
+   *
+   * @param sessionId the session the server refused
+   * @returns whether it was the current session
+   */
+  forgetSession(sessionId: string): boolean {
+    if (this.#session?.sessionId !== sessionId) return false;
+    this.#session = undefined;
+    return true;
+  }
+
+  /**
+   * Runs one attempt with the session and, when it fails because the server no longer knows
+   * the session, a second one after a new handshake.
+   *
+   * @param attempt sends the call signed with a session
+   * @param sessionGone whether an error says the server no longer knows the session
+   * @returns what the attempt returns
+   */
+  protected async withSession<T>(
+    attempt: (session: ClientSession) => Promise<T>,
+    sessionGone: (error: unknown) => boolean,
+  ): Promise<T> {
+    const session = await this.open();
+    try {
+      return await attempt(session);
+    } catch (error) {
+      if (!sessionGone(error)) throw error;
+      this.forget(session);
+    }
+    return attempt(await this.open());
+  }
+
+  /** Signs a gRPC call with a session. */
+  protected sign(session: ClientSession, path: string, message: Uint8Array): SignedCallMetadata {
+    return signGrpcCall({ path, message, sessionId: session.sessionId, sessionKey: session.key });
   }
 
   /** The live session, after a handshake if needed; concurrent callers share one handshake. */
@@ -191,111 +235,45 @@ export class MeshConnection {
   protected async handshake(): Promise<ClientSession> {
     const handshake = new ClientHandshake({
       clientId: this.#options.serviceId,
-      serverId: this.service.id,
+      serverId: this.service.serverId,
       identityKey: this.#options.privateKey,
       clientVersion: clientVersion(),
     });
-    const { status, text } = await this.postHello(handshake.body());
-    if (status !== 201 && status !== 200) {
-      throw this.handshakeError(
-        handshakeFailureOf(status),
-        MeshClientMessages.clientHttpStatus(status),
-        status,
-      );
-    }
+    const reply = await this.sendHello(handshake);
     try {
-      return handshake.complete(text, this.service.publicKeys);
+      return handshake.complete(reply.text, this.service.publicKeys);
     } catch (error) {
       if (!(error instanceof HandshakeError)) throw error;
-      throw this.handshakeError('invalid_reply', error.reason, status);
+      throw this.handshakeError('invalid_reply', error.reason, reply.status);
     }
   }
 
-  /** Posts the hello and reads the whole answer, whatever its status. */
-  protected async postHello(body: string): Promise<{ status: number; text: string }> {
-    try {
-      const response = await this.fetch(new URL(this.service.url + this.service.handshakePath), {
-        method: 'POST',
-        headers: { 'content-type': HANDSHAKE_CONTENT_TYPE, accept: 'application/json' },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#options.timeout),
-      });
-      return { status: response.status, text: await response.text() };
-    } catch (error) {
-      const failure = transportFailure(error, this.#options.timeout);
-      throw this.handshakeError(failure.reason, failure.text, undefined, { cause: error });
-    }
-  }
+  /**
+   * Sends the hello over the service's transport.
+   *
+   * @param handshake the handshake, whose hello to send
+   * @returns the server's reply, when it accepted the hello
+   * @throws {MeshHandshakeError} when the server refused it or could not be reached
+   */
+  protected abstract sendHello(handshake: ClientHandshake): Promise<HelloReply>;
 
-  /** Signs and sends one attempt. */
-  protected async send(request: PreparedRequest, session: ClientSession): Promise<MeshResponse> {
-    const signature = signRequest({
-      method: request.method,
-      url: request.url,
-      body: request.body,
-      sessionId: session.sessionId,
-      sessionKey: session.key,
-    });
-    try {
-      const response = await this.fetch(request.url, {
-        method: request.method,
-        headers: { ...request.headers, ...signature },
-        body: request.body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#options.timeout),
-      });
-      const body = Buffer.from(await response.arrayBuffer());
-      return createMeshResponse(this.service.id, request, response.status, response.headers, body);
-    } catch (error) {
-      const failure = transportFailure(error, this.#options.timeout);
-      throw new MeshRequestError(
-        this.service.id,
-        failure.reason,
-        MeshClientMessages.clientRequestFailed(
-          this.service.id,
-          request.method,
-          request.path,
-          failure.text,
-        ),
-        { method: request.method, path: request.path },
-        { cause: error },
-      );
-    }
-  }
+  /**
+   * Ends a session on the server.
+   *
+   * @param session the session, already forgotten locally
+   * @returns whether the server ended it
+   */
+  protected abstract end(session: ClientSession): Promise<boolean>;
 
-  private fetch(url: URL, init: RequestInit): Promise<Response> {
-    return (this.#options.fetch ?? globalThis.fetch)(url, init);
-  }
-
-  private handshakeError(
+  /** The error of a failed handshake, with the service's id and the reason in words. */
+  protected handshakeError(
     reason: MeshHandshakeFailure,
     why: string,
     status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; code?: number },
   ): MeshHandshakeError {
     const serviceId = this.service.id;
     const message = MeshClientMessages.clientHandshakeFailed(serviceId, why);
     return new MeshHandshakeError(serviceId, reason, message, status, options);
-  }
-
-  private httpError(
-    request: PreparedRequest,
-    status: number,
-    body: unknown,
-    message?: string,
-  ): MeshRequestError {
-    const { method, path } = request;
-    return new MeshRequestError(
-      this.service.id,
-      'http',
-      MeshClientMessages.clientRequestFailed(
-        this.service.id,
-        method,
-        path,
-        MeshClientMessages.clientHttpStatus(status, message),
-      ),
-      { method, path, status, body },
-    );
   }
 }
