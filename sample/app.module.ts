@@ -3,15 +3,18 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TerminusModule } from '@nestjs/terminus';
 import { LoggerMonitoringAdapter, MeshSessionModule, SESSION_TIMEOUTS } from 'nestjs-mesh-session';
+import { MeshSessionGrpcModule } from 'nestjs-mesh-session/grpc';
 import { SessionHealthIndicator } from 'nestjs-mesh-session/health';
 import { RedisSessionStore } from 'nestjs-mesh-session/redis';
 import { GreetController } from './greet.controller.js';
+import { GreeterGrpcController } from './greeter-grpc.controller.js';
 import { HealthController } from './health.controller.js';
 import { sampleIdentities } from './sample-identities.js';
 
 /**
- * The sample "greeter" service: `/health`, and `greet`, guarded in signature mode. Sessions
- * come from the handshake at `/mesh/handshake`, which only the pinned "caller" can open.
+ * The sample "greeter" service: `/health`, and `greet` over HTTP and gRPC, guarded in signature
+ * mode. Sessions come from the handshake, at `/mesh/handshake` over HTTP and
+ * `mesh_session.v1.MeshHandshake/Open` over gRPC, which only the pinned "caller" can open.
  */
 @Module({
   imports: [
@@ -32,8 +35,10 @@ import { sampleIdentities } from './sample-identities.js';
         trustedServices: { caller: sampleIdentities.caller.publicKey },
       },
     }),
+    // Serves the handshake over gRPC as well.
+    MeshSessionGrpcModule,
   ],
-  controllers: [GreetController, HealthController],
+  controllers: [GreetController, GreeterGrpcController, HealthController],
   providers: [SessionHealthIndicator],
 })
 export class AppModule {}

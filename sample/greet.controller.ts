@@ -1,7 +1,6 @@
 import { BadRequestException, Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { CurrentSession, SessionGuard, type Session } from 'nestjs-mesh-session';
-
-const MAX_NAME_LENGTH = 100;
+import { greetingName, type Greeting } from './greeting.js';
 
 /**
  * A route only callers with a live session can reach, with every request signed by its session
@@ -15,11 +14,9 @@ export class GreetController {
   greet(
     @CurrentSession() session: Session,
     @Body() body: { name?: unknown } | undefined,
-  ): { message: string; serviceId: string } {
-    const name = body?.name ?? 'World';
-    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH) {
-      throw new BadRequestException(`name must be 1 to ${MAX_NAME_LENGTH} characters`);
-    }
+  ): Greeting {
+    const name = greetingName(body?.name);
+    if (typeof name !== 'string') throw new BadRequestException(name.refused);
     return { message: `Hello, ${name}`, serviceId: session.serviceId };
   }
 }

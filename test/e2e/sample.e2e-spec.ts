@@ -1,11 +1,19 @@
 import request from 'supertest';
 import { startSample, type RunningSample } from '../../sample/sample.js';
+import { GREETER_PROTO } from '../../sample/greeting.js';
+import { callError, rawGrpcClient, unaryCall } from '../support/grpc/grpc-app.js';
+import { freePort } from '../support/redis-server.js';
 
 describe('sample: greeter and caller', () => {
   let sample: RunningSample;
 
   beforeAll(async () => {
-    sample = await startSample({ greeterPort: 0, callerPort: 0, logger: false });
+    sample = await startSample({
+      greeterPort: 0,
+      callerPort: 0,
+      greeterGrpcPort: await freePort(),
+      logger: false,
+    });
   });
 
   afterAll(() => sample.close());
@@ -43,6 +51,35 @@ describe('sample: greeter and caller', () => {
       message: 'Handshake failed',
       error: 'Unauthorized',
     });
+  });
+
+  it('walks the gRPC flow: hello through the caller over gRPC, an unsigned call refused', async () => {
+    const before = await request(sample.greeterUrl).get('/health');
+    const sessions = before.body.info.sessions.activeSessions as number;
+
+    // The caller handshakes over gRPC (MeshHandshake/Open), then signs Greeter/Greet.
+    const hello = await request(sample.callerUrl).get('/hello/grpc?name=World');
+    expect(hello.status).toBe(200);
+    expect(hello.body).toEqual({ message: 'Hello, World', serviceId: 'caller' });
+    const again = await request(sample.callerUrl).get('/hello/grpc?name=Ada');
+    expect(again.body).toEqual({ message: 'Hello, Ada', serviceId: 'caller' });
+    const after = await request(sample.greeterUrl).get('/health');
+    expect(after.body.info.sessions.activeSessions).toBe(sessions + 1);
+
+    const client = rawGrpcClient(sample.greeterGrpcAddress, 'greeter.v1.Greeter', GREETER_PROTO);
+    try {
+      const refused = await callError(unaryCall(client, 'Greet', { name: 'World' }));
+      expect({ code: refused.code, details: refused.details }).toEqual({
+        code: 16,
+        details: 'Missing request signature',
+      });
+    } finally {
+      client.close();
+    }
+
+    const long = await request(sample.callerUrl).get(`/hello/grpc?name=${'a'.repeat(101)}`);
+    expect(long.status).toBe(400);
+    expect(long.body.message).toBe('name must be 1 to 100 characters');
   });
 
   it('removed the demo stand-in for the handshake', async () => {
