@@ -1,10 +1,12 @@
 import type { Session } from '../core/session.interface.js';
 
 /**
- * The session `SessionGuard` checked for each gRPC call, by server call object: the message is
- * the caller's payload and is never written to. Held weakly, so it goes with the call.
+ * Where `SessionGuard` keeps the session it checked for a gRPC call: a symbol-keyed property
+ * of the grpc-js server call object, never of the message (the caller's payload). A property
+ * rather than a WeakMap: a weak collection that gains an entry per call slows every garbage
+ * collection.
  */
-const sessions = new WeakMap<object, Session>();
+const SESSION = Symbol('meshSession');
 
 /**
  * The session checked for a gRPC call.
@@ -13,7 +15,9 @@ const sessions = new WeakMap<object, Session>();
  * @returns the session, or `undefined` when the guard did not check this call
  */
 export function sessionOfCall(call: unknown): Session | undefined {
-  return typeof call === 'object' && call !== null ? sessions.get(call) : undefined;
+  return typeof call === 'object' && call !== null
+    ? (call as { [SESSION]?: Session })[SESSION]
+    : undefined;
 }
 
 /**
@@ -23,5 +27,5 @@ export function sessionOfCall(call: unknown): Session | undefined {
  * @param session the session
  */
 export function setSessionOfCall(call: object, session: Session): void {
-  sessions.set(call, session);
+  (call as { [SESSION]?: Session })[SESSION] = session;
 }

@@ -63,6 +63,18 @@ export function metadataHeaders(
 }
 
 /**
+ * One metadata entry as the single string it should hold.
+ *
+ * @param metadata the call's metadata
+ * @param key the lower-case key
+ * @returns the value, or `undefined` when absent, binary or sent more than once
+ */
+export function metadataValue(metadata: GrpcMetadataLike, key: string): string | undefined {
+  const values = metadata.get(key);
+  return values.length === 1 && typeof values[0] === 'string' ? values[0] : undefined;
+}
+
+/**
  * What a context is, for the error on an unsupported one: its type and, for `rpc`, the class of
  * the transport's context argument (`TcpContext`, `NatsContext`, ...).
  *
@@ -72,10 +84,37 @@ export function metadataHeaders(
 export function describeContext(context: ExecutionContext): string {
   const type = context.getType<string>();
   if (type !== 'rpc') return type;
-  const transport: unknown = context.getArgByIndex(1);
-  const name =
-    typeof transport === 'object' && transport !== null ? transport.constructor.name : undefined;
-  return name === undefined || name === 'Object' ? type : `${type} (${name})`;
+  const name = classNameOf(context.getArgByIndex(1));
+  return name === undefined ? type : `${type} (${name})`;
+}
+
+/**
+ * The class name of a transport's context object, read from its prototype: a payload's own
+ * `constructor` field is never trusted.
+ */
+function classNameOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  if (prototype === null || prototype === Object.prototype) return undefined;
+  const constructor: unknown = Object.getOwnPropertyDescriptor(prototype, 'constructor')?.value;
+  if (typeof constructor !== 'function') return undefined;
+  const name = constructor.name;
+  return typeof name === 'string' && /^[\w$]{1,64}$/.test(name) ? name : undefined;
+}
+
+/**
+ * Whether a gRPC handler's first argument is a stream of messages (a client-streaming call),
+ * rather than one decoded message.
+ *
+ * @param message the handler's first argument
+ * @returns `true` for an Observable or another subscribable stream
+ */
+export function isMessageStream(message: unknown): boolean {
+  return (
+    typeof message === 'object' &&
+    message !== null &&
+    typeof (message as { subscribe?: unknown }).subscribe === 'function'
+  );
 }
 
 function isMetadata(value: unknown): value is GrpcMetadataLike {

@@ -17,7 +17,7 @@ import { GuardMessages } from './guard.messages.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
 import { StoreFailureLog } from './store-failure-log.js';
 import type { SessionGuardRequest, SessionGuardResponse } from './session-guard-request.js';
-import { describeContext, metadataHeaders, readGrpcCall, type GrpcCall } from './grpc-call.js';
+import { describeContext, metadataValue, readGrpcCall, type GrpcCall } from './grpc-call.js';
 import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
 import { sessionOfCall, setSessionOfCall } from './call-sessions.js';
 import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
@@ -127,9 +127,8 @@ export class SessionGuard implements CanActivate {
   }
 
   /**
-   * An `rpc` context: a gRPC call is checked (a message that could not be decoded is refused
-   * even on a skipped route, whose handler would otherwise get a blank message); any other
-   * transport is refused with an error naming it.
+   * An `rpc` context: a gRPC call is checked (an undecodable message is refused even on a
+   * skipped route); any other transport is refused with an error naming it.
    */
   private async activateCall(context: ExecutionContext): Promise<boolean> {
     const call = readGrpcCall(context);
@@ -212,10 +211,7 @@ export class SessionGuard implements CanActivate {
 
   /** Reads the session id from a gRPC call; by default the `sessionHeader` metadata entry. */
   protected getCallSessionId(call: GrpcCall): string | undefined {
-    const value = metadataHeaders(call.metadata, [this.options.sessionHeader])[
-      this.options.sessionHeader
-    ];
-    return typeof value === 'string' ? value : undefined;
+    return metadataValue(call.metadata, this.options.sessionHeader);
   }
 
   /** Validates and slides the session, mapping every failure to an HTTP error. */

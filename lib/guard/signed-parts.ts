@@ -1,7 +1,9 @@
 import type { SignedRequestParts } from '../protocol/signing/request-verifier.js';
 import { GRPC_SIGNING_PROFILE } from '../protocol/signing/signing-profile.js';
 import { messageBytesOf } from '../protocol/grpc/message-bytes.js';
-import { metadataHeaders, type GrpcCall } from './grpc-call.js';
+import { SigningMessages } from '../protocol/signing/signing.messages.js';
+import { isMessageStream, metadataHeaders, type GrpcCall } from './grpc-call.js';
+import { SessionUnauthorizedException } from './session.exceptions.js';
 import type { SessionGuardRequest } from './session-guard-request.js';
 
 /** The metadata a signed gRPC call carries. */
@@ -56,8 +58,13 @@ export function requestTargetUri(request: SessionGuardRequest): string | undefin
  *
  * @param call the gRPC call
  * @returns the parts for `RequestVerifier.verify`, with the gRPC profile
+ * @throws {SessionUnauthorizedException} on a client-streaming call, whose messages no
+ *   signature covers
  */
 export function signedCallParts(call: GrpcCall): SignedRequestParts {
+  if (isMessageStream(call.message)) {
+    throw new SessionUnauthorizedException(SigningMessages.streamUnsignable());
+  }
   return {
     method: 'POST',
     targetUri: undefined,

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { Module } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import type { INestMicroservice } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
@@ -28,12 +28,14 @@ import {
   type ClientSession,
 } from '../../lib/protocol/handshake/client-handshake.js';
 import { createEphemeralKeyPair } from '../../lib/protocol/handshake/ephemeral-keys.js';
-import { signGrpcCall } from '../../lib/protocol/signing/call-signer.js';
 import {
   callError,
   freePort,
   GREETER_PROTO_PATH,
+  metadataOf,
   rawHandshakeClient,
+  rawUnaryCall,
+  signedCallMetadata,
   startGrpcApp,
   unaryCall,
   type GrpcApp,
@@ -65,16 +67,10 @@ function hello(
 }
 
 /** A raw call of Open with the given bytes as the message, to send what no encoder would. */
-function openRaw(client: RawGrpcClient, bytes: Buffer): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      MESH_HANDSHAKE_PATHS.open,
-      (value: Buffer) => value,
-      (value: Buffer) => value,
-      bytes,
-      (error: ServiceError | null, reply?: unknown) => (error ? reject(error) : resolve(reply)),
-    );
-  });
+async function openRaw(client: RawGrpcClient, bytes: Buffer): Promise<Buffer> {
+  const outcome = await rawUnaryCall(client, MESH_HANDSHAKE_PATHS.open, bytes);
+  if (outcome.error !== undefined) throw outcome.error;
+  return outcome.reply;
 }
 
 /** Opens a session through a client handshake, and checks the server's signed reply. */
@@ -244,8 +240,7 @@ describe.each(stores)('gRPC handshake on the $name store', (factory) => {
 
   it('ends the session on a signed Close, and refuses an unsigned one', async () => {
     const { sessionId, key } = await openSession(client);
-    const unsigned = new Metadata();
-    unsigned.set('x-mesh-session-id', sessionId);
+    const unsigned = metadataOf({ 'x-mesh-session-id': sessionId });
     const refused = await callError(unaryCall(client, 'Close', {}, unsigned));
     expect({ code: refused.code, details: refused.details }).toEqual({
       code: status.UNAUTHENTICATED,
@@ -253,14 +248,12 @@ describe.each(stores)('gRPC handshake on the $name store', (factory) => {
     });
     expect(await manager.getSession(sessionId)).toBeDefined();
 
-    const signed = new Metadata();
-    const entries = signGrpcCall({
+    const signed = signedCallMetadata({
       path: MESH_HANDSHAKE_PATHS.close,
       message: new Uint8Array(0),
       sessionId,
       sessionKey: key,
     });
-    for (const [name, value] of Object.entries(entries)) signed.set(name, value);
     expect(await unaryCall(client, 'Close', {}, signed)).toEqual({ ended: true });
     expect(await manager.getSession(sessionId)).toBeUndefined();
   });
@@ -334,14 +327,12 @@ describe('gRPC handshake apps', () => {
     try {
       const { sessionId, key } = await openSession(client);
       // The global guard and the method's own pass the call with one nonce.
-      const signed = new Metadata();
-      const entries = signGrpcCall({
+      const signed = signedCallMetadata({
         path: MESH_HANDSHAKE_PATHS.close,
         message: new Uint8Array(0),
         sessionId,
         sessionKey: key,
       });
-      for (const [name, value] of Object.entries(entries)) signed.set(name, value);
       expect(await unaryCall(client, 'Close', {}, signed)).toEqual({ ended: true });
     } finally {
       client.close();

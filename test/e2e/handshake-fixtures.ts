@@ -58,16 +58,15 @@ export class GreeterController {
   }
 }
 
-/** Every line any Nest logger writes, for leak checks and reason checks. */
+/**
+ * Every line any Nest logger writes, for leak checks and reason checks. An `Error` is kept as
+ * `name: message` (JSON would write it as `{}`), other values as JSON.
+ */
 export class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
 
   private keep(level: string, message: unknown, rest: unknown[]): void {
-    this.lines.push(
-      [level, message, ...rest]
-        .map((part) => (typeof part === 'string' ? part : JSON.stringify(part)))
-        .join(' '),
-    );
+    this.lines.push([level, message, ...rest].map(logPart).join(' '));
   }
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -88,6 +87,12 @@ export class CapturingLogger implements LoggerService {
   fatal(message: unknown, ...rest: unknown[]): void {
     this.keep('fatal', message, rest);
   }
+}
+
+function logPart(part: unknown): string {
+  if (typeof part === 'string') return part;
+  if (part instanceof Error) return `${part.name}: ${part.message}`;
+  return JSON.stringify(part);
 }
 
 /** The two platforms, as factories of fresh adapters. */

@@ -1,4 +1,6 @@
-import { signGrpcCall } from '../../lib/index.js';
+import { randomBytes } from 'node:crypto';
+import { SessionMessages, signGrpcCall } from '../../lib/index.js';
+import { keyEncodings } from '../support/audit-recorder.js';
 
 // The worked example of docs/grpc.md: a second signer can check itself against it.
 const EXAMPLE = {
@@ -36,4 +38,134 @@ describe('signGrpcCall', () => {
       );
     },
   );
+
+  describe('checks the session and the parameters before signing', () => {
+    /**
+     * The TypeError that signing with this one input changed gives, or `undefined`; any other
+     * error fails the test as it is.
+     */
+    function refusal(change: Record<string, unknown>): TypeError | undefined {
+      try {
+        signGrpcCall({ ...EXAMPLE, ...change } as typeof EXAMPLE);
+      } catch (error) {
+        if (error instanceof TypeError) return error;
+        throw error;
+      }
+      return undefined;
+    }
+
+    it.each([
+      ['empty', ''],
+      ['with a line break', 'a\nb'],
+      ['with a tab', 'a\tb'],
+      ['not ASCII', 'sessión'],
+      ['a number', 42],
+      ['missing', undefined],
+    ])('refuses a session id %s, naming sessionId', (_case, sessionId) => {
+      const error = refusal({ sessionId });
+      expect(error).toEqual(
+        new TypeError(SessionMessages.invalidArgument('sessionId', 'a session id', sessionId)),
+      );
+      expect(error?.message).toMatch(/^Argument "sessionId" must be a session id; got /);
+    });
+
+    it.each([
+      ['31 bytes', EXAMPLE.sessionKey.subarray(0, 31)],
+      ['33 bytes', Buffer.concat([EXAMPLE.sessionKey, Buffer.from([32])])],
+      ['empty', Buffer.alloc(0)],
+      ['a Uint8Array', new Uint8Array(EXAMPLE.sessionKey)],
+      ['its hex string', EXAMPLE.sessionKey.toString('hex')],
+      ['its base64 string', EXAMPLE.sessionKey.toString('base64')],
+      ['missing', undefined],
+    ])('refuses a session key that is %s, naming sessionKey', (_case, sessionKey) => {
+      const error = refusal({ sessionKey });
+      expect(error).toEqual(
+        new TypeError(
+          SessionMessages.invalidArgument('sessionKey', 'a 32-byte Buffer', sessionKey),
+        ),
+      );
+      expect(error?.message).toMatch(/^Argument "sessionKey" must be a 32-byte Buffer; got /);
+    });
+
+    it("never puts the key's bytes in the error, in any form the key was passed", () => {
+      const key = randomBytes(32);
+      const wrong: [unknown, Buffer][] = [
+        [key.subarray(0, 31), key.subarray(0, 31)],
+        [Buffer.concat([key, key]), key],
+        [new Uint8Array(key), key],
+        [key.toString('hex'), key],
+        [key.toString('base64'), key],
+        [key.toString('base64url'), key],
+      ];
+      for (const [sessionKey, bytes] of wrong) {
+        const message = refusal({ sessionKey })?.message;
+        expect(message).toContain('"sessionKey"');
+        for (const encoding of [...keyEncodings(bytes), Array.from(bytes).join(',')]) {
+          expect(message).not.toContain(encoding);
+        }
+      }
+      // Nor when the key lands in another argument.
+      for (const change of [
+        { sessionId: `${key.toString('hex')}\n` },
+        { nonce: key.toString('latin1') },
+        { nonce: key.toString('hex').repeat(3) },
+      ]) {
+        const message = refusal(change)?.message;
+        for (const encoding of keyEncodings(key)) expect(message).not.toContain(encoding);
+      }
+    });
+
+    it.each([
+      ['15 characters', 'n'.repeat(15)],
+      ['129 characters', 'n'.repeat(129)],
+      ['empty', ''],
+      ['with a line break', `${'n'.repeat(16)}\n`],
+      ['not ASCII', 'ñ'.repeat(16)],
+      ['a number', 1234567890123456],
+    ])('refuses a nonce of %s, naming nonce', (_case, nonce) => {
+      expect(refusal({ nonce })).toEqual(
+        new TypeError(
+          SessionMessages.invalidArgument('nonce', '16 to 128 printable ASCII characters', nonce),
+        ),
+      );
+    });
+
+    it.each([
+      ['negative', -1],
+      ['a fraction', 1767225600.5],
+      ['NaN', Number.NaN],
+      ['infinite', Number.POSITIVE_INFINITY],
+      ['beyond 2^53', 2 ** 53],
+      ['beyond 15 digits', 10 ** 15],
+      ['a string', '1767225600'],
+    ])('refuses a created time that is %s, naming created', (_case, created) => {
+      expect(refusal({ created })).toEqual(
+        new TypeError(
+          SessionMessages.invalidArgument('created', 'whole seconds since the epoch', created),
+        ),
+      );
+    });
+
+    it('accepts the bounds: nonces of 16 and 128 characters, created from 0 to 15 digits', () => {
+      for (const change of [
+        { nonce: 'n'.repeat(16) },
+        { nonce: '~'.repeat(128) },
+        { nonce: ' !"#$%&()*+,-./:;<=>?@[\\]^_`{|}' },
+        { created: 0 },
+        // The largest Structured Fields integer.
+        { created: 999_999_999_999_999 },
+        { sessionId: 'a"b\\c' },
+      ]) {
+        expect(refusal(change)).toBeUndefined();
+      }
+    });
+
+    it('checks the path first, then the session', () => {
+      expect(refusal({ path: 'x', sessionKey: undefined })).toEqual(
+        new TypeError(
+          `The call cannot be signed: "x" is not a gRPC method path such as "/package.Service/Method"`,
+        ),
+      );
+    });
+  });
 });

@@ -8,6 +8,7 @@ import {
   RequestVerifier,
   SessionGuard,
   SessionManager,
+  SessionMessages,
   SessionValidationError,
   type SignatureVerificationError,
   SigningMessages,
@@ -23,6 +24,7 @@ import {
   hmacSha256,
   targetUriOf,
 } from '../../lib/protocol/signing/signature-base.js';
+import { keyEncodings } from '../support/audit-recorder.js';
 
 describe('Content-Digest (RFC 9530)', () => {
   const body = Buffer.from('{"hello": "world"}');
@@ -138,6 +140,98 @@ describe('signRequest', () => {
     const a = signRequest({ method: 'GET', url: 'http://a/', sessionId, sessionKey });
     const b = signRequest({ method: 'GET', url: 'http://a/', sessionId, sessionKey });
     expect(a['signature-input']).not.toBe(b['signature-input']);
+  });
+
+  describe('checks the session and the parameters', () => {
+    const request = { method: 'POST', url: 'http://a/x', body: Buffer.from('{}') };
+
+    /** The TypeError signing with these inputs gives, or `undefined`; other errors fail as is. */
+    function refusal(change: Record<string, unknown>): TypeError | undefined {
+      try {
+        signRequest({ ...request, sessionId, sessionKey, ...change } as SignRequestInput);
+      } catch (error) {
+        if (error instanceof TypeError) return error;
+        throw error;
+      }
+      return undefined;
+    }
+
+    const expected: Record<string, string> = {
+      sessionId: 'a session id',
+      sessionKey: 'a 32-byte Buffer',
+      nonce: '16 to 128 printable ASCII characters',
+      created: 'whole seconds since the epoch',
+    };
+
+    it.each([
+      ['sessionId', ''],
+      ['sessionId', 'a\r\nb'],
+      ['sessionId', 'ключ'],
+      ['sessionId', undefined],
+      ['sessionKey', randomBytes(16)],
+      ['sessionKey', randomBytes(64)],
+      ['sessionKey', new Uint8Array(32)],
+      ['sessionKey', randomBytes(32).toString('hex')],
+      ['sessionKey', undefined],
+      ['nonce', 'n'.repeat(15)],
+      ['nonce', 'n'.repeat(129)],
+      ['nonce', `${'n'.repeat(20)}\u0000`],
+      ['nonce', 42],
+      ['created', -1],
+      ['created', 0.5],
+      ['created', Number.NaN],
+      ['created', 2 ** 53],
+      ['created', 10 ** 15],
+      ['created', '5'],
+    ])('refuses %s = %p with a TypeError naming it', (argument, value) => {
+      const error = refusal({ [argument]: value });
+      expect(error).toEqual(
+        new TypeError(SessionMessages.invalidArgument(argument, expected[argument], value)),
+      );
+      expect(error?.message).toMatch(new RegExp(`^Argument "${argument}" must be `));
+    });
+
+    it("never puts the key's bytes in the error", () => {
+      const key = randomBytes(32);
+      for (const change of [
+        { sessionKey: key.subarray(0, 31) },
+        { sessionKey: Buffer.concat([key, Buffer.alloc(1)]) },
+        { sessionKey: new Uint8Array(key) },
+        { sessionKey: key.toString('hex') },
+        { sessionKey: key.toString('base64') },
+        { sessionId: `${key.toString('base64')}\n` },
+        { nonce: key.toString('hex').repeat(3) },
+      ]) {
+        const message = refusal(change)?.message;
+        expect(message).toMatch(/^Argument "\w+" must be /);
+        for (const encoding of [
+          ...keyEncodings(key),
+          key.subarray(0, 31).toString('hex'),
+          Array.from(key).join(','),
+        ]) {
+          expect(message).not.toContain(encoding);
+        }
+      }
+    });
+
+    it('accepts the bounds, and signs with what it was given', () => {
+      for (const change of [
+        { nonce: 'n'.repeat(16) },
+        { nonce: 'n'.repeat(128) },
+        { created: 0 },
+        { created: 999_999_999_999_999 },
+      ]) {
+        expect(refusal(change)).toBeUndefined();
+      }
+      const signed = signRequest({
+        ...request,
+        sessionId,
+        sessionKey,
+        created: 0,
+        nonce: 'n'.repeat(128),
+      });
+      expect(signed['signature-input']).toContain(`;created=0;nonce="${'n'.repeat(128)}";`);
+    });
   });
 });
 

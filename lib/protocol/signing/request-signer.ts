@@ -3,7 +3,14 @@ import { serializeInnerList, type Item, type Parameters } from 'structured-heade
 import { SigningMessages } from './signing.messages.js';
 import { createContentDigest } from './content-digest.js';
 import { buildSignatureBase, hmacSha256, targetUriOf } from './signature-base.js';
-import { DIGEST_COMPONENT, SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './signing.constants.js';
+import {
+  DIGEST_COMPONENT,
+  NONCE_LENGTH,
+  SIGNATURE_ALGORITHM,
+  SIGNATURE_LABEL,
+} from './signing.constants.js';
+import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
+import { SessionMessages } from '../../core/session.messages.js';
 
 /** What {@link signRequest} needs. */
 export interface SignRequestInput {
@@ -73,6 +80,54 @@ export function signRequest(input: SignRequestInput): SignedRequestHeaders {
   return digest === undefined ? signed : { ...signed, 'content-digest': digest };
 }
 
+// Structured Fields integers have at most 15 digits (RFC 8941 §3.3.1).
+const MAX_SF_INTEGER = 999_999_999_999_999;
+// Structured Fields strings hold printable ASCII; the verifier refuses anything else.
+const SF_STRING = /^[\x20-\x7e]*$/;
+
+/**
+ * The session and the parameters, as the verifier will accept them: a mistake is the caller's
+ * to fix, so it is a TypeError here rather than a 401 from the server.
+ */
+function checkSignatureInput(input: SignatureInput): void {
+  const { sessionId, sessionKey, nonce, created } = input;
+  if (typeof sessionId !== 'string' || sessionId.length === 0 || !SF_STRING.test(sessionId)) {
+    throw new TypeError(SessionMessages.invalidArgument('sessionId', 'a session id', sessionId));
+  }
+  if (!Buffer.isBuffer(sessionKey) || sessionKey.length !== SESSION_KEY_LENGTH) {
+    throw new TypeError(
+      SessionMessages.invalidArgument(
+        'sessionKey',
+        `a ${SESSION_KEY_LENGTH}-byte Buffer`,
+        sessionKey,
+      ),
+    );
+  }
+  if (
+    nonce !== undefined &&
+    (typeof nonce !== 'string' ||
+      nonce.length < NONCE_LENGTH.min ||
+      nonce.length > NONCE_LENGTH.max ||
+      !SF_STRING.test(nonce))
+  ) {
+    throw new TypeError(
+      SessionMessages.invalidArgument(
+        'nonce',
+        `${NONCE_LENGTH.min} to ${NONCE_LENGTH.max} printable ASCII characters`,
+        nonce,
+      ),
+    );
+  }
+  if (
+    created !== undefined &&
+    (!Number.isSafeInteger(created) || created < 0 || created > MAX_SF_INTEGER)
+  ) {
+    throw new TypeError(
+      SessionMessages.invalidArgument('created', 'whole seconds since the epoch', created),
+    );
+  }
+}
+
 /** The session and the optional parameters every signature takes. */
 export type SignatureInput = Pick<
   SignRequestInput,
@@ -94,6 +149,7 @@ export function signComponents(
   valueOf: (component: string) => string | undefined,
   input: SignatureInput,
 ): Omit<SignedRequestHeaders, 'content-digest'> | undefined {
+  checkSignatureInput(input);
   const parameters: Parameters = new Map<string, string | number>([
     ['created', input.created ?? Math.floor(Date.now() / 1000)],
     ['nonce', input.nonce ?? randomBytes(32).toString('base64url')],

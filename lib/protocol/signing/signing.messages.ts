@@ -12,6 +12,8 @@ export const SigningMessages = {
   /** 401 (gRPC): the call signature lacks a required component or parameter. */
   callSignatureIncomplete: (): string =>
     'Call signature must cover "@path" and "content-digest", with created, nonce, keyid and alg',
+  /** 401 (gRPC): signature mode on a client-streaming call, whose messages no signature covers. */
+  streamUnsignable: (): string => 'Client-streaming calls cannot be signed',
   /** 401: `alg` is not hmac-sha256. */
   signatureAlgorithm: (): string => 'Unsupported signature algorithm: only hmac-sha256',
   /** 401: `created` (or `expires`) is outside the allowed clock skew. */

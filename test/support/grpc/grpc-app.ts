@@ -1,12 +1,6 @@
 import type { INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
-import {
-  credentials,
-  loadPackageDefinition,
-  Metadata,
-  Client,
-  type ServiceError,
-} from '@grpc/grpc-js';
-import { loadSync, type Options as LoaderOptions } from '@grpc/proto-loader';
+import { loadSync } from '@grpc/proto-loader';
+import { Transport, type GrpcOptions } from '@nestjs/microservices';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { freePort } from '../redis-server.js';
@@ -17,18 +11,13 @@ import {
   type RateLimiterOptions,
   type SessionStore,
 } from '../../../lib/index.js';
-import {
-  MESH_HANDSHAKE_LOADER_OPTIONS,
-  MESH_HANDSHAKE_PROTO_PATH,
-  MeshSessionGrpcModule,
-  meshGrpcOptions,
-  type MeshGrpcOptions,
-} from '../../../lib/grpc.js';
+import { MeshSessionGrpcModule, meshGrpcOptions, type MeshGrpcOptions } from '../../../lib/grpc.js';
 import { AuditRecorder } from '../audit-recorder.js';
 import { CapturingLogger } from '../../e2e/handshake-fixtures.js';
+import { GREETER_PROTO_PATH } from './grpc-calls.js';
 
-/** The test services' proto: `greeter.v1.Greeter` (Greet, Whoami, Public). */
-export const GREETER_PROTO_PATH = new URL('./greeter.proto', import.meta.url).pathname;
+// The raw clients and calls the gRPC specs use, beside the app they talk to.
+export * from './grpc-calls.js';
 
 /** What {@link startGrpcApp} builds. Everything is optional. */
 export interface GrpcAppOptions {
@@ -53,6 +42,14 @@ export interface GrpcAppOptions {
   grpc?: Partial<MeshGrpcOptions>;
   /** @default a {@link CapturingLogger} */
   logger?: LoggerService;
+  /**
+   * Serve through `meshGrpcOptions()`, which keeps each message's bytes. `false` serves the
+   * greeter proto with Nest's plain gRPC options instead (no bytes kept: signature mode cannot
+   * verify a call), and ignores `grpc`.
+   *
+   * @default true
+   */
+  keepMessageBytes?: boolean;
 }
 
 /** A started hybrid app: Express on loopback and a gRPC server on loopback. */
@@ -109,96 +106,21 @@ export async function startGrpcApp(options: GrpcAppOptions = {}): Promise<GrpcAp
   const moduleRef = await Test.createTestingModule(grpcAppMetadata(options, audit)).compile();
   const app = moduleRef.createNestApplication(new ExpressAdapter(), { rawBody: true, logger });
   const url = `127.0.0.1:${await freePort()}`;
-  app.connectMicroservice(
-    meshGrpcOptions({
-      url,
-      package: 'greeter.v1',
-      protoPath: GREETER_PROTO_PATH,
-      ...options.grpc,
-    }),
-    { inheritAppConfig: true },
-  );
+  const microservice: GrpcOptions =
+    options.keepMessageBytes === false
+      ? {
+          transport: Transport.GRPC,
+          options: { url, package: 'greeter.v1', packageDefinition: loadSync(GREETER_PROTO_PATH) },
+        }
+      : meshGrpcOptions({
+          url,
+          package: 'greeter.v1',
+          protoPath: GREETER_PROTO_PATH,
+          ...options.grpc,
+        });
+  app.connectMicroservice(microservice, { inheritAppConfig: true });
   await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const httpUrl = (await app.getUrl()).replace('[::1]', '127.0.0.1');
   return { app, url, httpUrl, audit, logger, close: () => app.close() };
-}
-
-/** A raw grpc-js client of one service, with its methods as grpc-js generates them. */
-export type RawGrpcClient = Client & Record<string, (...args: unknown[]) => unknown>;
-
-/**
- * A raw grpc-js client of a service from a proto. Its `close()` closes the channel, even when
- * the service has a method named `Close` (call that one as `Close`).
- *
- * @param url the server, `host:port`
- * @param service the fully qualified service name, such as `greeter.v1.Greeter`
- * @param protoPath the proto that defines it
- * @param loader proto-loader options
- */
-export function rawGrpcClient(
-  url: string,
-  service: string,
-  protoPath: string = GREETER_PROTO_PATH,
-  loader: LoaderOptions = {},
-): RawGrpcClient {
-  const root = loadPackageDefinition(loadSync(protoPath, loader)) as Record<string, unknown>;
-  const Service = service
-    .split('.')
-    .reduce<unknown>((node, name) => (node as Record<string, unknown>)[name], root) as new (
-    address: string,
-    creds: ReturnType<typeof credentials.createInsecure>,
-  ) => RawGrpcClient;
-  const client = new Service(url, credentials.createInsecure());
-  // grpc-js also names each method in lower camel case: a `Close` method shadows `close()`.
-  const close = Client.prototype.close;
-  Object.defineProperty(client, 'close', { value: () => close.call(client) });
-  return client;
-}
-
-/**
- * A raw client of the handshake service, its proto loaded as the server loads it.
- *
- * @param url the server, `host:port`
- */
-export function rawHandshakeClient(url: string): RawGrpcClient {
-  return rawGrpcClient(url, 'mesh_session.v1.MeshHandshake', MESH_HANDSHAKE_PROTO_PATH, {
-    ...MESH_HANDSHAKE_LOADER_OPTIONS,
-  });
-}
-
-/**
- * One unary call, as a promise: the reply, or the grpc-js `ServiceError` (code, details and
- * the trailing metadata).
- *
- * @param client a raw client
- * @param method the method's name on the client, such as `Greet` or `Open`
- * @param message the request message
- * @param metadata the call's metadata
- */
-export function unaryCall<T = Record<string, unknown>>(
-  client: RawGrpcClient,
-  method: string,
-  message: object,
-  metadata: Metadata = new Metadata(),
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    client[method](message, metadata, (error: ServiceError | null, reply: T) =>
-      error === null ? resolve(reply) : reject(error),
-    );
-  });
-}
-
-/**
- * The error of a call that must fail.
- *
- * @param pending the call
- */
-export async function callError(pending: Promise<unknown>): Promise<ServiceError> {
-  try {
-    await pending;
-  } catch (error) {
-    return error as ServiceError;
-  }
-  throw new Error('the call succeeded');
 }
