@@ -15,6 +15,11 @@ const PRUNE_PER_CLAIM = 8;
 export class NonceSet {
   /** Claimed nonces and when each claim ends, in claim order. */
   private readonly claims = new Map<string, number>();
+  /**
+   * When the first claim in order ends: pruning stops at the first live claim, so until then
+   * it would remove nothing, and a claim skips it without walking the map.
+   */
+  private firstEnds = Infinity;
 
   /**
    * Claims a nonce within a scope, unless it is claimed already.
@@ -28,11 +33,16 @@ export class NonceSet {
   claim(scope: string, nonce: string, ttl: number, now: number): boolean {
     const key = `${scope}\u0000${nonce}`;
     const until = this.claims.get(key);
-    if (until !== undefined && until > now) return false;
-    // Re-inserted, so that the map stays ordered by claim time for pruning.
-    this.claims.delete(key);
+    if (until !== undefined) {
+      if (until > now) return false;
+      // Re-inserted, so that the map stays ordered by claim time for pruning.
+      this.claims.delete(key);
+      // The first claim may have been this one: the hint must not skip a due prune.
+      this.firstEnds = -Infinity;
+    }
     this.claims.set(key, now + ttl);
-    this.prune(now, PRUNE_PER_CLAIM);
+    if (this.claims.size === 1) this.firstEnds = now + ttl;
+    if (now >= this.firstEnds) this.prune(now, PRUNE_PER_CLAIM);
     return true;
   }
 
@@ -45,8 +55,12 @@ export class NonceSet {
    */
   prune(now: number, limit = Infinity): void {
     let seen = 0;
+    this.firstEnds = Infinity;
     for (const [key, until] of this.claims) {
-      if (until > now || seen++ >= limit) break;
+      if (until > now || seen++ >= limit) {
+        this.firstEnds = until;
+        break;
+      }
       this.claims.delete(key);
     }
   }
