@@ -30,6 +30,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signRequest } from '../dist/index.js';
 import { median, parseArgs, summarize } from './lib/stats.mjs';
+import { grpcSection } from './lib/grpc-report.mjs';
 import { IMPLEMENTATIONS, LABELS } from './store/impls.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -606,7 +607,16 @@ function gitCommit() {
   }
 }
 
-function report({ store, cleanup, http, extraOutputs, redis, loadStart, loadEnd }) {
+/** Guarded against unguarded gRPC unary calls, in a worker of its own (bench/grpc.bench.mjs). */
+function grpcScenarios() {
+  log('grpc: unguarded, session-id and signature mode');
+  const settings = QUICK
+    ? ['--duration', '1', '--warmup', '0', '--rounds', '3', '--filler', '100']
+    : ['--duration', '10', '--warmup', '1', '--rounds', '3', '--filler', '10000'];
+  return runWorker('grpc.bench.mjs', settings, QUICK ? 120_000 : 600_000);
+}
+
+function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, loadEnd }) {
   const targets = [];
   const target = (scenario, measured, goal, ok) => targets.push({ scenario, measured, goal, ok });
   const lines = [];
@@ -1010,6 +1020,8 @@ function report({ store, cleanup, http, extraOutputs, redis, loadStart, loadEnd 
       );
   }
 
+  if (grpc !== undefined) push(...grpcSection(grpc, target));
+
   if (extraOutputs.length > 0) {
     push(
       '## Handshake, signing and Redis store benchmarks',
@@ -1043,12 +1055,14 @@ try {
   const store = wants('store') ? await storeScenarios() : [];
   const cleanup = wants('cleanup') ? await cleanupScenarios(redis) : [];
   const http = wants('http') ? await httpScenarios(redis) : [];
+  const grpc = wants('grpc') ? await grpcScenarios() : undefined;
   // The quick smoke run leaves the handshake and signing benchmarks out, to stay under a minute.
   const extraOutputs = wants('extras') && !QUICK ? await extras() : [];
   const { markdown, targets } = report({
     store,
     cleanup,
     http,
+    grpc,
     extraOutputs,
     redis,
     loadStart,

@@ -1,0 +1,93 @@
+// A Nest gRPC microservice for the gRPC benchmark, in a child process of its own (forked by
+// bench/grpc.bench.mjs), so that the server and the load generator never share an event loop.
+//
+// The parent sends one config message over IPC (the session key never goes on a command line):
+//   { variant: 'unguarded' | 'guarded' | 'carried' | 'signature', port, sessionKey (hex), fillerSessions }
+// The child answers { sessionId } once listening; then { mark: true } answers the calls served
+// so far and this process's CPU time, so the parent measures the server alone.
+// Every variant serves bench.v1.Bench/Echo with the same handler; only the guard differs:
+// - unguarded: no guard, Nest's plain gRPC options (what an app without this library runs);
+// - guarded:   SessionGuard in session-id mode, started with meshGrpcOptions();
+// - carried:   as guarded; its client also sends a signed call's metadata, which nothing reads;
+// - signature: SessionGuard in signature mode, started with meshGrpcOptions().
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath, URL } from 'node:url';
+import { Controller, Module, UseGuards } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { GrpcMethod, Transport } from '@nestjs/microservices';
+import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
+import { meshGrpcOptions } from '../../dist/grpc.js';
+
+export const BENCH_PROTO = fileURLToPath(new URL('./bench.proto', import.meta.url));
+
+let served = 0;
+
+function benchController(guarded) {
+  class BenchController {
+    echo() {
+      served++;
+      return { ok: true };
+    }
+  }
+  const proto = BenchController.prototype;
+  Reflect.decorate(
+    [GrpcMethod('Bench', 'Echo')],
+    proto,
+    'echo',
+    Object.getOwnPropertyDescriptor(proto, 'echo'),
+  );
+  if (guarded) UseGuards(SessionGuard)(BenchController);
+  Controller()(BenchController);
+  return BenchController;
+}
+
+function benchModule(config) {
+  class BenchModule {}
+  Module({
+    imports: [
+      MeshSessionModule.forRoot({
+        serviceId: 'bench',
+        cleanupInterval: false,
+        requestSigning: config.variant === 'signature',
+      }),
+    ],
+    controllers: [benchController(config.variant !== 'unguarded')],
+  })(BenchModule);
+  return BenchModule;
+}
+
+async function serve(config) {
+  const options = { package: 'bench.v1', protoPath: BENCH_PROTO, url: `127.0.0.1:${config.port}` };
+  const transport =
+    config.variant === 'unguarded'
+      ? { transport: Transport.GRPC, options }
+      : meshGrpcOptions(options);
+  const app = await NestFactory.createMicroservice(benchModule(config), {
+    ...transport,
+    logger: ['error'],
+  });
+  await app.listen();
+  const manager = app.get(SessionManager);
+  // The store holds other sessions too, as a live service's would.
+  for (let i = 0; i < config.fillerSessions; i++) {
+    await manager.createSession(`filler-${i % 100}`, randomBytes(32));
+  }
+  const created = await manager.createSession('caller', Buffer.from(config.sessionKey, 'hex'));
+  process.on('message', async (message) => {
+    if (message?.mark) process.send({ served, cpu: process.cpuUsage(), at: performance.now() });
+    if (message?.stop) {
+      await app.close();
+      process.exit(0);
+    }
+  });
+  process.send({ sessionId: created.id });
+}
+
+process.once('message', (config) => {
+  serve(config).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+});

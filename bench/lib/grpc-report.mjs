@@ -1,0 +1,76 @@
+// The gRPC part of bench/results.md: guarded against unguarded unary calls, and signature
+// against session-id mode, from one run of bench/grpc.bench.mjs.
+
+const n = (value, digits = 0) =>
+  value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const spread = (s) => `±${s.spreadPct.toFixed(0)}%`;
+
+/**
+ * Markdown lines for the gRPC section, and its targets.
+ * @param {any} result the RESULT of bench/grpc.bench.mjs
+ * @param {(scenario: string, measured: string, goal: string, ok: boolean) => void} target
+ */
+export function grpcSection(result, target) {
+  const { variants, ratios, config } = result;
+  const lines = [
+    '## gRPC unary calls',
+    '',
+    `\`node bench/grpc.bench.mjs --duration ${config.duration} --warmup ${config.warmup} --rounds ${config.rounds} --concurrency ${config.concurrency} --filler ${config.filler}\`: one Nest gRPC microservice per variant, each in its own process, serving \`bench.v1.Bench/Echo\` with the same handler on the memory store (${n(config.filler)} other sessions). The load generator sends a fresh id string per call in session-id mode, and signs each signed call (its own nonce) before the clock starts. Server CPU is \`process.cpuUsage()\` in the server over the measured window, divided by the calls it served: the load generator runs on the same machine, and its own cost differs between modes, so this is the figure that isolates the server. Medians of ${config.rounds} rounds, the order of the variants rotating between rounds; ± is the largest distance of a round from the median.`,
+    '',
+    `Each round measures every variant twice: closed loop (each answer launches the next call, so the rate is what the pair of processes sustains), then paced at ${n(result.pacedRate)} calls/s, the same offered load for all (60% of the slowest closed-loop rate of round 1), so that no server runs saturated and each batches its calls alike. ${result.pinned ? 'The servers run on core 1 and the load generator on core 0 (`taskset`).' : 'Processes were not pinned to cores (no `taskset`).'}`,
+    '',
+    '| variant | calls/s (closed loop) | server CPU per call (closed loop) | server CPU per call (paced) |',
+    '|---|---|---|---|',
+  ];
+  const names = {
+    unguarded: 'unguarded (plain Nest gRPC options)',
+    guarded: 'SessionGuard, session-id mode',
+    carried: "session-id mode, carrying a signed call's metadata unread (floor of signature mode)",
+    signature: 'SessionGuard, signature mode',
+  };
+  for (const [name, label] of Object.entries(names)) {
+    const v = variants[name];
+    lines.push(
+      `| ${label} | ${n(v.callsPerSecond.median)} ${spread(v.callsPerSecond)} | ${n(v.cpuMicrosPerCall.median, 1)} µs ${spread(v.cpuMicrosPerCall)} | ${n(v.pacedCpuMicrosPerCall.median, 1)} µs ${spread(v.pacedCpuMicrosPerCall)} |`,
+    );
+  }
+  lines.push(
+    '',
+    "Ratios are computed per round, then the median taken; by CPU, a ratio is the other variant's CPU per call over this one's (so above 1 means cheaper).",
+    '',
+    '| ratio | by throughput | by server CPU per call (closed loop) | by server CPU per call (paced) |',
+    '|---|---|---|---|',
+  );
+  const rows = [
+    ['guarded / unguarded', ratios.guardedOverUnguarded, 0.9],
+    ['signature / session-id', ratios.signatureOverSessionId, 0.85],
+  ];
+  const floors = [
+    ['carried / session-id: the cost of carrying a signature', ratios.carriedOverSessionId],
+    ['signature / carried: the cost of verifying it', ratios.signatureOverCarried],
+  ];
+  for (const [label, ratio] of floors) {
+    lines.push(
+      `| ${label} | ${ratio.throughput.median.toFixed(3)} ${spread(ratio.throughput)} | ${ratio.cpu.median.toFixed(3)} ${spread(ratio.cpu)} | ${ratio.pacedCpu.median.toFixed(3)} ${spread(ratio.pacedCpu)} |`,
+    );
+  }
+  for (const [label, ratio, goal] of rows) {
+    lines.push(
+      `| ${label} | ${ratio.throughput.median.toFixed(3)} ${spread(ratio.throughput)} | ${ratio.cpu.median.toFixed(3)} ${spread(ratio.cpu)} | ${ratio.pacedCpu.median.toFixed(3)} ${spread(ratio.pacedCpu)} |`,
+    );
+    target(
+      `gRPC ${label}, by throughput`,
+      `${ratio.throughput.median.toFixed(3)} (rounds ${ratio.throughput.rounds.map((r) => r.toFixed(2)).join(', ')})`,
+      `≥ ${goal}`,
+      ratio.throughput.median >= goal,
+    );
+    target(
+      `gRPC ${label}, by server CPU per call (paced)`,
+      `${ratio.pacedCpu.median.toFixed(3)} (rounds ${ratio.pacedCpu.rounds.map((r) => r.toFixed(2)).join(', ')}; closed loop ${ratio.cpu.median.toFixed(3)})`,
+      `≥ ${goal}`,
+      ratio.pacedCpu.median >= goal,
+    );
+  }
+  lines.push('');
+  return lines;
+}
