@@ -6,9 +6,9 @@
 //    server core can accept.
 // 1. In process: the full handshake (client hello, server checks and key derivation, session
 //    creation in the memory store, signed reply, client verification and derivation) with
-//    MeshConnection talking to HandshakeService through an in-memory fetch: the crypto and
+//    HttpMeshConnection talking to HandshakeService through an in-memory fetch: the crypto and
 //    bookkeeping cost of one handshake, both sides on one core.
-// 2. Over HTTP: MeshConnection.connect() against a Nest app in a child process (one core
+// 2. Over HTTP: HttpMeshConnection.connect() against a Nest app in a child process (one core
 //    each), `--concurrency` handshakes in flight, on loopback.
 // Each figure is the median of `--rounds` rounds, with the spread around it.
 import 'reflect-metadata';
@@ -19,7 +19,7 @@ import {
   HandshakeService,
   MemorySessionStore,
   MeshAuditEmitter,
-  MeshConnection,
+  HttpMeshConnection,
   SessionManager,
 } from '../dist/index.js';
 import { resolveMeshClientOptions } from '../dist/client/mesh-client.options.js';
@@ -54,7 +54,7 @@ async function drive(options, total, concurrency) {
   const worker = async () => {
     while (started < total) {
       started++;
-      await new MeshConnection(options, service).connect();
+      await new HttpMeshConnection(options, service).connect();
     }
   };
   const t0 = performance.now();

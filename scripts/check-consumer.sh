@@ -4,8 +4,9 @@
 #   1. builds the library and packs it (npm pack) into a temp dir;
 #   2. creates a fresh "type": "module" project next to it and installs the tarball with only
 #      @nestjs/common, @nestjs/core, @nestjs/platform-express, reflect-metadata, rxjs,
-#      typescript@~6.0.3 and @types/node: never ioredis, @nestjs/terminus or @nestjs/schedule,
-#      and checks that npm did not pull any of those three in (say, as a required peer);
+#      typescript@~6.0.3 and @types/node: never ioredis, @nestjs/terminus, @nestjs/schedule or
+#      the gRPC peers (@nestjs/microservices, @grpc/grpc-js, @grpc/proto-loader), and checks
+#      that npm did not pull any of those in (say, as a required peer);
 #   3. compiles a small app against the published .d.ts files with tsc (strict, nodenext,
 #      skipLibCheck: false, decorators with metadata): MeshSessionModule.forRoot, a controller
 #      with @UseGuards(SessionGuard) and @CurrentSession(), SessionManager.createSession;
@@ -22,7 +23,7 @@ started=$SECONDS
 
 # Quiet npm, packages from the local cache whenever it has them.
 npm_flags=(--no-audit --no-fund --loglevel=error --prefer-offline --cache "$(npm config get cache)")
-forbidden=(ioredis @nestjs/terminus @nestjs/schedule)
+forbidden=(ioredis @nestjs/terminus @nestjs/schedule @nestjs/microservices @grpc/grpc-js @grpc/proto-loader)
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mesh-consumer.XXXXXX")"
 current_step='setup'
