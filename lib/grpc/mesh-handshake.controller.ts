@@ -13,22 +13,11 @@ import { MAX_HANDSHAKE_BODY_BYTES } from '../protocol/handshake/handshake.consta
 import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 import type { ServerHello } from '../protocol/handshake/handshake-hello.interface.js';
 import { HandshakeMessages } from '../protocol/handshake/handshake.messages.js';
+import { CLIENT_HELLO_FIELD_NAMES } from '../protocol/handshake/hello-codec.js';
 import { grpcPeerAddress } from './grpc-peer-address.js';
 import { GrpcMessages } from './grpc.messages.js';
 import { handshakeRpcException } from './handshake-rpc-exception.js';
 import { MESH_GRPC_HANDSHAKE } from './mesh-session-grpc.constants.js';
-
-/** The fields of the proto `ClientHello`, by their JSON hello names. */
-const HELLO_FIELDS = [
-  'version',
-  'clientId',
-  'serverId',
-  'ephemeralKey',
-  'nonce',
-  'timestamp',
-  'clientVersion',
-  'signature',
-] as const;
 
 /**
  * The handshake over gRPC: `mesh_session.v1.MeshHandshake` (`proto/mesh_handshake.proto`),
@@ -115,7 +104,7 @@ function helloOf(message: unknown): object | HandshakeError {
   }
   const fields = message as Record<string, unknown>;
   const hello: Record<string, unknown> = {};
-  for (const name of HELLO_FIELDS) {
+  for (const name of CLIENT_HELLO_FIELD_NAMES) {
     if (fields[name] !== undefined && fields[name] !== null) hello[name] = fields[name];
   }
   return hello;

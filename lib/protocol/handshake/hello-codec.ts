@@ -22,7 +22,8 @@ import {
 } from './hello-fields.js';
 import { clientHelloBytes } from './transcript-encoding.js';
 
-const CLIENT_HELLO_FIELDS = new Set([
+/** The fields of a client hello, whichever transport carries it (`clientVersion` optional). */
+export const CLIENT_HELLO_FIELD_NAMES = Object.freeze([
   'version',
   'clientId',
   'serverId',
@@ -31,7 +32,9 @@ const CLIENT_HELLO_FIELDS = new Set([
   'timestamp',
   'clientVersion',
   'signature',
-]);
+] as const);
+
+const CLIENT_HELLO_FIELDS = new Set<string>(CLIENT_HELLO_FIELD_NAMES);
 const SERVER_HELLO_FIELDS = new Set([
   'version',
   'sessionId',
