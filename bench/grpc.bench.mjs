@@ -18,7 +18,6 @@
 // clock starts, each with its own nonce, so the client's signing is not measured.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath, URL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -27,7 +26,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { signGrpcCall } from '../dist/index.js';
 import { BENCH_PROTO } from './grpc/server.mjs';
-import { parseArgs, report, summarize } from './lib/stats.mjs';
+import { freePort, parseArgs, report, summarize } from './lib/stats.mjs';
 
 const args = parseArgs();
 const DURATION = Number(args.duration ?? 10);
@@ -43,17 +42,6 @@ const PATH = '/bench.v1.Bench/Echo';
 const method = protoLoader.loadSync(BENCH_PROTO)['bench.v1.Bench'].Echo;
 const MESSAGE = method.requestSerialize({ name: 'World' });
 const identity = (bytes) => bytes;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 // On a machine with two cores or more, the servers run on core 1 and this load generator on
 // core 0 (taskset), so that neither takes CPU time from the other.

@@ -15,7 +15,6 @@ import 'reflect-metadata';
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -38,6 +37,7 @@ import { RedisSessionStore } from '../dist/redis.js';
 import { RedisKeyLayout } from '../dist/stores/redis/redis-key-layout.js';
 import { RedisSessionCipher } from '../dist/stores/redis/redis-session-cipher.js';
 import { RedisSessionScripts } from '../dist/stores/redis/redis-session-scripts.js';
+import { freePort } from './lib/stats.mjs';
 
 const run = promisify(execFile);
 const args = process.argv.slice(2);
@@ -56,17 +56,6 @@ const fmt = (n, digits = 0) =>
 
 // ---------------------------------------------------------------------------------------------
 // A private redis-server.
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis() {
   const port = await freePort();

@@ -18,7 +18,6 @@
 import { execFile, fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,7 +28,7 @@ import { promisify } from 'node:util';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signRequest } from '../dist/index.js';
-import { median, parseArgs, summarize } from './lib/stats.mjs';
+import { freePort, median, parseArgs, summarize } from './lib/stats.mjs';
 import { grpcSection } from './lib/grpc-report.mjs';
 import { IMPLEMENTATIONS, LABELS } from './store/impls.mjs';
 
@@ -104,17 +103,6 @@ function runWorker(script, workerArgs, timeoutMs) {
       } else {
         resolve(JSON.parse(line.slice('RESULT '.length)));
       }
-    });
-  });
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
     });
   });
 }

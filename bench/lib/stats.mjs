@@ -1,5 +1,7 @@
 // Small helpers shared by the bench workers and the runner.
 
+import { createServer } from 'node:net';
+
 /** @param {number[]} values */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -57,4 +59,16 @@ export function parseArgs(argv = process.argv.slice(2)) {
     else args[name] = true;
   }
   return args;
+}
+
+/** A loopback TCP port that is free now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
