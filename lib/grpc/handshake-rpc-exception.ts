@@ -1,15 +1,10 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
-import { Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import { HttpException } from '@nestjs/common';
+import { Metadata } from '@grpc/grpc-js';
 import { RpcException } from '@nestjs/microservices';
+import { GRPC_STATUS_OF_HTTP } from '../guard/grpc-refusal.js';
 import { STORE_UNAVAILABLE_RETRY_AFTER } from '../guard/session-guard.constants.js';
+import { GRPC_STATUS } from '../protocol/grpc/grpc-status.js';
 import { HandshakeRateLimitException } from '../handshake/handshake.exceptions.js';
-
-/** The gRPC status of each refusal of the HTTP endpoint. */
-const STATUS_OF_HTTP: Readonly<Record<number, GrpcStatus>> = {
-  [HttpStatus.UNAUTHORIZED]: GrpcStatus.UNAUTHENTICATED,
-  [HttpStatus.TOO_MANY_REQUESTS]: GrpcStatus.RESOURCE_EXHAUSTED,
-  [HttpStatus.SERVICE_UNAVAILABLE]: GrpcStatus.UNAVAILABLE,
-};
 
 /**
  * The gRPC form of a refusal of `HandshakeService`, with the HTTP endpoint's message:
@@ -26,12 +21,12 @@ const STATUS_OF_HTTP: Readonly<Record<number, GrpcStatus>> = {
  */
 export function handshakeRpcException(error: unknown): unknown {
   if (!(error instanceof HttpException)) return error;
-  const code = STATUS_OF_HTTP[error.getStatus()];
+  const code = GRPC_STATUS_OF_HTTP[error.getStatus()];
   if (code === undefined) return error;
   const retryAfter =
     error instanceof HandshakeRateLimitException
       ? error.retryAfter
-      : code === GrpcStatus.UNAVAILABLE
+      : code === GRPC_STATUS.UNAVAILABLE
         ? STORE_UNAVAILABLE_RETRY_AFTER
         : undefined;
   if (retryAfter === undefined) return new RpcException({ code, message: error.message });

@@ -2,21 +2,18 @@ import { HttpStatus, type HttpException } from '@nestjs/common';
 import type { GrpcMetadataLike } from './grpc-call.js';
 import type { SessionGuardResponse } from './session-guard-request.js';
 import { GuardMessages } from './guard.messages.js';
+import { GRPC_STATUS } from '../protocol/grpc/grpc-status.js';
 
-/** gRPC status codes the guard answers with (fixed by the gRPC specification). */
-export const GrpcStatus = Object.freeze({
-  INVALID_ARGUMENT: 3,
-  RESOURCE_EXHAUSTED: 8,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
+/**
+ * The gRPC status of each refusal the guard and the handshake endpoint answer over HTTP: the
+ * same refusal, whichever transport carries it.
+ */
+export const GRPC_STATUS_OF_HTTP: Readonly<Record<number, number>> = Object.freeze({
+  [HttpStatus.BAD_REQUEST]: GRPC_STATUS.INVALID_ARGUMENT,
+  [HttpStatus.UNAUTHORIZED]: GRPC_STATUS.UNAUTHENTICATED,
+  [HttpStatus.TOO_MANY_REQUESTS]: GRPC_STATUS.RESOURCE_EXHAUSTED,
+  [HttpStatus.SERVICE_UNAVAILABLE]: GRPC_STATUS.UNAVAILABLE,
 });
-
-const STATUS_OF_HTTP: Readonly<Record<number, number>> = {
-  [HttpStatus.BAD_REQUEST]: GrpcStatus.INVALID_ARGUMENT,
-  [HttpStatus.UNAUTHORIZED]: GrpcStatus.UNAUTHENTICATED,
-  [HttpStatus.TOO_MANY_REQUESTS]: GrpcStatus.RESOURCE_EXHAUSTED,
-  [HttpStatus.SERVICE_UNAVAILABLE]: GrpcStatus.UNAVAILABLE,
-};
 
 type RpcExceptionClass = new (error: object) => Error;
 let rpcException: Promise<RpcExceptionClass> | undefined;
@@ -50,7 +47,7 @@ export async function grpcRefusal(
   trailers: CallTrailers,
   metadata: GrpcMetadataLike,
 ): Promise<Error> {
-  const code = STATUS_OF_HTTP[exception.getStatus()];
+  const code = GRPC_STATUS_OF_HTTP[exception.getStatus()];
   if (code === undefined) return exception;
   const Metadata = metadata.constructor as new () => GrpcMetadataLike;
   const trailing = new Metadata();

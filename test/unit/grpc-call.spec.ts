@@ -26,7 +26,8 @@ import {
   readGrpcCall,
   type GrpcMetadataLike,
 } from '../../lib/guard/grpc-call.js';
-import { CallTrailers, GrpcStatus, grpcRefusal } from '../../lib/guard/grpc-refusal.js';
+import { CallTrailers, grpcRefusal } from '../../lib/guard/grpc-refusal.js';
+import { GRPC_STATUS } from '../../lib/protocol/grpc/grpc-status.js';
 import { sessionOfCall, setSessionOfCall } from '../../lib/guard/call-sessions.js';
 import {
   MESH_HANDSHAKE_LOADER_OPTIONS,
@@ -236,7 +237,7 @@ describe('grpcRefusal', () => {
       metadata: Metadata;
     };
     expect({ code, message }).toEqual({
-      code: GrpcStatus.UNAUTHENTICATED,
+      code: GRPC_STATUS.UNAUTHENTICATED,
       message: 'Missing session id',
     });
     expect(metadata).toBeInstanceOf(Metadata);
