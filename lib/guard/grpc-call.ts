@@ -56,8 +56,13 @@ export function metadataHeaders(
   for (const key of keys) {
     const values = metadata.get(key);
     if (values.length === 0) continue;
-    const strings = values.filter((value): value is string => typeof value === 'string');
-    headers[key] = values.length === 1 ? strings[0] : strings;
+    // The usual case, one value, allocates nothing: this runs for every signed call.
+    headers[key] =
+      values.length === 1
+        ? typeof values[0] === 'string'
+          ? values[0]
+          : undefined
+        : values.filter((value): value is string => typeof value === 'string');
   }
   return headers;
 }
