@@ -3,9 +3,10 @@
 //   node --expose-gc bench/grpc.bench.mjs [--duration 10] [--warmup 1] [--rounds 3]
 //                                         [--concurrency 64] [--filler 10000]
 //
-// Four servers (bench/grpc/server.mjs, one child process each) serve bench.v1.Bench/Echo:
+// Five servers (bench/grpc/server.mjs, one child process each) serve bench.v1.Bench/Echo:
 // unguarded, SessionGuard in session-id mode, the same carrying a signed call's metadata that
-// nothing reads (what transporting a signature costs: a floor for signature mode), and
+// nothing reads (what transporting a signature costs), the same plus one HMAC-SHA256 over a
+// signature base (the floor of signature mode: what no verification can skip), and
 // SessionGuard in signature mode, on the memory store with `--filler` other sessions. On Linux
 // with two cores or more, the servers run on core 1 and this load generator on core 0.
 // Each round measures every variant (in an order that rotates between rounds) twice:
@@ -36,7 +37,8 @@ const CONCURRENCY = Number(args.concurrency ?? 64);
 const FILLER = Number(args.filler ?? 10_000);
 // 'carried': session-id mode, with the metadata of a signed call carried but not verified: the
 // cost of transporting a signature, a floor for signature mode on this wire format.
-const VARIANTS = ['unguarded', 'guarded', 'carried', 'signature'];
+// 'hmac-floor': carried, plus one HMAC over a signature base: the most signature mode can reach.
+const VARIANTS = ['unguarded', 'guarded', 'carried', 'hmac-floor', 'signature'];
 const PATH = '/bench.v1.Bench/Echo';
 
 const method = protoLoader.loadSync(BENCH_PROTO)['bench.v1.Bench'].Echo;
@@ -115,7 +117,7 @@ function metadataSource(server, count) {
     const entries = pool[next++];
     if (entries === undefined) return undefined;
     const metadata = new grpc.Metadata();
-    if (server.variant === 'carried')
+    if (server.variant === 'carried' || server.variant === 'hmac-floor')
       metadata.set('x-mesh-session-id', `${server.sessionId} `.trimEnd());
     metadata.set('signature-input', entries['signature-input']);
     metadata.set('signature', entries.signature);
@@ -208,7 +210,7 @@ try {
       fastest = Math.max(fastest, result.callsPerSecond);
       rounds[server.variant].push(result);
       console.log(
-        `round ${round + 1} ${server.variant.padEnd(9)} ${result.callsPerSecond.toFixed(0)} calls/s, ` +
+        `round ${round + 1} ${server.variant.padEnd(10)} ${result.callsPerSecond.toFixed(0)} calls/s, ` +
           `${result.cpuMicrosPerCall.toFixed(1)} µs server CPU per call (closed loop)`,
       );
     }
@@ -219,7 +221,7 @@ try {
       const result = await measure(server, fastest, rate);
       paced[server.variant].push(result);
       console.log(
-        `round ${round + 1} ${server.variant.padEnd(9)} ${result.callsPerSecond.toFixed(0)} calls/s, ` +
+        `round ${round + 1} ${server.variant.padEnd(10)} ${result.callsPerSecond.toFixed(0)} calls/s, ` +
           `${result.cpuMicrosPerCall.toFixed(1)} µs server CPU per call (paced at ${rate}/s)`,
       );
     }
@@ -258,6 +260,16 @@ try {
         throughput: ratio('signature', 'guarded', 'callsPerSecond'),
         cpu: cpuRatio('signature', 'guarded'),
         pacedCpu: cpuRatio('signature', 'guarded', paced),
+      },
+      hmacFloorOverSessionId: {
+        throughput: ratio('hmac-floor', 'guarded', 'callsPerSecond'),
+        cpu: cpuRatio('hmac-floor', 'guarded'),
+        pacedCpu: cpuRatio('hmac-floor', 'guarded', paced),
+      },
+      signatureOverHmacFloor: {
+        throughput: ratio('signature', 'hmac-floor', 'callsPerSecond'),
+        cpu: cpuRatio('signature', 'hmac-floor'),
+        pacedCpu: cpuRatio('signature', 'hmac-floor', paced),
       },
       carriedOverSessionId: {
         throughput: ratio('carried', 'guarded', 'callsPerSecond'),

@@ -2,19 +2,22 @@
 // bench/grpc.bench.mjs), so that the server and the load generator never share an event loop.
 //
 // The parent sends one config message over IPC (the session key never goes on a command line):
-//   { variant: 'unguarded' | 'guarded' | 'carried' | 'signature', port, sessionKey (hex), fillerSessions }
+//   { variant: 'unguarded' | 'guarded' | 'carried' | 'hmac-floor' | 'signature', port,
+//     sessionKey (hex), fillerSessions }
 // The child answers { sessionId } once listening; then { mark: true } answers the calls served
 // so far and this process's CPU time, so the parent measures the server alone.
 // Every variant serves bench.v1.Bench/Echo with the same handler; only the guard differs:
 // - unguarded: no guard, Nest's plain gRPC options (what an app without this library runs);
 // - guarded:   SessionGuard in session-id mode, started with meshGrpcOptions();
 // - carried:   as guarded; its client also sends a signed call's metadata, which nothing reads;
+// - hmac-floor: as carried, plus one HMAC-SHA256 over a signature base built from that metadata
+//              (what no signature check can skip): the most signature mode can reach here;
 // - signature: SessionGuard in signature mode, started with meshGrpcOptions().
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, URL } from 'node:url';
-import { Controller, Module, UseGuards } from '@nestjs/common';
+import { Controller, Injectable, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { GrpcMethod, Transport } from '@nestjs/microservices';
 import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
@@ -24,7 +27,26 @@ export const BENCH_PROTO = fileURLToPath(new URL('./bench.proto', import.meta.ur
 
 let served = 0;
 
-function benchController(guarded) {
+const FLOOR_KEY = randomBytes(32);
+const FLOOR_EXPECTED = randomBytes(32);
+
+/**
+ * The irreducible work of signature mode, in the hmac-floor variant: one HMAC-SHA256 over a
+ * base holding the method path and the received signature parameters, compared in constant
+ * time. It parses nothing, reads no session key and claims no nonce; its answer is ignored.
+ */
+class HmacFloorGuard {
+  canActivate(context) {
+    const metadata = context.switchToRpc().getContext();
+    const input = String(metadata.get('signature-input')[0]);
+    const base = `"@path": /bench.v1.Bench/Echo\n"@signature-params": ${input.slice(5)}`;
+    timingSafeEqual(createHmac('sha256', FLOOR_KEY).update(base).digest(), FLOOR_EXPECTED);
+    return true;
+  }
+}
+Injectable()(HmacFloorGuard);
+
+function benchController(guards) {
   class BenchController {
     echo() {
       served++;
@@ -38,7 +60,7 @@ function benchController(guarded) {
     'echo',
     Object.getOwnPropertyDescriptor(proto, 'echo'),
   );
-  if (guarded) UseGuards(SessionGuard)(BenchController);
+  if (guards.length > 0) UseGuards(...guards)(BenchController);
   Controller()(BenchController);
   return BenchController;
 }
@@ -53,7 +75,16 @@ function benchModule(config) {
         requestSigning: config.variant === 'signature',
       }),
     ],
-    controllers: [benchController(config.variant !== 'unguarded')],
+    controllers: [
+      benchController(
+        config.variant === 'unguarded'
+          ? []
+          : config.variant === 'hmac-floor'
+            ? [SessionGuard, HmacFloorGuard]
+            : [SessionGuard],
+      ),
+    ],
+    providers: config.variant === 'hmac-floor' ? [HmacFloorGuard] : [],
   })(BenchModule);
   return BenchModule;
 }

@@ -25,7 +25,9 @@ export function grpcSection(result, target) {
   const names = {
     unguarded: 'unguarded (plain Nest gRPC options)',
     guarded: 'SessionGuard, session-id mode',
-    carried: "session-id mode, carrying a signed call's metadata unread (floor of signature mode)",
+    carried: "session-id mode, carrying a signed call's metadata unread",
+    'hmac-floor':
+      'carried, plus one HMAC-SHA256 over a signature base (floor of signature mode: nothing parsed, no nonce)',
     signature: 'SessionGuard, signature mode',
   };
   for (const [name, label] of Object.entries(names)) {
@@ -48,6 +50,14 @@ export function grpcSection(result, target) {
   const floors = [
     ['carried / session-id: the cost of carrying a signature', ratios.carriedOverSessionId],
     ['signature / carried: the cost of verifying it', ratios.signatureOverCarried],
+    [
+      'hmac-floor / session-id: the most signature mode can reach here',
+      ratios.hmacFloorOverSessionId,
+    ],
+    [
+      'signature / hmac-floor: what verification costs beyond the floor',
+      ratios.signatureOverHmacFloor,
+    ],
   ];
   for (const [label, ratio] of floors) {
     lines.push(
