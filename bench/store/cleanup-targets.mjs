@@ -2,6 +2,7 @@
 //   create(serviceId, key) -> the new session's id (after the session is stored)
 //   cleanup(expiredIds)    -> how many sessions were removed
 //   count()                -> how many are left
+//   touch(id)              -> reads the session as a request would (sliding its expiry)
 // `expiredIds` is only used by the floor, which knows exactly what to delete; the others find
 // the expired sessions themselves.
 import { randomUUID } from 'node:crypto';
@@ -31,6 +32,12 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
           });
           return id;
         },
+        touch: (id) => {
+          const session = map.get(id);
+          const now = Date.now();
+          session.lastActivity = now;
+          session.expiresAt = now + timeout;
+        },
         cleanup: async (ids) => {
           for (let i = 0; i < ids.length; i++) map.delete(ids[i]);
           return ids.length;
@@ -43,6 +50,9 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
       return {
         synchronous: true,
         create: async (serviceId, key) => manager.createSession(serviceId, key).id,
+        touch: (id) => {
+          if (manager.getSession(id) === undefined) throw new Error(`reference lost ${id}`);
+        },
         cleanup: async () => manager.cleanupExpiredSessions(),
         count: async () => manager.sessions.size,
       };
@@ -56,6 +66,9 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
         manager,
         store,
         create: async (serviceId, key) => (await manager.createSession(serviceId, key)).id,
+        touch: async (id) => {
+          if ((await manager.getSession(id)) === undefined) throw new Error(`lost ${id}`);
+        },
         cleanup: () => manager.cleanupExpiredSessions(),
         count: async () => (await manager.getStats()).activeSessions,
         close: () => store.close(),

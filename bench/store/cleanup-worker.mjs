@@ -1,12 +1,19 @@
-// cleanupExpiredSessions() with 10% of the sessions expired, for one implementation at one
-// size, in a fresh process (run by bench/run.mjs):
-//   node --expose-gc bench/store/cleanup-worker.mjs --impl ours --size 1000000 --rounds 3
+// cleanupExpiredSessions() for one implementation at one size and one pattern of expiry, in a
+// fresh process (run by bench/run.mjs):
+//   node --expose-gc bench/store/cleanup-worker.mjs --impl ours --size 1000000 --rounds 3 \
+//     [--pattern oldest|scattered|mass]
 //
-// The clock is faked (Date.now is replaced), so that exactly the oldest tenth of the sessions is
-// expired in each round. Sessions are created in generations of size/10, one per fake ms; round
-// r expires generation r, then a new generation tops the store back up to `size`. A small
-// generation 0 is the warm-up round's. The cleanup's own slicing and the event-loop monitor use
-// the monotonic clock and stay real.
+// The clock is faked (Date.now is replaced). The cleanup's own slicing and the event-loop
+// monitors use the monotonic clock and stay real. Patterns:
+// - oldest (default): exactly the oldest tenth is expired in each round. Sessions are created in
+//   generations of size/10, one per fake ms; round r expires generation r, then a new
+//   generation tops the store back up to `size`. A small generation 0 is the warm-up round's.
+// - scattered: a random tenth of the sessions sits idle while the others are used: every other
+//   session is read (a touch) as the round starts and again half a timeout later, and the clock
+//   then moves on until exactly the idle tenth has expired, scattered among live sessions in
+//   every bucket of time. A new tenth tops the store up after each round.
+// - mass: a pause longer than the timeout: every session has expired by the cleanup, and the
+//   store is filled anew for the next round.
 //
 // - ours:      one `await manager.cleanupExpiredSessions()`; its total time, and the longest
 //              event-loop block from monitorEventLoopDelay (resolution 1 ms) and from a 1 ms
@@ -30,6 +37,9 @@ const args = parseArgs();
 const implName = String(args.impl);
 const size = Number(args.size);
 const rounds = Number(args.rounds ?? 3);
+const pattern = String(args.pattern ?? 'oldest');
+if (!['oldest', 'scattered', 'mass'].includes(pattern)) throw new Error(`pattern ${pattern}?`);
+if (pattern !== 'oldest' && implName === 'redis') throw new Error('redis runs pattern oldest');
 const TIMEOUT = 3_600_000;
 const generation = size / 10;
 const GAP = TIMEOUT / 5;
@@ -91,7 +101,9 @@ async function createGeneration(g, count = generation) {
 // Generation 0 is small and expires first: the warm-up round removes it. Generations 1 to 10
 // hold the `size` sessions the timed rounds start from.
 const warmUp = Math.max(100, Math.floor(generation / 10));
-for (let g = 0; g <= 10; g++) await createGeneration(g, g === 0 ? warmUp : generation);
+if (pattern === 'oldest') {
+  for (let g = 0; g <= 10; g++) await createGeneration(g, g === 0 ? warmUp : generation);
+}
 if (loader !== undefined) {
   // The loaded sessions must be exactly what the store itself would have written.
   const stored = await target.count();
@@ -141,16 +153,109 @@ async function cleanupRound(r, final) {
   };
 }
 
-await cleanupRound(0, false);
-const results = [];
-for (let r = 1; r <= rounds; r++) results.push(await cleanupRound(r, r === rounds));
+/**
+ * One timed cleanup that must remove exactly `expiredIds` (which only the floor reads), leaving
+ * `expectLeft` sessions.
+ */
+async function timedCleanup(expiredIds, expectLeft) {
+  collect();
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  let last = performance.now();
+  let maxGap = 0;
+  const timer = setInterval(() => {
+    const t = performance.now();
+    if (t - last > maxGap) maxGap = t - last;
+    last = t;
+  }, 1);
+  await tick();
+  histogram.enable();
+  last = performance.now();
+  const start = performance.now();
+  const removed = await target.cleanup(expiredIds);
+  const elapsed = performance.now() - start;
+  histogram.disable();
+  clearInterval(timer);
+  if (removed !== expiredIds.length) {
+    throw new Error(`${implName} removed ${removed} sessions, expected ${expiredIds.length}`);
+  }
+  const left = await target.count();
+  if (left !== expectLeft) throw new Error(`${implName}: ${left} left, expected ${expectLeft}`);
+  return {
+    ms: elapsed,
+    blockMs: target.synchronous ? elapsed : histogram.max / 1e6,
+    gapMs: target.synchronous ? elapsed : maxGap,
+  };
+}
+
+/** Creates `count` sessions at the current fake time, one fake ms per thousand. */
+async function createLive(count, into) {
+  const base = fakeNow;
+  for (let i = 0; i < count; i++) {
+    fakeNow = base + Math.floor(i / 1_000);
+    into.push(await target.create(`svc-${(into.length + i) % services}`, newSessionKey()));
+  }
+}
+
+async function scatteredRounds() {
+  let live = [];
+  await createLive(size, live);
+  const results = [];
+  for (let r = 0; r <= rounds; r++) {
+    const roundStart = fakeNow;
+    // A random tenth (round 0, the warm-up: a hundredth) sits idle; a partial shuffle puts it
+    // at the end of `live`.
+    const idleCount = r === 0 ? Math.floor(size / 100) : generation;
+    for (let i = 0; i < idleCount; i++) {
+      const j = Math.floor(Math.random() * (live.length - i));
+      const last = live.length - 1 - i;
+      [live[j], live[last]] = [live[last], live[j]];
+    }
+    const idle = live.slice(live.length - idleCount);
+    live = live.slice(0, live.length - idleCount);
+    // The used sessions are read as the round starts (those of the last round would otherwise
+    // expire before the next read), then half a timeout later.
+    for (let i = 0; i < live.length; i++) await target.touch(live[i]);
+    fakeNow = roundStart + TIMEOUT / 2;
+    for (let i = 0; i < live.length; i++) await target.touch(live[i]);
+    // Idle sessions were last active by roundStart: all of them have expired, and no session
+    // read at roundStart + TIMEOUT / 2 has.
+    fakeNow = roundStart + TIMEOUT + 1;
+    const result = await timedCleanup(idle, live.length);
+    if (r > 0) results.push(result);
+    if (r < rounds) await createLive(size - live.length, live);
+  }
+  return results;
+}
+
+async function massRounds() {
+  const results = [];
+  for (let r = 0; r <= rounds; r++) {
+    const ids = [];
+    // Round 0, the warm-up, on a hundredth of the size.
+    await createLive(r === 0 ? Math.floor(size / 100) : size, ids);
+    fakeNow += TIMEOUT + 1;
+    const result = await timedCleanup(ids, 0);
+    if (r > 0) results.push(result);
+  }
+  return results;
+}
+
+let results;
+if (pattern === 'oldest') {
+  await cleanupRound(0, false);
+  results = [];
+  for (let r = 1; r <= rounds; r++) results.push(await cleanupRound(r, r === rounds));
+} else {
+  results = pattern === 'scattered' ? await scatteredRounds() : await massRounds();
+}
 await target.close?.();
 loader?.close();
 report({
   impl: implName,
   size,
   rounds,
-  expired: generation,
+  pattern,
+  expired: pattern === 'mass' ? size : generation,
   cleanupMs: summarize(results.map((x) => x.ms)),
   longestBlockMs: summarize(results.map((x) => x.blockMs)),
   longestTimerGapMs: summarize(results.map((x) => x.gapMs)),
