@@ -12,6 +12,8 @@
 //                grpc.ts)
 //                and lib/options/**: may import anything further in.
 //   lib/cli/** is an entry point of its own (the keygen binary): core and protocol only.
+//   lib/testing/** is the testing kit (nestjs-mesh-session/testing): it may import anything
+//   further in, only its entry lib/testing.ts imports it, and it never loads a test runner.
 //
 // Each rule names one constraint; its `comment` is what `depcruise` prints next to a violation.
 
@@ -40,6 +42,8 @@ const REDIS_STORE = '^lib/stores/redis/';
 const STORES = '^lib/stores/';
 const FEATURE = anyOf(FEATURES);
 const CLI = '^lib/cli/';
+/** The testing kit (nestjs-mesh-session/testing): its folder and its entry. */
+const TESTING = ['^lib/testing/', '^lib/testing\\.ts$'];
 /** Top-level lib/*.ts files (module, providers, constants, the package entries) and lib/options/**. */
 const WIRING = ['^lib/[^/]+$', '^lib/options/'];
 const KNOWN_FOLDERS = anyOf([
@@ -50,6 +54,7 @@ const KNOWN_FOLDERS = anyOf([
   ...FEATURES,
   'options',
   'cli',
+  'testing',
 ]);
 
 /** Test files are not part of the package (tsconfig.build.json leaves out lib/**\/*.spec.ts): the ring
@@ -255,6 +260,26 @@ export default {
         'loads Nest, a store or the wiring.',
       from: fromLib(CLI),
       to: { path: '^lib/', pathNot: [CORE, PROTOCOL, CLI] },
+    },
+    {
+      name: 'testing-kit-only-from-its-entry',
+      severity: 'error',
+      comment:
+        'lib/testing/** is the testing kit, shipped as nestjs-mesh-session/testing: only its ' +
+        'entry lib/testing.ts (and the kit itself) imports it, so the root entry, the features ' +
+        'and the wiring never load test helpers.',
+      from: fromLib('^lib/', TESTING),
+      to: { path: '^lib/testing/' },
+    },
+    {
+      name: 'testing-kit-without-test-runners',
+      severity: 'error',
+      comment:
+        'The testing kit takes supertest requests and TestingModuleBuilders structurally: it ' +
+        'never imports @nestjs/testing, supertest or superagent (none is a peer of this ' +
+        'package), type-only imports included.',
+      from: fromLib(TESTING),
+      to: { path: [npm('@nestjs/testing'), npm('supertest'), npm('superagent')] },
     },
     {
       name: 'root-entry-not-reaching-optional-peers',

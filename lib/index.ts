@@ -21,6 +21,7 @@ export type { Session, SessionStats } from './core/session.interface.js';
 export type { SessionPolicy } from './core/session-policy.js';
 export { SESSION_TIMEOUTS } from './core/session-timeouts.js';
 export { SESSION_KEY_LENGTH } from './core/session.constants.js';
+export { generateSessionKey } from './core/session-key.js';
 export { isSessionId } from './core/session-id.js';
 export {
   SessionValidationError,

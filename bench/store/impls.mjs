@@ -17,6 +17,7 @@ import { ReferenceSessionManager } from '../reference/reference-session-manager.
 export const IMPLEMENTATIONS = [
   'ours',
   'floor',
+  'floor-await',
   'reference',
   'lru-cache',
   'ttlcache',
@@ -26,6 +27,7 @@ export const IMPLEMENTATIONS = [
 export const LABELS = {
   ours: 'nestjs-mesh-session (MemorySessionStore via SessionManager)',
   floor: 'floor (Map.get + two field writes)',
+  'floor-await': 'floor behind one await (async get, awaited)',
   reference: 'reference design (bench/reference)',
   'lru-cache': 'lru-cache (ttl, updateAgeOnGet)',
   ttlcache: '@isaacs/ttlcache (updateAgeOnGet)',
@@ -63,6 +65,16 @@ export function createImplementation(name, { timeout, size }) {
         remove: (id) => manager.invalidateSession(id),
         cleanup: () => manager.cleanupExpiredSessions(),
         ids: () => storeIds(store),
+      };
+    }
+    case 'floor-await': {
+      // The same floor behind one await: what a Promise API costs by itself.
+      const floor = createImplementation('floor', { timeout, size });
+      const get = floor.get;
+      return {
+        ...floor,
+        async: true,
+        get: async (id) => get(id),
       };
     }
     case 'floor': {

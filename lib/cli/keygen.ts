@@ -4,100 +4,50 @@ import {
   generateIdentityKeyPair,
   type IdentityKeyPair,
 } from '../protocol/handshake/identity-keys.js';
+import { MAX_SERVICE_ID_LENGTH } from '../core/session.constants.js';
+import { HELP_OPTION, type CliArguments, type CliCommand, type CliOutput } from './cli-command.js';
 import { CliMessages } from './cli.messages.js';
 
-/** Where the CLI writes; `process.stdout` and `process.stderr` by default. */
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-const USAGE = `Usage: nestjs-mesh-session keygen <service-id> [--json] [--out <dir>]
-
-Prints a new Ed25519 identity key pair for <service-id>, in PEM form.
-  --json        print { serviceId, privateKey, publicKey } as JSON
-  --out <dir>   write <dir>/<service-id>.key (mode 0600) and <dir>/<service-id>.pub instead
-
-The private key goes to <service-id> only: MeshSessionModule handshake.privateKey, or
-MeshClientModule privateKey. The public key goes to its peers: trustedServices['<service-id>']
-on the services it calls, services['<service-id>'].publicKey on the clients that call it.
-`;
-
 // Used as a file name with --out: no separators, no dot files.
-const SERVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
-
-/** What `keygen` was asked for. */
-interface KeygenRequest {
-  readonly serviceId: string;
-  readonly json: boolean;
-  readonly outDir: string | undefined;
-}
+const SERVICE_ID = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_SERVICE_ID_LENGTH - 1}}$`);
 
 /**
- * Runs the `nestjs-mesh-session` command.
+ * `nestjs-mesh-session keygen <service-id> [--json] [--out <dir>]`: a new Ed25519 identity key
+ * pair for the handshake, printed in PEM form (labelled with where each key goes), as JSON, or
+ * written to `<dir>/<service-id>.key` (mode 0600) and `<dir>/<service-id>.pub`, never
+ * overwriting an existing file.
  *
- * @param args the arguments after the command name, such as `['keygen', 'my-service']`
- * @param output where to print
- * @returns the exit code: 0 on success, 1 on an error, 2 on bad usage
  * @example
  * ```sh
- * npx nestjs-mesh-session keygen my-service
+ * npx nestjs-mesh-session keygen billing --out ./keys
  * ```
  */
-export async function runCli(
-  args: readonly string[],
-  output: CliOutput = {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  },
-): Promise<number> {
-  const [command, ...rest] = args;
-  if (command === 'help' || command === '--help' || command === '-h') {
-    output.out(USAGE);
-    return 0;
-  }
-  if (command !== 'keygen') {
-    output.err(
-      command === undefined ? USAGE : `${CliMessages.cliUnknownCommand(command)}\n\n${USAGE}`,
-    );
-    return 2;
-  }
-  const request = parseKeygenArgs(rest);
-  if (typeof request === 'string') {
-    output.err(`${request}\n\n${USAGE}`);
-    return 2;
-  }
-  const pair = generateIdentityKeyPair();
-  if (request.outDir !== undefined)
-    return writeKeyPair(request.serviceId, request.outDir, pair, output);
-  output.out(
-    request.json
-      ? `${JSON.stringify({ serviceId: request.serviceId, ...pair }, null, 2)}\n`
-      : describeKeyPair(request.serviceId, pair),
-  );
-  return 0;
-}
+export const keygenCommand: CliCommand = {
+  name: 'keygen',
+  synopsis: 'keygen <service-id>',
+  summary: 'a new Ed25519 identity key pair for a service (the handshake)',
+  options: { json: { type: 'boolean' }, out: { type: 'string', value: 'dir' }, help: HELP_OPTION },
+  usage: CliMessages.cliKeygenUsage,
+  run: runKeygen,
+};
 
-/** The arguments after `keygen`, or what is wrong with them. */
-function parseKeygenArgs(args: readonly string[]): KeygenRequest | string {
-  let json = false;
-  let outDir: string | undefined;
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--json') json = true;
-    else if (arg === '--out') {
-      outDir = args[++i];
-      if (outDir === undefined) return CliMessages.cliOutNeedsDirectory();
-    } else if (arg.startsWith('-')) {
-      return CliMessages.cliUnknownOption(arg);
-    } else positional.push(arg);
-  }
-  const [serviceId] = positional;
-  if (positional.length !== 1 || !SERVICE_ID.test(serviceId)) {
+async function runKeygen(
+  { values, positionals }: CliArguments,
+  output: CliOutput,
+): Promise<number | string> {
+  const [serviceId] = positionals;
+  if (positionals.length !== 1 || !SERVICE_ID.test(serviceId)) {
     return CliMessages.cliServiceIdNeeded();
   }
-  return { serviceId, json, outDir };
+  const pair = generateIdentityKeyPair();
+  const outDir = values.out;
+  if (typeof outDir === 'string') return writeKeyPair(serviceId, outDir, pair, output);
+  output.out(
+    values.json === true
+      ? `${JSON.stringify({ serviceId, ...pair }, null, 2)}\n`
+      : describeKeyPair(serviceId, pair),
+  );
+  return 0;
 }
 
 /** `--out`: the two files, the private one readable by its owner only. */

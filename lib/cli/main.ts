@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { runCli } from './keygen.js';
+import { runCli } from './cli.js';
 
-// The package's bin: `npx nestjs-mesh-session keygen my-service`.
+// The package's bin: `npx nestjs-mesh-session keygen my-service`, `npx nestjs-mesh-session --help`.
 process.exitCode = await runCli(process.argv.slice(2));
