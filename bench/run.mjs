@@ -170,7 +170,7 @@ function startServer(config) {
         ...answer,
         served: () =>
           new Promise((done) => {
-            child.once('message', (reply) => done(reply.served));
+            child.once('message', (reply) => done(reply));
             child.send({ served: true });
           }),
         stop: () =>
@@ -276,6 +276,17 @@ const MAX_SIGNED_POOL = 2_000_000;
  * a request, and next to nothing for this process's garbage collector to walk during the run.
  */
 function headerPool(server, count) {
+  if (server.variant === 'hmac-floor') {
+    // Session-id mode, carrying a signed request's headers for the floor's one HMAC.
+    const signed = headerPool({ ...server, variant: 'signature' }, count);
+    return {
+      size: signed.size,
+      at: (i) => {
+        const headers = signed.at(i);
+        return headers && { ...headers, [SESSION_HEADER]: server.sessionId };
+      },
+    };
+  }
   if (server.variant !== 'signature') {
     const headers =
       server.variant === 'express-session'
@@ -349,6 +360,9 @@ function callsDelta(before, after) {
   return delta;
 }
 
+/** Whether a variant's requests are signed (each with its own nonce, before the run). */
+const signs = (server) => server.variant === 'signature' || server.variant === 'hmac-floor';
+
 /** One autocannon run against one server; every variant goes through `setupRequest`. */
 async function load(server, duration, admin, expectedRequests) {
   const pool = headerPool(server, Math.max(1, Math.ceil(expectedRequests)));
@@ -366,11 +380,12 @@ async function load(server, duration, admin, expectedRequests) {
         sessionId: server.sessionId,
         sessionKey: server.key,
       });
+      if (server.variant === 'hmac-floor') headers[SESSION_HEADER] = server.sessionId;
     }
     request.headers = { ...request.headers, ...headers };
     return request;
   };
-  const servedBefore = await server.served();
+  const before0 = await server.served();
   const before = admin === undefined ? {} : commandCalls(await admin.info('commandstats'));
   const result = await autocannon({
     url: url.href,
@@ -382,7 +397,9 @@ async function load(server, duration, admin, expectedRequests) {
   // commands are divided by the requests the server really answered.
   if (admin !== undefined) await delay(300);
   const after = admin === undefined ? {} : commandCalls(await admin.info('commandstats'));
-  const served = (await server.served()) - servedBefore;
+  const after0 = await server.served();
+  const served = after0.served - before0.served;
+  const cpuMicros = after0.cpu.user - before0.cpu.user + (after0.cpu.system - before0.cpu.system);
   const ok = result['2xx'];
   if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0 || ok === 0) {
     throw new Error(
@@ -395,8 +412,11 @@ async function load(server, duration, admin, expectedRequests) {
     latencyP50: result.latency.p50,
     latencyP99: result.latency.p99,
     served,
+    // The server's own CPU time per request: the load generator shares the machine, and its
+    // cost differs between modes.
+    cpuPerRequest: cpuMicros / served,
     redisCommands: admin === undefined ? undefined : callsDelta(before, after),
-    presigned: server.variant === 'signature' ? pool.size : 0,
+    presigned: signs(server) ? pool.size : 0,
     signedOnTheFly,
   };
 }
@@ -434,12 +454,10 @@ async function httpGroup(name, configs, redis, admin) {
     // used. Unused entries cost signing time before the run, and about 220 bytes each.
     let fastest = warmup === 0 ? 40_000 : 25_000;
     const note = (server, rps) => {
-      if (server.variant !== 'signature') fastest = Math.max(fastest, rps);
+      if (!signs(server)) fastest = Math.max(fastest, rps);
     };
     const poolFor = (server, seconds) =>
-      server.variant === 'signature'
-        ? Math.min(MAX_SIGNED_POOL, Math.ceil(fastest * seconds * 1.5) + 1_000)
-        : 1;
+      signs(server) ? Math.min(MAX_SIGNED_POOL, Math.ceil(fastest * seconds * 1.5) + 1_000) : 1;
     for (const server of servers) {
       if (warmup === 0) continue;
       log(`http: ${name}: warm-up ${server.name}`);
@@ -449,12 +467,15 @@ async function httpGroup(name, configs, redis, admin) {
       for (const server of servers) {
         const useAdmin = server.store === 'redis' || server.variant === 'express-session';
         const pool = poolFor(server, duration);
-        if (server.variant === 'signature') {
+        if (signs(server)) {
           log(`http: ${name}: signing ${fmt(pool)} requests for ${server.name}`);
         }
         const run = await load(server, duration, useAdmin ? admin : undefined, pool);
         note(server, run.rps);
-        log(`http: ${name}: round ${round + 1} ${server.name}: ${run.rps.toFixed(0)} req/s`);
+        log(
+          `http: ${name}: round ${round + 1} ${server.name}: ${run.rps.toFixed(0)} req/s, ` +
+            `${run.cpuPerRequest.toFixed(1)} µs server CPU per request`,
+        );
         runs[server.name].push(run);
       }
     }
@@ -482,6 +503,7 @@ async function httpScenarios(redis) {
             ]
           : []),
         { name: 'fastify-guarded', platform: 'fastify', variant: 'guarded', store: 'memory' },
+        { name: 'fastify-hmac-floor', platform: 'fastify', variant: 'hmac-floor', store: 'memory' },
         { name: 'fastify-signature', platform: 'fastify', variant: 'signature', store: 'memory' },
         ...(redis === undefined
           ? []
@@ -512,6 +534,8 @@ async function httpScenarios(redis) {
             ]
           : []),
         { name: 'express-guarded', platform: 'express', variant: 'guarded', store: 'memory' },
+        { name: 'express-hmac-floor', platform: 'express', variant: 'hmac-floor', store: 'memory' },
+        { name: 'express-signature', platform: 'express', variant: 'signature', store: 'memory' },
         ...(redis === undefined
           ? []
           : [
@@ -870,7 +894,7 @@ function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, lo
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: autocannon shares the machine's cores, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed): the least any signature check can cost.`,
       '',
     );
     const rps = (group, name) => group.runs[name]?.map((r) => r.rps);
@@ -878,35 +902,47 @@ function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, lo
       push(
         `### ${group.name}`,
         '',
-        '| server | req/s (median) | spread | p50 latency ms | p99 latency ms |',
-        '|---|---:|---:|---:|---:|',
+        '| server | req/s (median) | spread | server CPU µs per request | spread | p50 latency ms | p99 latency ms |',
+        '|---|---:|---:|---:|---:|---:|---:|',
       );
       for (const server of group.servers) {
         const runs = group.runs[server.name];
         const s = summarize(runs.map((r) => r.rps));
+        const c = summarize(runs.map((r) => r.cpuPerRequest));
         push(
-          `| ${server.name} | ${fmt(s.median)} | ${spread(s)} | ${fmt(median(runs.map((r) => r.latencyP50)), 1)} | ${fmt(median(runs.map((r) => r.latencyP99)), 1)} |`,
+          `| ${server.name} | ${fmt(s.median)} | ${spread(s)} | ${fmt(c.median, 1)} | ${spread(c)} | ${fmt(median(runs.map((r) => r.latencyP50)), 1)} | ${fmt(median(runs.map((r) => r.latencyP99)), 1)} |`,
         );
       }
       push('');
     }
+    const cpu = (group, name) => group.runs[name]?.map((r) => r.cpuPerRequest);
+    // Each ratio both ways: by throughput, and by the server's CPU time per request (b's over
+    // a's, so that above 1 means a is cheaper), per round, then the median.
     const ratioTarget = (label, group, a, b, goal) => {
-      const num = rps(group, a);
-      const den = rps(group, b);
-      if (num === undefined || den === undefined) return;
-      const perRound = num.map((n, i) => n / den[i]);
-      const s = summarize(perRound);
-      push(
-        `| ${label} | ${perRound.map((x) => fmt(x, 3)).join(', ')} | ${fmt(s.median, 3)} | ${goal === undefined ? '(diagnostic)' : `≥ ${goal}`} | ${goal === undefined ? '' : mark(s.median >= goal)} |`,
-      );
-      if (goal !== undefined) target(label, fmt(s.median, 3), `≥ ${goal}`, s.median >= goal);
+      const ways = [
+        ['throughput', rps(group, a), rps(group, b), (x, y) => x / y],
+        ['server CPU per request', cpu(group, a), cpu(group, b), (x, y) => y / x],
+      ];
+      for (const [way, num, den, ratio] of ways) {
+        if (num === undefined || den === undefined) continue;
+        const perRound = num.map((n, i) => ratio(n, den[i]));
+        const s = summarize(perRound);
+        push(
+          `| ${label} | ${way} | ${perRound.map((x) => fmt(x, 3)).join(', ')} | ${fmt(s.median, 3)} | ${goal === undefined ? '(diagnostic)' : `≥ ${goal}`} | ${goal === undefined ? '' : mark(s.median >= goal)} |`,
+        );
+        if (goal !== undefined) {
+          target(`${label}, by ${way}`, fmt(s.median, 3), `≥ ${goal}`, s.median >= goal);
+        }
+      }
     };
     const [fastify, express] = http;
     push(
       '### HTTP ratios (median of the per-round ratios)',
       '',
-      '| scenario | per round | median | target | |',
-      '|---|---|---:|---|---|',
+      "By server CPU per request, a ratio is the other server's CPU time per request over this one's, so that above 1 means cheaper, as by throughput.",
+      '',
+      '| scenario | by | per round | median | target | |',
+      '|---|---|---|---:|---|---|',
     );
     ratioTarget(
       'Fastify: guarded (memory) / unguarded',
@@ -928,6 +964,25 @@ function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, lo
       'fastify-signature',
       'fastify-guarded',
       0.85,
+    );
+    ratioTarget(
+      'Express: signature mode / session-id mode (memory)',
+      express,
+      'express-signature',
+      'express-guarded',
+      0.85,
+    );
+    ratioTarget(
+      'Fastify: hmac-floor / session-id mode: the most signature mode can reach',
+      fastify,
+      'fastify-hmac-floor',
+      'fastify-guarded',
+    );
+    ratioTarget(
+      'Express: hmac-floor / session-id mode: the most signature mode can reach',
+      express,
+      'express-hmac-floor',
+      'express-guarded',
     );
     ratioTarget(
       'Fastify: guarded on Redis / guarded on memory',

@@ -3,20 +3,25 @@
 //
 // The parent sends one config message over IPC (never on a command line or in a log):
 //   { platform: 'fastify' | 'express',
-//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'signature' | 'express-session',
+//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'hmac-floor' | 'signature'
+//              | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions }
 // The child starts the app on a free loopback port and answers { port, sessionId?, cookie? };
-// later, { served: true } asks how many requests the bench route has answered.
+// later, { served: true } asks how many requests the bench route has answered, and this
+// process's CPU time so far (process.cpuUsage()), so that the parent measures the server alone.
 // Every variant serves GET /bench -> {"ok":true} and imports the same module, so the only
 // difference between two variants is what guards the route:
 // - unguarded:       nothing;
 // - allow-guard:     a guard that returns true (Nest's own cost of running a guard);
 // - guarded:         SessionGuard, session-id mode, on the memory or the Redis store;
+// - hmac-floor:      SessionGuard in session-id mode, plus one HMAC-SHA256 over a signature
+//                    base built from the request's Signature-Input (nothing parsed, no
+//                    nonce): the least signature mode can cost, memory store;
 // - signature:       SessionGuard in signature mode (RFC 9421), memory store;
 // - express-session: express-session with connect-redis, and a guard that requires a session
 //                    (Express only).
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { request } from 'node:http';
 import {
   Controller,
@@ -54,11 +59,30 @@ class ExpressSessionGuard {
 }
 Injectable()(ExpressSessionGuard);
 
+const FLOOR_KEY = randomBytes(32);
+const FLOOR_EXPECTED = randomBytes(32);
+
+/**
+ * The hmac-floor variant's second guard: one HMAC-SHA256 over a base holding the method, the
+ * target URI and the received signature parameters, compared in constant time; its answer is
+ * ignored. What no verification of a signed request can skip.
+ */
+class HmacFloorGuard {
+  canActivate(context) {
+    const req = context.switchToHttp().getRequest();
+    const input = String(req.headers['signature-input']);
+    const base = `"@method": GET\n"@target-uri": http://${req.headers.host}/bench\n"@signature-params": ${input.slice(5)}`;
+    timingSafeEqual(createHmac('sha256', FLOOR_KEY).update(base).digest(), FLOOR_EXPECTED);
+    return true;
+  }
+}
+Injectable()(HmacFloorGuard);
+
 /** Requests the bench route answered; the parent asks for it around each run. */
 let served = 0;
 
 // Plain JavaScript has no decorator syntax: decorators are applied as functions.
-function benchController(guard) {
+function benchController(guards) {
   class BenchController {
     bench() {
       served++;
@@ -67,7 +91,7 @@ function benchController(guard) {
   }
   const proto = BenchController.prototype;
   Reflect.decorate([Get('bench')], proto, 'bench', Object.getOwnPropertyDescriptor(proto, 'bench'));
-  if (guard !== undefined) UseGuards(guard)(BenchController);
+  if (guards.length > 0) UseGuards(...guards)(BenchController);
   Controller()(BenchController);
   return BenchController;
 }
@@ -87,16 +111,17 @@ function loginController() {
 }
 
 function benchModule(config, store) {
-  const guard = {
-    unguarded: undefined,
-    'allow-guard': AllowGuard,
-    guarded: SessionGuard,
-    signature: SessionGuard,
+  const guards = {
+    unguarded: [],
+    'allow-guard': [AllowGuard],
+    guarded: [SessionGuard],
+    'hmac-floor': [SessionGuard, HmacFloorGuard],
+    signature: [SessionGuard],
   }[config.variant];
   const controllers =
     config.variant === 'express-session'
-      ? [benchController(ExpressSessionGuard), loginController()]
-      : [benchController(guard)];
+      ? [benchController([ExpressSessionGuard]), loginController()]
+      : [benchController(guards)];
   class BenchModule {}
   Module({
     imports: [
@@ -113,7 +138,9 @@ function benchModule(config, store) {
         ? [ExpressSessionGuard]
         : config.variant === 'allow-guard'
           ? [AllowGuard]
-          : [],
+          : config.variant === 'hmac-floor'
+            ? [HmacFloorGuard]
+            : [],
   })(BenchModule);
   return BenchModule;
 }
@@ -174,7 +201,7 @@ async function serve(config) {
     answer.sessionId = created.id;
   }
   process.on('message', async (message) => {
-    if (message?.served) process.send({ served });
+    if (message?.served) process.send({ served, cpu: process.cpuUsage() });
     if (message?.stop) {
       await app.close();
       await redisClient?.quit();
