@@ -22,7 +22,7 @@ import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
 import { sessionOfCall, setSessionOfCall } from './call-sessions.js';
 import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
 import { SkippedRoutes } from './skipped-routes.js';
-import { writeRateLimitRefusal } from './rate-limit-headers.js';
+import { writeRateLimitHeaders, writeRateLimitRefusal } from './rate-limit-headers.js';
 import { requestTargetUri, signedCallParts, signedRequestParts } from './signed-parts.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
@@ -291,7 +291,10 @@ export class SessionGuard implements CanActivate {
     } catch (error) {
       throw this.storeUnavailable(response, error);
     }
-    if (result.allowed) return;
+    if (result.allowed) {
+      writeRateLimitHeaders(response, limiter.maxRequests, result);
+      return;
+    }
     writeRateLimitRefusal(response, limiter.maxRequests, result);
     this.sessions.recordRejection('rate_limit', 'rate_limited', session.serviceId);
     throw new SessionRateLimitException();

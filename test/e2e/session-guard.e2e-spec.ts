@@ -186,12 +186,23 @@ describe.each(combos)('SessionGuard on $label', ({ adapter, factory }) => {
     const a = await manager.createSession('limited', randomBytes(32));
     const b = await manager.createSession('limited', randomBytes(32));
     const other = await manager.createSession('unlimited', randomBytes(32));
-    expect((await get(a.id)).status).toBe(200);
-    expect((await get(b.id)).status).toBe(200);
-    expect((await get(a.id)).status).toBe(200);
+    const allowed = [await get(a.id), await get(b.id), await get(a.id)];
+    expect(allowed.map((res) => res.status)).toEqual([200, 200, 200]);
+    // Every allowed response carries the budget left, as @nestjs/throttler's do.
+    expect(allowed.map((res) => res.headers['ratelimit-remaining'])).toEqual(['2', '1', '0']);
+    for (const res of allowed) {
+      expect(res.headers['ratelimit-limit']).toBe('3');
+      expect(Number(res.headers['ratelimit-reset'])).toBeGreaterThanOrEqual(59);
+      expect(res.headers['retry-after']).toBeUndefined();
+    }
     const denied = await get(b.id);
     expect(denied.status).toBe(429);
-    expect(denied.body).toMatchObject({ statusCode: 429, message: 'Rate limit exceeded' });
+    // Shaped like the guard's 401 and 503 bodies.
+    expect(denied.body).toEqual({
+      statusCode: 429,
+      message: 'Rate limit exceeded',
+      error: 'Too Many Requests',
+    });
     expect(Number(denied.headers['retry-after'])).toBeGreaterThanOrEqual(59);
     expect(denied.headers['ratelimit-limit']).toBe('3');
     expect(denied.headers['ratelimit-remaining']).toBe('0');
