@@ -5,7 +5,7 @@
 //   2. protocol  lib/protocol/**                     handshake and request signing; imports core
 //   3. stores    lib/stores/memory/**, lib/stores/redis/**
 //                                                     one backend each; imports core and protocol
-//   4. features  lib/{monitoring,guard,handshake,client,health,cleanup,grpc}/**
+//   4. features  lib/{monitoring,guard,handshake,client,health,cleanup,grpc,telemetry}/**
 //                                                     Nest pieces; imports core, protocol and the
 //                                                     features FEATURE_IMPORTS allows
 //   5. wiring    lib/*.ts (module, providers, constants, entries index.ts / redis.ts / health.ts /
@@ -24,10 +24,11 @@ const FEATURE_IMPORTS = {
   monitoring: [],
   guard: [],
   handshake: ['monitoring', 'guard'],
-  client: [],
+  client: ['telemetry'],
   health: [],
   cleanup: [],
   grpc: ['guard', 'handshake', 'client'],
+  telemetry: [],
 };
 const FEATURES = Object.keys(FEATURE_IMPORTS);
 
@@ -69,6 +70,9 @@ const TERMINUS = npm('@nestjs/terminus');
 const SCHEDULE = npm('@nestjs/schedule');
 /** The optional gRPC peers: Nest's microservices package, grpc-js and proto-loader. */
 const GRPC_PEERS = [npm('@nestjs/microservices'), npm('@grpc/grpc-js'), npm('@grpc/proto-loader')];
+/** OpenTelemetry: the optional peer @opentelemetry/api, and the SDK packages (dev only). */
+const OPENTELEMETRY = npm('@opentelemetry/[^/]+');
+const OPENTELEMETRY_API = npm('@opentelemetry/api');
 
 /** A `from` restriction on shipped lib code under `path`. */
 const fromLib = (path, pathNot = []) => ({ path, pathNot: [TEST_FILE, ...[pathNot].flat()] });
@@ -301,6 +305,36 @@ export default {
         'with import() when a gRPC call needs them.',
       from: fromLib('^lib/', ['^lib/grpc/', '^lib/grpc\\.ts$']),
       to: { path: GRPC_PEERS, dependencyTypesNot: ['dynamic-import'] },
+    },
+    {
+      name: 'opentelemetry-only-in-telemetry',
+      severity: 'error',
+      comment:
+        'OpenTelemetry is reached through lib/telemetry only: the manager, the guard, the ' +
+        'handshake and MeshClient report to the SessionTelemetry contract of lib/core, and ' +
+        'lib/telemetry records it with @opentelemetry/api. No lib file uses an SDK package.',
+      from: fromLib('^lib/', '^lib/telemetry/'),
+      to: { path: OPENTELEMETRY },
+    },
+    {
+      name: 'opentelemetry-sdk-not-in-lib',
+      severity: 'error',
+      comment:
+        'The library records through @opentelemetry/api only; the app chooses and registers an ' +
+        'SDK (or passes its providers in the telemetry option). No lib file imports an SDK package.',
+      from: fromLib('^lib/telemetry/'),
+      to: { path: OPENTELEMETRY, pathNot: OPENTELEMETRY_API },
+    },
+    {
+      name: 'opentelemetry-api-loaded-lazily',
+      severity: 'error',
+      comment:
+        '@opentelemetry/api is an optional peer: lib/telemetry loads it with import() when the ' +
+        'module starts (lib/telemetry/otel-api.ts), and may import its types, which stay out of ' +
+        'the public .d.ts files (scripts/check-consumer.sh checks that). A static value import ' +
+        'would make the root entry require it.',
+      from: fromLib('^lib/telemetry/'),
+      to: { path: OPENTELEMETRY_API, dependencyTypesNot: ['dynamic-import', 'type-only'] },
     },
     {
       name: 'schedule-loaded-lazily',

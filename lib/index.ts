@@ -72,6 +72,32 @@ export { LoggerMonitoringAdapter } from './monitoring/logger-monitoring.adapter.
 export { MeshAuditEmitter } from './monitoring/mesh-audit.emitter.js';
 export { MonitoringMessages } from './monitoring/monitoring.messages.js';
 
+// Telemetry (OpenTelemetry metrics and traces; the optional peer @opentelemetry/api)
+export type {
+  MeshTelemetryOptions,
+  MeterProviderLike,
+  TracerProviderLike,
+} from './telemetry/telemetry.options.js';
+export {
+  CLIENT_HANDSHAKE_OUTCOMES,
+  GUARD_REFUSAL_REASONS,
+  MESH_SESSION_ATTRIBUTES,
+  MESH_SESSION_METRICS,
+  MESH_SESSION_SPANS,
+  MESH_TELEMETRY_SCOPE,
+  SERVER_HANDSHAKE_OUTCOMES,
+} from './telemetry/mesh-telemetry.constants.js';
+export {
+  NOOP_SESSION_TELEMETRY,
+  SESSION_TELEMETRY,
+  type HandshakeSide,
+  type InvalidationCause,
+  type SessionTelemetry,
+  type StoreCallMark,
+  type StoreOperation,
+  type TelemetryTransport,
+} from './core/session-telemetry.js';
+
 // Handshake
 export {
   DEFAULT_HANDSHAKE_PATH,

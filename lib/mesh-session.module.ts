@@ -11,6 +11,7 @@ import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import { RateLimiter } from './core/rate-limiter.js';
 import { SessionManager } from './core/session-manager.js';
 import { SessionStore } from './core/session-store.js';
+import { SESSION_TELEMETRY } from './core/session-telemetry.js';
 import { SESSION_CLEANUP_OPTIONS } from './cleanup/session-cleanup.constants.js';
 import { SessionCleanupService } from './cleanup/session-cleanup.service.js';
 import { SESSION_GUARD_OPTIONS } from './guard/session-guard.options.js';
@@ -67,6 +68,7 @@ import { RequestVerifier } from './protocol/signing/request-verifier.js';
     SESSION_GUARD_OPTIONS,
     SESSION_HEALTH_OPTIONS,
     SESSION_CLEANUP_OPTIONS,
+    SESSION_TELEMETRY,
     SessionStore,
     SessionManager,
     RateLimiter,

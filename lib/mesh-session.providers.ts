@@ -2,6 +2,7 @@ import { Logger, type InjectionToken, type Provider } from '@nestjs/common';
 import { RateLimiter } from './core/rate-limiter.js';
 import { SessionManager } from './core/session-manager.js';
 import { SessionStore } from './core/session-store.js';
+import { SESSION_TELEMETRY, type SessionTelemetry } from './core/session-telemetry.js';
 import {
   SESSION_CLEANUP_OPTIONS,
   type SessionCleanupOptions,
@@ -29,6 +30,7 @@ import {
 } from './options/mesh-session.options.js';
 import { RequestVerifier } from './protocol/signing/request-verifier.js';
 import { MemorySessionStore } from './stores/memory/memory-session.store.js';
+import { createSessionTelemetry } from './telemetry/create-session-telemetry.js';
 
 type Options = ResolvedMeshSessionOptions;
 
@@ -58,10 +60,25 @@ export function createMeshSessionProviders(): Provider[] {
     }),
     fromOptions(MeshAuditEmitter, (o) => new MeshAuditEmitter(o.monitoring, o.serviceId)),
     {
+      provide: SESSION_TELEMETRY,
+      // Chosen once: OpenTelemetry when its API is installed and an SDK records, else no-ops.
+      useFactory: (options: Options, store: SessionStore) =>
+        createSessionTelemetry(options.telemetry, {
+          store,
+          storeTimeout: options.storeTimeout,
+          pinnedServices: options.handshake?.trustedServices.keys() ?? [],
+        }),
+      inject: [MESH_SESSION_OPTIONS, SessionStore],
+    },
+    {
       provide: SessionManager,
-      useFactory: (options: Options, store: SessionStore, audit: MeshAuditEmitter) =>
-        new SessionManager(store, options, audit),
-      inject: [MESH_SESSION_OPTIONS, SessionStore, MeshAuditEmitter],
+      useFactory: (
+        options: Options,
+        store: SessionStore,
+        audit: MeshAuditEmitter,
+        telemetry: SessionTelemetry,
+      ) => new SessionManager(store, options, audit, telemetry),
+      inject: [MESH_SESSION_OPTIONS, SessionStore, MeshAuditEmitter, SESSION_TELEMETRY],
     },
     {
       provide: RateLimiter,
@@ -91,16 +108,18 @@ export function createMeshSessionProviders(): Provider[] {
         store: SessionStore,
         audit: MeshAuditEmitter,
         storeFailures: StoreFailureLog,
+        telemetry: SessionTelemetry,
       ) =>
         handshake === null
           ? null
-          : new HandshakeService(sessions, store, audit, handshake, storeFailures),
+          : new HandshakeService(sessions, store, audit, handshake, storeFailures, telemetry),
       inject: [
         HANDSHAKE_ENDPOINT_OPTIONS,
         SessionManager,
         SessionStore,
         MeshAuditEmitter,
         StoreFailureLog,
+        SESSION_TELEMETRY,
       ],
     },
     {

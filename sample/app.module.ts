@@ -9,12 +9,15 @@ import { RedisSessionStore } from 'nestjs-mesh-session/redis';
 import { GreetController } from './greet.controller.js';
 import { GreeterGrpcController } from './greeter-grpc.controller.js';
 import { HealthController } from './health.controller.js';
+import { METRICS_EXPORTER, MetricsController } from './metrics.controller.js';
 import { sampleIdentities } from './sample-identities.js';
+import { sampleMetricsExporter } from './telemetry.js';
 
 /**
- * The sample "greeter" service: `/health`, and `greet` over HTTP and gRPC, guarded in signature
- * mode. Sessions come from the handshake, at `/mesh/handshake` over HTTP and
- * `mesh_session.v1.MeshHandshake/Open` over gRPC, which only the pinned "caller" can open.
+ * The sample "greeter" service: `/health`, `/metrics` (Prometheus), and `greet` over HTTP and
+ * gRPC, guarded in signature mode. Sessions come from the handshake, at `/mesh/handshake` over
+ * HTTP and `mesh_session.v1.MeshHandshake/Open` over gRPC, which only the pinned "caller" can
+ * open. Its metrics go to the MeterProvider registered before the app (see telemetry.ts).
  */
 @Module({
   imports: [
@@ -38,8 +41,11 @@ import { sampleIdentities } from './sample-identities.js';
     // Serves the handshake over gRPC as well.
     MeshSessionGrpcModule,
   ],
-  controllers: [GreetController, GreeterGrpcController, HealthController],
-  providers: [SessionHealthIndicator],
+  controllers: [GreetController, GreeterGrpcController, HealthController, MetricsController],
+  providers: [
+    SessionHealthIndicator,
+    { provide: METRICS_EXPORTER, useFactory: sampleMetricsExporter },
+  ],
 })
 export class AppModule {}
 

@@ -18,6 +18,7 @@ async function bootstrap(): Promise<void> {
   logger.log(
     `caller listening on http://localhost:${callerPort}: try /hello?name=World and /hello/grpc?name=World`,
   );
+  logger.log(`metrics (Prometheus text format) on http://localhost:${greeterPort}/metrics`);
   // The caller stops first, so that it can end its session on the greeter; then the greeter
   // runs its module shutdown (job stopped, final cleanup, store closed).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -5,6 +5,7 @@ import { meshGrpcOptions } from 'nestjs-mesh-session/grpc';
 import { AppModule } from './app.module.js';
 import { CallerModule } from './caller.module.js';
 import { GREETER_PROTO } from './greeting.js';
+import { startSampleTelemetry } from './telemetry.js';
 
 /** The two running sample services. */
 export interface RunningSample {
@@ -20,7 +21,9 @@ export interface RunningSample {
 
 /**
  * Starts the greeter (the server, on HTTP and gRPC) and the caller (its client), each on its own
- * port.
+ * port, after registering the OpenTelemetry MeterProvider whose metrics the greeter serves at
+ * `/metrics`. Both run in this process, so one scrape shows the server's and the client's
+ * metrics.
  *
  * @param options ports (0 picks a free one for HTTP), the greeter's gRPC port, the greeter's URL
  *   as the caller should use it, and log levels (`false` for none)
@@ -35,6 +38,8 @@ export async function startSample(
   } = {},
 ): Promise<RunningSample> {
   const logger = options.logger ?? ['log', 'warn', 'error'];
+  // Metrics first: the apps' modules take the global MeterProvider when they start.
+  const telemetry = startSampleTelemetry();
   // rawBody: signature mode checks the Content-Digest of every body against its exact bytes.
   const greeter = await NestFactory.create(AppModule, { rawBody: true, logger });
   // The same app serves gRPC: meshGrpcOptions() adds the handshake service and keeps each
@@ -64,6 +69,7 @@ export async function startSample(
     close: async () => {
       await caller.close();
       await greeter.close();
+      await telemetry.shutdown();
     },
   };
 }

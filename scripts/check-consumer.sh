@@ -4,15 +4,17 @@
 #   1. builds the library and packs it (npm pack) into a temp dir;
 #   2. creates a fresh "type": "module" project next to it and installs the tarball with only
 #      @nestjs/common, @nestjs/core, @nestjs/platform-express, reflect-metadata, rxjs,
-#      typescript@~6.0.3 and @types/node: never ioredis, @nestjs/terminus, @nestjs/schedule or
-#      the gRPC peers (@nestjs/microservices, @grpc/grpc-js, @grpc/proto-loader), and checks
-#      that npm did not pull any of those in (say, as a required peer);
+#      typescript@~6.0.3 and @types/node: never ioredis, @nestjs/terminus, @nestjs/schedule, the
+#      gRPC peers (@nestjs/microservices, @grpc/grpc-js, @grpc/proto-loader) or
+#      @opentelemetry/api, and checks that npm did not pull any of those in (say, as a required
+#      peer);
 #   3. compiles a small app against the published .d.ts files with tsc (strict, nodenext,
-#      skipLibCheck: false, decorators with metadata): MeshSessionModule.forRoot, a controller
-#      with @UseGuards(SessionGuard) and @CurrentSession(), SessionManager.createSession;
+#      skipLibCheck: false, decorators with metadata): MeshSessionModule.forRoot (with its
+#      telemetry option, whose types must not need @opentelemetry/api), a controller with
+#      @UseGuards(SessionGuard) and @CurrentSession(), SessionManager.createSession;
 #   4. runs it on a free port of 127.0.0.1: creates a session, then expects 200 and the session
 #      from the guarded route with the x-mesh-session-id header, 401 without it or with an
-#      unknown id.
+#      unknown id, and the no-op telemetry recorder (no @opentelemetry/api to record with).
 #
 # Usage: npm run test:consumer      (KEEP_CONSUMER_DIR=1 keeps the temp dir for a look after)
 set -euo pipefail
@@ -23,7 +25,7 @@ started=$SECONDS
 
 # Quiet npm, packages from the local cache whenever it has them.
 npm_flags=(--no-audit --no-fund --loglevel=error --prefer-offline --cache "$(npm config get cache)")
-forbidden=(ioredis @nestjs/terminus @nestjs/schedule @nestjs/microservices @grpc/grpc-js @grpc/proto-loader)
+forbidden=(ioredis @nestjs/terminus @nestjs/schedule @nestjs/microservices @grpc/grpc-js @grpc/proto-loader @opentelemetry/api)
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/mesh-consumer.XXXXXX")"
 current_step='setup'
@@ -105,8 +107,11 @@ import { NestFactory } from '@nestjs/core';
 import {
   CurrentSession,
   MeshSessionModule,
+  NOOP_SESSION_TELEMETRY,
+  SESSION_TELEMETRY,
   SessionGuard,
   SessionManager,
+  type MeshTelemetryOptions,
   type Session,
 } from 'nestjs-mesh-session';
 
@@ -140,8 +145,11 @@ class ConsumerController {
   }
 }
 
+// The telemetry option's types stand alone: no OpenTelemetry package is installed here.
+const telemetry: MeshTelemetryOptions = { peerServiceAttribute: false };
+
 @Module({
-  imports: [MeshSessionModule.forRoot({ requestSigning: false })],
+  imports: [MeshSessionModule.forRoot({ requestSigning: false, telemetry })],
   controllers: [ConsumerController],
 })
 class AppModule {}
@@ -176,6 +184,12 @@ try {
     headers: { 'x-mesh-session-id': '00000000-0000-4000-8000-000000000000' },
   });
   assert.equal(unknown.status, 401, 'GET /whoami with an unknown session id');
+
+  assert.equal(
+    app.get(SESSION_TELEMETRY),
+    NOOP_SESSION_TELEMETRY,
+    'without @opentelemetry/api the module records nothing',
+  );
 
   console.log(`consumer app on port ${port}: created ${session.id}; 200 with it, 401 without`);
 } finally {

@@ -1,5 +1,6 @@
 import { SessionMessages } from '../core/session.messages.js';
 import type { ClientHandshake, ClientSession } from '../protocol/handshake/client-handshake.js';
+import type { ClientTelemetry } from './client-telemetry.js';
 import type { ResolvedMeshClientOptions } from './mesh-client.options.js';
 import type { ResolvedGrpcServiceOptions } from './grpc-service.options.js';
 import {
@@ -39,13 +40,15 @@ export class GrpcMeshConnection extends MeshConnection {
    * @param options the client's resolved options
    * @param service the service to talk to
    * @param transport the service's channel and definitions, which the client owns
+   * @param telemetry the client's telemetry; by default one of the connection's own
    */
   constructor(
     options: ResolvedMeshClientOptions,
     service: ResolvedGrpcServiceOptions,
     private readonly transport: GrpcTransport,
+    telemetry?: ClientTelemetry,
   ) {
-    super(options, service);
+    super(options, service, telemetry);
   }
 
   /**
@@ -91,7 +94,14 @@ export class GrpcMeshConnection extends MeshConnection {
     const open = await this.transport.handshakeMethod('Open');
     try {
       const bytes = open.requestSerialize(handshake.hello.hello);
-      const reply = await this.transport.unary(open.path, bytes, {}, open.responseDeserialize);
+      const metadata: Record<string, string> = {};
+      this.telemetry.current.injectTraceContext(metadata);
+      const reply = await this.transport.unary(
+        open.path,
+        bytes,
+        metadata,
+        open.responseDeserialize,
+      );
       return { text: JSON.stringify(reply) };
     } catch (error) {
       if (!isGrpcStatus(error)) throw error;
@@ -123,14 +133,11 @@ export class GrpcMeshConnection extends MeshConnection {
     bytes: Buffer,
     session: ClientSession,
   ): Promise<unknown> {
-    const metadata = this.sign(session, method.path, bytes);
+    // The trace context goes beside the signature, uncovered by it: a proxy may rewrite it.
+    const metadata: Record<string, string> = { ...this.sign(session, method.path, bytes) };
+    this.telemetry.current.injectTraceContext(metadata);
     try {
-      return await this.transport.unary(
-        method.path,
-        bytes,
-        { ...metadata },
-        method.responseDeserialize,
-      );
+      return await this.transport.unary(method.path, bytes, metadata, method.responseDeserialize);
     } catch (error) {
       if (!isGrpcStatus(error)) throw error;
       const { id } = this.service;

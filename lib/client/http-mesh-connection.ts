@@ -74,9 +74,14 @@ export class HttpMeshConnection extends MeshConnection {
   protected async sendHello(handshake: ClientHandshake): Promise<HelloReply> {
     let reply: HelloReply & { status: number };
     try {
+      const headers: Record<string, string> = {
+        'content-type': HANDSHAKE_CONTENT_TYPE,
+        accept: 'application/json',
+      };
+      this.telemetry.current.injectTraceContext(headers);
       const response = await this.fetch(new URL(this.service.url + this.service.handshakePath), {
         method: 'POST',
-        headers: { 'content-type': HANDSHAKE_CONTENT_TYPE, accept: 'application/json' },
+        headers,
         body: handshake.body(),
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeout),
@@ -119,10 +124,13 @@ export class HttpMeshConnection extends MeshConnection {
       sessionId: session.sessionId,
       sessionKey: session.key,
     });
+    // The trace context goes beside the signature, uncovered by it: a proxy may rewrite it.
+    const headers: Record<string, string> = { ...request.headers, ...signature };
+    this.telemetry.current.injectTraceContext(headers);
     try {
       const response = await this.fetch(request.url, {
         method: request.method,
-        headers: { ...request.headers, ...signature },
+        headers,
         body: request.body,
         redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeout),

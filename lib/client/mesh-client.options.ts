@@ -8,6 +8,11 @@ import {
   type IdentityKeyInput,
 } from '../protocol/handshake/identity-keys.js';
 import {
+  resolveTelemetryOptions,
+  type MeshTelemetryOptions,
+  type ResolvedTelemetryOptions,
+} from '../telemetry/telemetry.options.js';
+import {
   GRPC_SERVICE_KEYS,
   resolveGrpcService,
   type MeshGrpcServiceOptions,
@@ -81,6 +86,14 @@ export interface MeshClientModuleOptions {
    * @default globalThis.fetch
    */
   fetch?: typeof fetch;
+  /**
+   * OpenTelemetry metrics and traces of the client's handshakes, and W3C trace context on its
+   * calls (see docs/observability.md): recorded when `@opentelemetry/api` is installed and an
+   * SDK is registered, or providers are given here.
+   *
+   * @default { enabled: true, peerServiceAttribute: 'pinned' } (the global providers)
+   */
+  telemetry?: MeshTelemetryOptions;
 }
 
 /** An HTTP service after validation. */
@@ -105,6 +118,7 @@ export interface ResolvedMeshClientOptions {
   readonly services: ReadonlyMap<string, ResolvedMeshServiceOptions>;
   readonly timeout: number;
   readonly fetch: typeof fetch | undefined;
+  readonly telemetry: ResolvedTelemetryOptions;
 }
 
 /**
@@ -118,7 +132,14 @@ export interface ResolvedMeshClientOptions {
 export const MESH_CLIENT_DEFAULTS = Object.freeze({ timeout: 10_000 });
 
 const check: OptionChecks = new OptionChecks('MeshClientModule');
-const CLIENT_KEYS = ['serviceId', 'privateKey', 'services', 'timeout', 'fetch'] as const;
+const CLIENT_KEYS = [
+  'serviceId',
+  'privateKey',
+  'services',
+  'timeout',
+  'fetch',
+  'telemetry',
+] as const;
 const SERVICE_KEYS = ['url', 'publicKey', 'handshakePath', 'serviceId'] as const;
 
 /**
@@ -161,7 +182,15 @@ export function resolveMeshClientOptions(
   for (const [id, service] of Object.entries(options.services)) {
     services.set(id, resolveService(id, service));
   }
-  return Object.freeze({ serviceId, privateKey, services, timeout, fetch: options.fetch });
+  const telemetry = resolveTelemetryOptions(check, options.telemetry);
+  return Object.freeze({
+    serviceId,
+    privateKey,
+    services,
+    timeout,
+    fetch: options.fetch,
+    telemetry,
+  });
 }
 
 /** One entry of `services`, checked and with its keys loaded. */

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { redactDumps } from '../core/redacted.js';
 import { SessionMessages } from '../core/session.messages.js';
+import { ClientTelemetry } from './client-telemetry.js';
 import { MeshClientMessages } from './mesh-client.messages.js';
 import { MESH_CLIENT_MODULE_OPTIONS } from './mesh-client.module-definition.js';
 import {
@@ -18,7 +19,8 @@ import type { MeshConnection } from './mesh-connection.js';
  * lazily with each service (pinned Ed25519 identities, X25519, HKDF-SHA256) and signs every
  * request or unary call with the session key (RFC 9421, hmac-sha256). At application shutdown
  * it ends its sessions and closes its gRPC channels. `@grpc/grpc-js` and `@grpc/proto-loader`
- * are loaded on the first gRPC call only.
+ * are loaded on the first gRPC call only. With OpenTelemetry (the `telemetry` option), its
+ * handshakes are counted, timed and traced, and every call carries the W3C trace context.
  * `util.inspect`, `console.log`, Nest's `Logger` and `JSON.stringify` show no key.
  *
  * @example
@@ -40,6 +42,8 @@ export class MeshClient implements OnApplicationShutdown {
   protected readonly logger = new Logger('MeshClient');
   private readonly connections = new Map<string, MeshConnection>();
   private readonly transports = new Map<string, GrpcTransport>();
+  /** Shared by the connections: loaded on the first handshake. */
+  private readonly telemetry: ClientTelemetry;
 
   /**
    * @param options the client options
@@ -47,6 +51,10 @@ export class MeshClient implements OnApplicationShutdown {
    */
   constructor(@Inject(MESH_CLIENT_MODULE_OPTIONS) options: MeshClientModuleOptions) {
     this.#options = resolveMeshClientOptions(options);
+    this.telemetry = new ClientTelemetry(
+      this.#options.telemetry,
+      [...this.#options.services.values()].map((service) => service.serverId),
+    );
   }
 
   /** The validated options. */
@@ -87,9 +95,9 @@ export class MeshClient implements OnApplicationShutdown {
       if (service.transport === 'grpc') {
         const transport = new GrpcTransport(service, this.#options.timeout);
         this.transports.set(serviceId, transport);
-        connection = new GrpcMeshConnection(this.#options, service, transport);
+        connection = new GrpcMeshConnection(this.#options, service, transport, this.telemetry);
       } else {
-        connection = new HttpMeshConnection(this.#options, service);
+        connection = new HttpMeshConnection(this.#options, service, this.telemetry);
       }
       this.connections.set(serviceId, connection);
     }

@@ -2,6 +2,7 @@ import { redactDumps } from '../core/redacted.js';
 import { ClientHandshake, type ClientSession } from '../protocol/handshake/client-handshake.js';
 import { HandshakeError } from '../protocol/handshake/handshake.error.js';
 import { signGrpcCall, type SignedCallMetadata } from '../protocol/signing/call-signer.js';
+import { ClientTelemetry } from './client-telemetry.js';
 import { clientVersion } from './client-version.js';
 import { MeshHandshakeError, type MeshHandshakeFailure } from './mesh-client.errors.js';
 import { MeshClientMessages } from './mesh-client.messages.js';
@@ -58,10 +59,15 @@ export abstract class MeshConnection {
   /**
    * @param options the client's resolved options
    * @param service the service to talk to
+   * @param telemetry the client's telemetry; by default one of the connection's own, from
+   *   `options.telemetry`
    */
   constructor(
     options: ResolvedMeshClientOptions,
     protected readonly service: ResolvedMeshServiceOptions,
+    protected readonly telemetry: ClientTelemetry = new ClientTelemetry(options.telemetry, [
+      service.serverId,
+    ]),
   ) {
     this.#options = options;
   }
@@ -212,7 +218,7 @@ export abstract class MeshConnection {
   /** The live session, after a handshake if needed; concurrent callers share one handshake. */
   protected open(): Promise<ClientSession> {
     if (this.#session !== undefined) return Promise.resolve(this.#session);
-    this.#pending ??= this.handshake().then(
+    this.#pending ??= this.recordedHandshake().then(
       (session) => {
         this.#pending = undefined;
         this.#session = session;
@@ -229,6 +235,21 @@ export abstract class MeshConnection {
   /** Drops a session the server no longer knows, unless another call replaced it already. */
   protected forget(session: ClientSession): void {
     if (this.#session === session) this.#session = undefined;
+  }
+
+  /**
+   * {@link handshake}, counted and timed and, when tracing, in a `mesh_session.handshake` span
+   * of kind CLIENT, whose context the hello carries.
+   */
+  private async recordedHandshake(): Promise<ClientSession> {
+    const telemetry = await this.telemetry.ready();
+    return telemetry.handshake(
+      'client',
+      this.service.transport,
+      this.service.serverId,
+      () => this.handshake(),
+      clientHandshakeOutcome,
+    );
   }
 
   /** One handshake: sends the signed hello, then checks the signed reply and derives the key. */
@@ -276,4 +297,9 @@ export abstract class MeshConnection {
     const message = MeshClientMessages.clientHandshakeFailed(serviceId, why);
     return new MeshHandshakeError(serviceId, reason, message, status, options);
   }
+}
+
+/** The `mesh_session.outcome` of a failed client handshake: its failure reason, or `error`. */
+function clientHandshakeOutcome(error: unknown): string {
+  return error instanceof MeshHandshakeError ? error.reason : 'error';
 }

@@ -4,13 +4,15 @@ import { isSessionId } from './session-id.js';
 import type { Session } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import type { SessionStore } from './session-store.js';
+import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemetry.js';
 import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
 
 /**
  * The checks a guarded request runs against the store, for `SessionManager`: in session-id mode
  * one atomic get-and-touch, in signature mode a read before the signature is verified and a
  * nonce claim with the slide after it. Every refusal is counted and audited through
- * {@link SessionEvents}; a revoked session is removed on sight.
+ * {@link SessionEvents}; a revoked session is removed on sight. Each store call is reported to
+ * the telemetry (its duration, and its error when it fails).
  *
  * @example
  * ```ts
@@ -23,11 +25,13 @@ export class SessionChecks {
    * @param store where sessions live
    * @param policy idle timeout and absolute lifetime
    * @param events counts and audits what happens
+   * @param telemetry times the store calls
    */
   constructor(
     private readonly store: SessionStore,
     private readonly policy: ResolvedSessionPolicy,
     private readonly events: SessionEvents,
+    private readonly telemetry: SessionTelemetry = NOOP_SESSION_TELEMETRY,
   ) {}
 
   /**
@@ -46,10 +50,23 @@ export class SessionChecks {
     if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
     // The slide inline rather than through `slide`: one Promise less on every guarded request.
     const now = Date.now();
-    const session = this.unlessExpired(
-      await this.store.touch(id, now, this.policy.sessionTimeout, this.policy.maxSessionLifetime),
-      now,
-    );
+    // Reported around the await, not through endStoreCall: no promise added to the request.
+    const t = this.telemetry;
+    const mark = t.startStoreCall('touch');
+    let touched: Session | undefined;
+    try {
+      touched = await this.store.touch(
+        id,
+        now,
+        this.policy.sessionTimeout,
+        this.policy.maxSessionLifetime,
+      );
+    } catch (error) {
+      t.storeCallFailed('touch', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('touch', mark);
+    const session = this.unlessExpired(touched, now);
     if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
     if (session.metadata?.revoked === true) {
       await this.remove(id, 'session_revoked');
@@ -73,7 +90,17 @@ export class SessionChecks {
    */
   async readSession(id: string, now: number = Date.now()): Promise<Session> {
     if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
-    return this.refuseRevoked(await this.store.get(id, now));
+    const t = this.telemetry;
+    const mark = t.startStoreCall('get');
+    let session: Session | undefined;
+    try {
+      session = await this.store.get(id, now);
+    } catch (error) {
+      t.storeCallFailed('get', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('get', mark);
+    return this.refuseRevoked(session);
   }
 
   /**
@@ -96,14 +123,24 @@ export class SessionChecks {
     ttl: number,
     now: number = Date.now(),
   ): Promise<{ session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false }> {
-    const { session, nonceFresh } = await this.store.claimNonceAndTouch(
-      id,
-      nonce,
-      ttl,
-      now,
-      this.policy.sessionTimeout,
-      this.policy.maxSessionLifetime,
-    );
+    const t = this.telemetry;
+    const mark = t.startStoreCall('claim_nonce_and_touch');
+    let claimed: Awaited<ReturnType<SessionStore['claimNonceAndTouch']>>;
+    try {
+      claimed = await this.store.claimNonceAndTouch(
+        id,
+        nonce,
+        ttl,
+        now,
+        this.policy.sessionTimeout,
+        this.policy.maxSessionLifetime,
+      );
+    } catch (error) {
+      t.storeCallFailed('claim_nonce_and_touch', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('claim_nonce_and_touch', mark);
+    const { session, nonceFresh } = claimed;
     if (!nonceFresh) return { session: undefined, nonceFresh };
     if (session !== undefined && session.expiresAt <= now) {
       this.events.sessionExpired(session.serviceId, id);
@@ -133,9 +170,21 @@ export class SessionChecks {
     return new SessionValidationError(reason, message);
   }
 
-  async remove(id: string, action: string): Promise<boolean> {
+  /**
+   * Removes a session on purpose, counted and audited.
+   *
+   * @param id session id
+   * @param action the audit action
+   * @returns whether a session was removed
+   */
+  async remove(id: string, action: 'session_invalidated' | 'session_revoked'): Promise<boolean> {
     if (!isSessionId(id)) return false;
-    const removed = await this.store.delete(id);
+    const t = this.telemetry;
+    const removed = await t.endStoreCall(
+      'delete',
+      t.startStoreCall('delete'),
+      this.store.delete(id),
+    );
     if (removed === undefined) return false;
     this.events.sessionRemoved(removed.serviceId, action, id);
     return true;

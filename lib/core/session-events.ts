@@ -1,11 +1,13 @@
 import { sessionRef, type AuditSink } from './audit-sink.js';
 import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
 import type { SessionStats } from './session.interface.js';
+import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemetry.js';
 
 /**
- * What happens to sessions, counted and sent to the audit sink: `SessionManager` reports here,
- * and `getStats()` reads the counts back. An event names a session only by `sessionRef` (a hash
- * of its id), never by the id.
+ * What happens to sessions, counted, sent to the audit sink and reported to the telemetry:
+ * `SessionManager` reports here, and `getStats()` reads the counts back. An event names a
+ * session only by `sessionRef` (a hash of its id), never by the id; the telemetry gets counts
+ * only.
  *
  * @example
  * ```ts
@@ -20,8 +22,14 @@ export class SessionEvents {
   private invalidated = 0;
   private rejected = 0;
 
-  /** @param audit where the events go */
-  constructor(private readonly audit: AuditSink) {}
+  /**
+   * @param audit where the events go
+   * @param telemetry where the counts go, as metrics
+   */
+  constructor(
+    private readonly audit: AuditSink,
+    private readonly telemetry: SessionTelemetry = NOOP_SESSION_TELEMETRY,
+  ) {}
 
   /**
    * A session was created.
@@ -31,6 +39,7 @@ export class SessionEvents {
    */
   sessionCreated(serviceId: string, id: string): void {
     this.created++;
+    this.telemetry.sessionCreated();
     this.emit(serviceId, 'session_created', id);
   }
 
@@ -42,6 +51,7 @@ export class SessionEvents {
    */
   sessionExpired(serviceId: string, id: string): void {
     this.expired++;
+    this.telemetry.sessionsExpired(1);
     this.emit(serviceId, 'session_expired', id);
   }
 
@@ -53,6 +63,7 @@ export class SessionEvents {
   sessionsExpired(count: number): void {
     if (count === 0) return;
     this.expired += count;
+    this.telemetry.sessionsExpired(count);
     this.emit(undefined, 'sessions_expired', undefined, { count });
   }
 
@@ -63,8 +74,13 @@ export class SessionEvents {
    * @param action `'session_invalidated'` or `'session_revoked'`
    * @param id its id
    */
-  sessionRemoved(serviceId: string, action: string, id: string): void {
+  sessionRemoved(
+    serviceId: string,
+    action: 'session_invalidated' | 'session_revoked',
+    id: string,
+  ): void {
     this.invalidated++;
+    this.telemetry.sessionsInvalidated(1, action === 'session_revoked' ? 'revoked' : 'invalidated');
     this.emit(serviceId, action, id);
   }
 
@@ -77,6 +93,7 @@ export class SessionEvents {
   serviceInvalidated(serviceId: string, count: number): void {
     if (count === 0) return;
     this.invalidated += count;
+    this.telemetry.sessionsInvalidated(count, 'service');
     this.emit(serviceId, 'service_sessions_invalidated', undefined, { count });
   }
 
@@ -100,7 +117,7 @@ export class SessionEvents {
   /**
    * The counters since start, with the store's count.
    *
-   * @param activeSessions what the store holds
+   * @param activeSessions the store's live sessions
    * @returns the stats
    */
   stats(activeSessions: number): SessionStats {

@@ -12,6 +12,7 @@ import { assertServiceId, assertSessionKey, copyMetadata } from './session-argum
 import type { Session, SessionStats } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import { SessionStore } from './session-store.js';
+import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemetry.js';
 
 /**
  * Creates, reads, slides, revokes and cleans up sessions. It owns the policy (idle timeout,
@@ -44,6 +45,7 @@ export class SessionManager {
   readonly #maxLifetime: number | undefined;
   readonly #events: SessionEvents;
   readonly #checks: SessionChecks;
+  readonly #telemetry: SessionTelemetry;
   #runningCleanup: Promise<number> | undefined;
 
   /**
@@ -60,13 +62,21 @@ export class SessionManager {
    * @param store where sessions live
    * @param policy idle timeout and absolute lifetime
    * @param audit where audit events go; by default nowhere
+   * @param telemetry where counts and store-call timings go; by default nowhere
+   *   (`MeshSessionModule` gives its OpenTelemetry recorder)
    * @throws {TypeError} naming the bad argument
    */
-  constructor(store: SessionStore, policy?: SessionPolicy, audit?: AuditSink);
+  constructor(
+    store: SessionStore,
+    policy?: SessionPolicy,
+    audit?: AuditSink,
+    telemetry?: SessionTelemetry,
+  );
   constructor(
     storeOrTimeout?: SessionStore | number,
     policy: SessionPolicy = {},
     audit: AuditSink = NO_AUDIT,
+    telemetry: SessionTelemetry = NOOP_SESSION_TELEMETRY,
   ) {
     let store: SessionStore;
     if (storeOrTimeout instanceof SessionStore) {
@@ -86,8 +96,9 @@ export class SessionManager {
     }
     const resolved = resolveSessionPolicy(policy);
     this.#store = store;
-    this.#events = new SessionEvents(audit);
-    this.#checks = new SessionChecks(store, resolved, this.#events);
+    this.#telemetry = telemetry;
+    this.#events = new SessionEvents(audit, telemetry);
+    this.#checks = new SessionChecks(store, resolved, this.#events, telemetry);
     this.#sessionTimeout = resolved.sessionTimeout;
     this.#maxLifetime = resolved.maxSessionLifetime;
   }
@@ -126,7 +137,8 @@ export class SessionManager {
       this.expiryFor(now, now),
       safeMetadata,
     );
-    await this.#store.create(session);
+    const t = this.#telemetry;
+    await t.endStoreCall('create', t.startStoreCall('create'), this.#store.create(session));
     this.#events.sessionCreated(serviceId, session.id);
     return session;
   }
@@ -146,8 +158,13 @@ export class SessionManager {
   /** `getSession` once the id is known to be well-formed. */
   private async slide(id: string): Promise<Session | undefined> {
     const now = Date.now();
+    const t = this.#telemetry;
     return this.#checks.unlessExpired(
-      await this.#store.touch(id, now, this.#sessionTimeout, this.#maxLifetime),
+      await t.endStoreCall(
+        'touch',
+        t.startStoreCall('touch'),
+        this.#store.touch(id, now, this.#sessionTimeout, this.#maxLifetime),
+      ),
       now,
     );
   }
@@ -162,7 +179,7 @@ export class SessionManager {
   async getSessionByServiceId(serviceId: string): Promise<Session | undefined> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return undefined;
     let latest: Session | undefined;
-    for (const session of await this.#store.findByServiceId(serviceId, Date.now())) {
+    for (const session of await this.findByServiceId(serviceId)) {
       if (latest === undefined || session.lastActivity > latest.lastActivity) latest = session;
     }
     return latest;
@@ -176,7 +193,16 @@ export class SessionManager {
    */
   async getSessionsByServiceId(serviceId: string): Promise<Session[]> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return [];
-    return this.#store.findByServiceId(serviceId, Date.now());
+    return this.findByServiceId(serviceId);
+  }
+
+  private findByServiceId(serviceId: string): Promise<Session[]> {
+    const t = this.#telemetry;
+    return t.endStoreCall(
+      'find_by_service',
+      t.startStoreCall('find_by_service'),
+      this.#store.findByServiceId(serviceId, Date.now()),
+    );
   }
 
   /**
@@ -193,7 +219,12 @@ export class SessionManager {
   ): Promise<Session | undefined> {
     const safePatch = copyMetadata(patch, 'patch');
     if (!isSessionId(id)) return undefined;
-    return this.#store.updateMetadata(id, safePatch, Date.now());
+    const t = this.#telemetry;
+    return t.endStoreCall(
+      'update_metadata',
+      t.startStoreCall('update_metadata'),
+      this.#store.updateMetadata(id, safePatch, Date.now()),
+    );
   }
 
   /**
@@ -214,37 +245,58 @@ export class SessionManager {
    */
   async invalidateSessionsByServiceId(serviceId: string): Promise<number> {
     if (typeof serviceId !== 'string' || serviceId.length === 0) return 0;
-    const count = await this.#store.deleteByServiceId(serviceId);
+    const t = this.#telemetry;
+    const count = await t.endStoreCall(
+      'delete_by_service',
+      t.startStoreCall('delete_by_service'),
+      this.#store.deleteByServiceId(serviceId),
+    );
     this.#events.serviceInvalidated(serviceId, count);
     return count;
   }
 
   /**
    * Removes expired sessions. Its cost grows with the number of expired sessions, and it
-   * yields to the event loop between chunks. Concurrent calls share one run.
+   * yields to the event loop between chunks. Concurrent calls share one run. Each run is timed
+   * and, when tracing, recorded as a span.
    *
    * @returns how many sessions were removed
    */
   cleanupExpiredSessions(): Promise<number> {
-    this.#runningCleanup ??= this.#store.deleteExpired(Date.now()).then(
-      (count) => {
-        this.#runningCleanup = undefined;
-        this.#events.sessionsExpired(count);
-        return count;
-      },
-      (error: unknown) => {
-        this.#runningCleanup = undefined;
-        throw error;
-      },
-    );
+    this.#runningCleanup ??= this.#telemetry
+      .cleanup(() => this.deleteExpired())
+      .then(
+        (count) => {
+          this.#runningCleanup = undefined;
+          this.#events.sessionsExpired(count);
+          return count;
+        },
+        (error: unknown) => {
+          this.#runningCleanup = undefined;
+          throw error;
+        },
+      );
     return this.#runningCleanup;
   }
 
+  private deleteExpired(): Promise<number> {
+    const t = this.#telemetry;
+    return t.endStoreCall(
+      'delete_expired',
+      t.startStoreCall('delete_expired'),
+      this.#store.deleteExpired(Date.now()),
+    );
+  }
+
   /**
-   * Session counters. `activeSessions` comes from the store; the others count since start.
+   * Session counters. `activeSessions` is the store's count of live sessions (expired sessions
+   * that cleanup has not removed yet are not counted); the others count since start.
    */
   async getStats(): Promise<SessionStats> {
-    return this.#events.stats(await this.#store.count());
+    const t = this.#telemetry;
+    return this.#events.stats(
+      await t.endStoreCall('count', t.startStoreCall('count'), this.#store.count(Date.now())),
+    );
   }
 
   /**

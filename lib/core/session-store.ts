@@ -61,6 +61,15 @@ export abstract class SessionStore {
   }
 
   /**
+   * What kind of store this is, as metrics name it (the `mesh_session.store.kind` attribute):
+   * `'memory'`, `'redis'`, or `'custom'` unless a subclass says otherwise. Keep it one short,
+   * fixed word per class.
+   */
+  get telemetryKind(): string {
+    return 'custom';
+  }
+
+  /**
    * Saves a new session. Its lifetime in the store follows `session.expiresAt`.
    *
    * @param session the session to save
@@ -146,9 +155,13 @@ export abstract class SessionStore {
   abstract deleteExpired(now: number): Promise<number>;
 
   /**
-   * How many sessions the store holds.
+   * How many live sessions (`expiresAt > now`) the store holds: sessions that expired and that
+   * cleanup has not removed yet are not counted. It must not scan every session: the health
+   * indicator, `getStats()` and the `mesh_session.sessions.active` gauge call it.
+   *
+   * @param now the current time (ms); the built-in stores default it to `Date.now()`
    */
-  abstract count(): Promise<number>;
+  abstract count(now?: number): Promise<number>;
 
   /**
    * Claims a one-time value (a nonce) for `ttl` ms. Used for replay protection.

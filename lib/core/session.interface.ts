@@ -25,7 +25,10 @@ export interface Session {
  * Counters returned by `SessionManager.getStats()`. Counters count since the manager started.
  */
 export interface SessionStats {
-  /** Sessions currently held by the store. */
+  /**
+   * Live sessions in the store (`expiresAt` not reached). Sessions that expired and that
+   * cleanup has not removed yet are not counted.
+   */
   activeSessions: number;
   /** Sessions created. */
   created: number;

@@ -63,6 +63,7 @@ export class MeshHandshakeController {
     try {
       return await this.handshakes.accept(helloOf(message), {
         address: grpcPeerAddress(call.getPeer()),
+        transport: 'grpc',
       });
     } catch (error) {
       throw handshakeRpcException(error);

@@ -32,6 +32,12 @@ import { RequestVerifier, type SignedRequestParts } from '../protocol/signing/re
 import { SignatureVerificationError } from '../protocol/signing/signature-verification.error.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import {
+  NOOP_SESSION_TELEMETRY,
+  SESSION_TELEMETRY,
+  type SessionTelemetry,
+} from '../core/session-telemetry.js';
+import { refusalReasonOf } from './refusal-reasons.js';
+import {
   SessionRateLimitException,
   SessionStoreUnavailableException,
   SessionUnauthorizedException,
@@ -88,6 +94,8 @@ export class SessionGuard implements CanActivate {
    * @param verifier signature mode's verifier (the module provides one with the configured
    *   clock skew); one with the default skew is built from `sessions` when absent
    * @param storeFailures the log of store failures, shared with the handshake endpoint
+   * @param telemetry counts and times each check (`mesh_session.guard.*`); the no-op one,
+   *   whose methods are empty, when nothing records
    */
   constructor(
     protected readonly sessions: SessionManager,
@@ -98,6 +106,9 @@ export class SessionGuard implements CanActivate {
     @Optional()
     @Inject(StoreFailureLog)
     protected readonly storeFailures: StoreFailureLog = new StoreFailureLog(),
+    @Optional()
+    @Inject(SESSION_TELEMETRY)
+    protected readonly telemetry: SessionTelemetry = NOOP_SESSION_TELEMETRY,
   ) {
     this.deadlines = new DeadlineQueue(options.storeTimeout);
     this.skippedRoutes = new SkippedRoutes(reflector);
@@ -138,6 +149,8 @@ export class SessionGuard implements CanActivate {
     }
     if (isUndecodableMessage(call.message)) {
       const refusal = new BadRequestException(GuardMessages.messageUndecodable());
+      const telemetry = this.telemetry;
+      telemetry.guardRefused('grpc', telemetry.startGuardCheck(), 'message_undecodable');
       throw await grpcRefusal(refusal, new CallTrailers(), call.metadata);
     }
     if (!this.isSkipped(context)) await this.authenticateCall(call);
@@ -163,10 +176,19 @@ export class SessionGuard implements CanActivate {
     if (checked !== undefined && (request as { [CHECKED]?: true })[CHECKED] === true) {
       return checked;
     }
-    const session = this.options.requestSigning
-      ? await this.verifySignature(this.getSignedRequest(request), response)
-      : await this.validate(this.getSessionId(request), response);
-    if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
+    const telemetry = this.telemetry;
+    const started = telemetry.startGuardCheck();
+    let session: Session;
+    try {
+      session = this.options.requestSigning
+        ? await this.verifySignature(this.getSignedRequest(request), response)
+        : await this.validate(this.getSessionId(request), response);
+      if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
+    } catch (error) {
+      if (telemetry.enabled) telemetry.guardRefused('http', started, refusalReasonOf(error));
+      throw error;
+    }
+    telemetry.guardAllowed('http', started, session.serviceId);
     request[SESSION_REQUEST_PROPERTY] = session;
     (request as { [CHECKED]?: true })[CHECKED] = true;
     return session;
@@ -185,14 +207,18 @@ export class SessionGuard implements CanActivate {
     const checked = sessionOfCall(call.call);
     if (checked !== undefined) return checked;
     const trailers = new CallTrailers();
+    const telemetry = this.telemetry;
+    const started = telemetry.startGuardCheck();
     try {
       const session = this.options.requestSigning
         ? await this.verifySignature(this.getSignedCall(call), trailers)
         : await this.validate(this.getCallSessionId(call), trailers);
       if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, trailers);
+      telemetry.guardAllowed('grpc', started, session.serviceId);
       setSessionOfCall(call.call, session);
       return session;
     } catch (error) {
+      if (telemetry.enabled) telemetry.guardRefused('grpc', started, refusalReasonOf(error));
       if (error instanceof HttpException) throw await grpcRefusal(error, trailers, call.metadata);
       throw error;
     }
@@ -309,6 +335,6 @@ export class SessionGuard implements CanActivate {
     this.storeFailures.failed(cause);
     this.sessions.recordRejection('error', 'store_unavailable');
     response.header('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));
-    return new SessionStoreUnavailableException();
+    return new SessionStoreUnavailableException(undefined, { cause });
   }
 }

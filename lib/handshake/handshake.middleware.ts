@@ -98,7 +98,7 @@ export class HandshakeMiddleware implements NestMiddleware<HandshakeRequest, Ser
     unreadable?: HandshakeError,
   ): Promise<void> {
     response.setHeader('Cache-Control', 'no-store');
-    const peer = { address: peerAddressOf(request) };
+    const peer = { address: peerAddressOf(request), transport: 'http' as const };
     try {
       const hello = await this.handshakes.accept(
         unreadable ?? (await readHandshakeBody(request)),

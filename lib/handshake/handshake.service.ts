@@ -1,9 +1,10 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
+  HttpException,
   Inject,
   Injectable,
   Logger,
-  type HttpException,
+  Optional,
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { SessionStoreUnavailableException } from '../guard/session.exceptions.js';
@@ -24,6 +25,12 @@ import { StoreCallError } from './store-call.error.js';
 import { MeshAuditEmitter } from '../monitoring/mesh-audit.emitter.js';
 import { SessionStore } from '../core/session-store.js';
 import {
+  NOOP_SESSION_TELEMETRY,
+  SESSION_TELEMETRY,
+  type SessionTelemetry,
+  type TelemetryTransport,
+} from '../core/session-telemetry.js';
+import {
   HANDSHAKE_ENDPOINT_OPTIONS,
   type HandshakeEndpointOptions,
 } from './handshake-endpoint.options.js';
@@ -43,6 +50,12 @@ import { serverHelloBytes } from '../protocol/handshake/transcript-encoding.js';
 export interface HandshakePeer {
   /** The peer's address, as the platform reports it; the rate limit keys on it. */
   address: string;
+  /**
+   * The transport the hello came by, for metrics and traces.
+   *
+   * @default 'http'
+   */
+  transport?: TelemetryTransport;
 }
 
 // Replay-cache scope of handshake nonces; session ids (UUIDs) can never collide with it.
@@ -86,6 +99,7 @@ export class HandshakeService implements OnApplicationShutdown {
    * @param audit where refusals are reported
    * @param handshake this service's identity, the pinned identities and the limits
    * @param storeFailures the log of store failures, shared with the guard
+   * @param telemetry where handshakes are counted, timed and traced
    */
   constructor(
     protected readonly sessions: SessionManager,
@@ -93,6 +107,9 @@ export class HandshakeService implements OnApplicationShutdown {
     protected readonly audit: MeshAuditEmitter,
     @Inject(HANDSHAKE_ENDPOINT_OPTIONS) handshake: HandshakeEndpointOptions,
     protected readonly storeFailures: StoreFailureLog = new StoreFailureLog(),
+    @Optional()
+    @Inject(SESSION_TELEMETRY)
+    protected readonly telemetry: SessionTelemetry = NOOP_SESSION_TELEMETRY,
   ) {
     this.#handshake = handshake;
     this.decoyKey = createPublicKey(handshake.privateKey);
@@ -117,7 +134,9 @@ export class HandshakeService implements OnApplicationShutdown {
   }
 
   /**
-   * Runs the server side of one handshake.
+   * Runs the server side of one handshake. It is counted and timed (`mesh_session.handshakes`,
+   * `mesh_session.handshake.duration`) and, when tracing, runs in a `mesh_session.handshake`
+   * span, a child of the transport's server span.
    *
    * @param message the client hello: its JSON text, its parsed value, or the reason the body
    *   could not be read
@@ -136,6 +155,22 @@ export class HandshakeService implements OnApplicationShutdown {
     // Only pinned ids get a pair of their own: invented ids share one per address.
     const pinned = claimed !== undefined && this.#handshake.trustedServices.has(claimed);
     const pairService = pinned ? claimed : undefined;
+    return this.telemetry.handshake(
+      'server',
+      peer.transport ?? 'http',
+      pairService,
+      () => this.acceptHello(hello, peer, claimed, pairService),
+      handshakeOutcomeOf,
+    );
+  }
+
+  /** `accept` once the hello is read: every failure mapped to its HTTP error. */
+  private async acceptHello(
+    hello: ParsedClientHello | HandshakeError,
+    peer: HandshakePeer,
+    claimed: string | undefined,
+    pairService: string | undefined,
+  ): Promise<ServerHello> {
     try {
       await this.admit(peer, pairService);
       if (hello instanceof HandshakeError) throw hello;
@@ -208,8 +243,13 @@ export class HandshakeService implements OnApplicationShutdown {
     }
     // Claimed for as long as the timestamp would still be accepted.
     const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
+    const telemetry = this.telemetry;
     const fresh = await this.storeCall(
-      this.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
+      telemetry.endStoreCall(
+        'claim_nonce',
+        telemetry.startStoreCall('claim_nonce'),
+        this.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
+      ),
     );
     if (!fresh) throw new HandshakeError(HandshakeMessages.handshakeReplayed());
   }
@@ -312,4 +352,15 @@ export class HandshakeService implements OnApplicationShutdown {
     );
     return new SessionStoreUnavailableException();
   }
+}
+
+/**
+ * The `mesh_session.outcome` of a handshake that threw: `failed` (401), `rate_limited` (429),
+ * `store_unavailable` (503, also answered on an unexpected error), `error` otherwise.
+ */
+function handshakeOutcomeOf(error: unknown): string {
+  if (error instanceof HandshakeFailedException) return 'failed';
+  if (error instanceof HandshakeRateLimitException) return 'rate_limited';
+  if (error instanceof SessionStoreUnavailableException) return 'store_unavailable';
+  return error instanceof HttpException ? 'failed' : 'error';
 }

@@ -10,6 +10,8 @@ import { SESSION_HEALTH_OPTIONS, type SessionHealthOptions } from './session-hea
  * optional peer `@nestjs/terminus`). It is up with `{ activeSessions, maxActiveSessions }`
  * while `activeSessions < maxActiveSessions`, and down (so `/health` answers 503) when the
  * threshold is reached or the store cannot answer within `storeTimeout`. It never throws.
+ * `activeSessions` counts live sessions only (`SessionStore.count`): sessions that expired and
+ * that cleanup has not removed yet do not count towards the threshold.
  *
  * List it in the providers of the module that imports `TerminusModule`; it reads the store
  * and the `health` option from `MeshSessionModule`.
@@ -55,7 +57,7 @@ export class SessionHealthIndicator {
     const { maxActiveSessions, storeTimeout } = this.options;
     let activeSessions: number;
     try {
-      activeSessions = await withTimeout(this.store.count(), storeTimeout);
+      activeSessions = await withTimeout(this.store.count(Date.now()), storeTimeout);
     } catch {
       return indicator.down({ message: SessionMessages.storeUnavailable() });
     }

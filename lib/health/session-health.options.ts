@@ -8,7 +8,7 @@ export const SESSION_HEALTH_OPTIONS = Symbol('SESSION_HEALTH_OPTIONS');
  * What `SessionHealthIndicator` needs, resolved from the module options.
  */
 export interface SessionHealthOptions {
-  /** The indicator is down from this many active sessions on. */
+  /** The indicator is down from this many live sessions on. */
   readonly maxActiveSessions: number;
   /** How long the store may take to count before the indicator reports it down (ms). */
   readonly storeTimeout: number;

@@ -2,7 +2,8 @@ import type { MeshAuditEvent } from '../core/mesh-audit-event.interface.js';
 
 /**
  * Receives audit events. An adapter that throws, rejects or never resolves
- * does not affect requests: the module never awaits it on the request path.
+ * does not affect requests: the module never awaits it on the request path. Metrics are not an
+ * adapter's business: they go to OpenTelemetry (the module's `telemetry` option).
  *
  * @example
  * ```ts
@@ -16,8 +17,6 @@ import type { MeshAuditEvent } from '../core/mesh-audit-event.interface.js';
 export interface MonitoringAdapter {
   /** Handles one event. */
   logEvent(event: MeshAuditEvent): Promise<void>;
-  /** Optional metrics hook. */
-  logMetrics?(metrics: Record<string, unknown>): Promise<void>;
 }
 
 /**

@@ -7,6 +7,11 @@ import { SESSION_TIMEOUTS } from '../core/session-timeouts.js';
 import { DEFAULT_SESSION_HEADER } from '../guard/session-guard.constants.js';
 import type { MonitoringOptions } from '../monitoring/monitoring-adapter.interface.js';
 import {
+  resolveTelemetryOptions,
+  type MeshTelemetryOptions,
+  type ResolvedTelemetryOptions,
+} from '../telemetry/telemetry.options.js';
+import {
   resolveHandshakeOptions,
   type HandshakeOptions,
   type ResolvedHandshakeOptions,
@@ -84,6 +89,14 @@ export interface MeshSessionModuleOptions {
    */
   monitoring?: MonitoringOptions;
   /**
+   * OpenTelemetry metrics and traces (see docs/observability.md). They are recorded when the
+   * optional peer `@opentelemetry/api` is installed and an SDK is registered before the app is
+   * created, or providers are given here; otherwise nothing is recorded and nothing costs.
+   *
+   * @default { enabled: true, peerServiceAttribute: 'pinned' } (the global providers)
+   */
+  telemetry?: MeshTelemetryOptions;
+  /**
    * This service's identity and the identities it trusts. When set, the module serves the
    * handshake at `handshake.path` (`POST` opens a session, a signed `DELETE` ends it).
    * Requires `serviceId`.
@@ -117,6 +130,7 @@ export interface ResolvedMeshSessionOptions {
   readonly storeTimeout: number;
   readonly health: { readonly maxActiveSessions: number };
   readonly monitoring: MonitoringOptions | undefined;
+  readonly telemetry: ResolvedTelemetryOptions;
   readonly handshake: ResolvedHandshakeOptions | undefined;
   readonly requestSigning: boolean;
 }
@@ -146,6 +160,7 @@ const MODULE_KEYS = [
   'storeTimeout',
   'health',
   'monitoring',
+  'telemetry',
   'handshake',
   'requestSigning',
 ] as const satisfies readonly (keyof MeshSessionModuleOptions)[];
@@ -199,6 +214,7 @@ export function resolveMeshSessionOptions(
     storeTimeout,
     health: Object.freeze({ maxActiveSessions: resolveMaxActiveSessions(options.health) }),
     monitoring: resolveMonitoring(options.monitoring),
+    telemetry: resolveTelemetryOptions(check, options.telemetry),
     handshake,
     requestSigning: check.boolean(
       'requestSigning',

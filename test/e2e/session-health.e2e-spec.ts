@@ -11,7 +11,7 @@ import request from 'supertest';
 import { MeshSessionModule, SessionManager, SessionStore } from '../../lib/index.js';
 import { SessionHealthIndicator } from '../../lib/health.js';
 import { keyEncodings } from '../support/audit-recorder.js';
-import { httpAdapters, startHttpApp } from '../support/http-app.js';
+import { fakeDateOnly, httpAdapters, startHttpApp } from '../support/http-app.js';
 import { storeFactories } from '../support/store-factories.js';
 
 @Controller('health')
@@ -91,6 +91,28 @@ describe.each(combos)('SessionHealthIndicator on $label', ({ adapter, factory })
       activeSessions: 2,
       maxActiveSessions: 2,
     });
+  });
+
+  it('counts live sessions only: expired ones cleanup has not removed do not count', async () => {
+    // Two sessions from the tests above, down at the threshold; an hour and a bit later both
+    // have expired, and no cleanup ran.
+    fakeDateOnly(jest, Date.now() + 3_600_000 + 1_000);
+    try {
+      const later = await request(app.getHttpServer()).get('/health');
+      expect(later.status).toBe(200);
+      expect(later.body.details.sessions).toEqual({
+        status: 'up',
+        activeSessions: 0,
+        maxActiveSessions: 2,
+      });
+      expect((await manager.getStats()).activeSessions).toBe(0);
+      await manager.createSession('svc', randomBytes(32));
+      const one = await request(app.getHttpServer()).get('/health');
+      expect(one.body.details.sessions.activeSessions).toBe(1);
+      expect(await manager.cleanupExpiredSessions()).toBe(2);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('is down with a short reason when the store throws', async () => {

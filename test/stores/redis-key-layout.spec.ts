@@ -90,10 +90,17 @@ describe('RedisSessionStore keys on Redis', () => {
     const deadline = Date.now() + 2_000;
     while ((await admin.exists(shortKey)) === 1 && Date.now() < deadline) await realSleep(20);
     expect(await admin.exists(shortKey)).toBe(0);
-    // The index entry outlives the record until cleanup prunes it.
-    expect(await store.count()).toBe(2);
+    // The index entry outlives the record until cleanup prunes it; the count leaves it out.
+    const index = layout.session(short.id).index;
+    expect(await store.count()).toBe(1);
+    expect(
+      await admin.zscore(index, layout.session(short.id).hid + layout.serviceHash('svc')),
+    ).toBe('0');
     expect(await store.deleteExpired(Date.now())).toBe(1);
     expect(await store.count()).toBe(1);
+    expect(
+      await admin.zscore(index, layout.session(short.id).hid + layout.serviceHash('svc')),
+    ).toBe(null);
     expect(
       await admin.sismember(
         layout.serviceIndex(layout.session(short.id).base, layout.serviceHash('svc')),

@@ -264,6 +264,60 @@ describe.each(storeFactories)('SessionStore contract on the $name store', (facto
     });
   });
 
+  describe('count: live sessions only', () => {
+    it('leaves out sessions that expired and that cleanup has not removed yet', async () => {
+      for (const lifetime of [MIN, 2 * MIN, 3 * MIN]) {
+        await store.create(session({ expiresAt: T + lifetime }));
+      }
+      expect(await store.count(T)).toBe(3);
+      expect(await store.count(T + MIN - 1)).toBe(3);
+      // Expiry is exact to the millisecond: expiresAt <= now is expired.
+      expect(await store.count(T + MIN)).toBe(2);
+      expect(await store.count(T + 2 * MIN + 500)).toBe(1);
+      // Nothing was removed by counting: cleanup still finds (and counts) both.
+      expect(await store.deleteExpired(T + 2 * MIN + 500)).toBe(2);
+      expect(await store.count(T + 2 * MIN + 500)).toBe(1);
+    });
+
+    it('counts a session slid after it was filed as live until its new expiry', async () => {
+      const s = session();
+      await store.create(s);
+      await store.touch(s.id, T + 50_000, MIN, undefined);
+      expect(await store.count(T + MIN + 1_000)).toBe(1);
+      expect(await store.count(T + 50_000 + MIN)).toBe(0);
+      expect(await store.deleteExpired(T + 50_000 + MIN)).toBe(1);
+      expect(await store.count(T + 50_000 + MIN)).toBe(0);
+    });
+
+    it('keeps agreeing with cleanup when sessions it counted expired are deleted or touched', async () => {
+      const deleted = session();
+      const touched = session();
+      const left = session();
+      for (const s of [deleted, touched, left]) await store.create(s);
+      expect(await store.count(T + MIN)).toBe(0);
+      expect((await store.delete(deleted.id))?.id).toBe(deleted.id);
+      // A touch of an expired session removes it, as always.
+      expect((await store.touch(touched.id, T + MIN, MIN, undefined))?.expiresAt).toBe(T + MIN);
+      expect(await store.deleteExpired(T + MIN)).toBe(1);
+      expect(await store.count(T + MIN)).toBe(0);
+      expect(await store.get(left.id, T)).toBeUndefined();
+    });
+
+    it('counts a thousand sessions, half of them slid, without a cleanup', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 1_000; i++) {
+        const s = session({ serviceId: `svc-${i % 10}` });
+        ids.push(s.id);
+        await store.create(s);
+      }
+      for (let i = 0; i < 500; i++) await store.touch(ids[i], T + 30_000, MIN, undefined);
+      expect(await store.count(T + MIN)).toBe(500);
+      expect(await store.count(T + MIN + 1)).toBe(500);
+      expect(await store.count(T + 30_000 + MIN)).toBe(0);
+      expect(await store.deleteExpired(T + 30_000 + MIN)).toBe(1_000);
+    });
+  });
+
   describe('nonces', () => {
     it('claims a nonce once per scope, and again once its claim has lapsed', async () => {
       expect(await store.claimNonce('scope-a', 'n1', 30, T)).toBe(true);

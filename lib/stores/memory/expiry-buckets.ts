@@ -16,9 +16,14 @@ const SLICE_CHECK_EVERY = 128;
  * live session has exactly one bucket entry. Entries of removed sessions are dropped when their
  * bucket comes due.
  *
+ * A count of the expired sessions ({@link countExpired}) files due entries the same way without
+ * removing anything: the expired ones it finds wait in a set for the next sweep, so that a count
+ * only visits the entries that came due since the last count or sweep.
+ *
  * @example
  * ```ts
  * buckets.file(session);
+ * const expired = buckets.countExpired(Date.now()); // stored, but no longer live
  * const removed = await buckets.sweep(Date.now(), (expired) => store.remove(expired));
  * ```
  */
@@ -26,6 +31,8 @@ export class ExpiryBuckets {
   private readonly buckets = new Map<number, MeshSession[]>();
   /** Min-heap of the keys of `buckets`. */
   private readonly heap: number[] = [];
+  /** Stored sessions a count found expired; no bucket holds them, the next sweep removes them. */
+  private readonly expired = new Set<MeshSession>();
 
   /**
    * Files a session in the bucket of its `expiresAt`.
@@ -61,6 +68,15 @@ export class ExpiryBuckets {
     let handled = 0;
     let sliceStart = performance.now();
 
+    // Those a count found expired first; `remove` makes the store forget them here.
+    for (const session of this.expired) {
+      if (this.settle(session, now, lastDueBucket, deferred, remove)) removed++;
+      this.expired.delete(session);
+      if (++handled % SLICE_CHECK_EVERY === 0 && performance.now() - sliceStart > SLICE_BUDGET_MS) {
+        await yieldToEventLoop();
+        sliceStart = performance.now();
+      }
+    }
     for (
       let entries = this.takeDue(lastDueBucket);
       entries !== undefined;
@@ -81,6 +97,47 @@ export class ExpiryBuckets {
       if (sessionKeySlot(session) !== -1) this.file(session);
     }
     return removed;
+  }
+
+  /**
+   * How many stored sessions have expired by `now`, without removing any: the entries of due
+   * buckets are filed as a sweep would file them (a live session under its current `expiresAt`,
+   * a removed one's entry dropped), and the expired ones wait in a set for the next sweep. Its
+   * cost grows with the entries that came due since the last count or sweep, never with the
+   * number of sessions. Sessions a running sweep has taken out and not yet removed count as
+   * live until it removes them.
+   *
+   * @param now the current time (ms)
+   * @returns how many stored sessions have `expiresAt <= now`
+   */
+  countExpired(now: number): number {
+    const lastDueBucket = Math.floor(now / BUCKET_MS);
+    // Live sessions whose bucket is the current one go back in it once the loop is over.
+    const current: MeshSession[] = [];
+    for (
+      let entries = this.takeDue(lastDueBucket);
+      entries !== undefined;
+      entries = this.takeDue(lastDueBucket)
+    ) {
+      for (let i = 0; i < entries.length; i++) {
+        const session = entries[i];
+        if (sessionKeySlot(session) === -1) continue;
+        if (session.expiresAt <= now) this.expired.add(session);
+        else if (Math.floor(session.expiresAt / BUCKET_MS) > lastDueBucket) this.file(session);
+        else current.push(session);
+      }
+    }
+    for (const session of current) this.file(session);
+    return this.expired.size;
+  }
+
+  /**
+   * A session left the store: a count no longer holds it as expired.
+   *
+   * @param session the removed session
+   */
+  forget(session: MeshSession): void {
+    if (this.expired.size !== 0) this.expired.delete(session);
   }
 
   /**

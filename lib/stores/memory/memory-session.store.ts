@@ -27,7 +27,8 @@ import { SessionSlab } from './session-slab.js';
  *   another session's key.
  * - Expiry candidates sit in one-second time buckets, so cleanup only visits buckets whose time
  *   has come. A touch does not move a session between buckets; cleanup re-files a session it
- *   finds still alive, so each live session has exactly one bucket entry.
+ *   finds still alive, so each live session has exactly one bucket entry. `count()` visits the
+ *   due buckets the same way, so that it counts live sessions only, without a scan.
  * - Cleanup works in slices of a few milliseconds and yields to the event loop between them.
  * - The slab is a private field, and `util.inspect`, `console.log`, Nest's `Logger` and
  *   `JSON.stringify` show only the session count: no dump of the store shows a key.
@@ -54,6 +55,10 @@ export class MemorySessionStore extends SessionStore {
   static {
     // Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`.
     redactDumps(this, (self) => ({ sessions: self.ids.size }));
+  }
+
+  override get telemetryKind(): string {
+    return 'memory';
   }
 
   async create(session: Session): Promise<void> {
@@ -105,8 +110,12 @@ export class MemorySessionStore extends SessionStore {
     return removed;
   }
 
-  async count(): Promise<number> {
-    return this.ids.size;
+  /**
+   * The live sessions: those held, less those a look at the due expiry buckets finds expired
+   * (see {@link ExpiryBuckets.countExpired}); no scan of the sessions.
+   */
+  async count(now: number = Date.now()): Promise<number> {
+    return this.ids.size - this.expiry.countExpired(now);
   }
 
   async claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean> {
@@ -178,6 +187,7 @@ export class MemorySessionStore extends SessionStore {
     if (slot === -1) return;
     this.ids.delete(session.id);
     this.services.delete(session);
+    this.expiry.forget(session);
     // The session gives up its slot before the slot is wiped and can be reused.
     releaseSessionKey(session);
     this.#slab.release(slot);

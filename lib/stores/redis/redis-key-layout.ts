@@ -71,7 +71,7 @@ export interface RedisSessionKeys {
  * | key | type | holds |
  * |---|---|---|
  * | `<prefix>{<tag>}:s:<sha256(id)>` | hash | one session; its TTL follows `expiresAt` |
- * | `<prefix>{<tag>}:x` | sorted set | `sha256(id) + sha256(serviceId)`, scored by `expiresAt` as filed |
+ * | `<prefix>{<tag>}:x` | sorted set | `sha256(id) + sha256(serviceId)`, scored by `expiresAt` as filed (0 once a count found it expired) |
  * | `<prefix>{<tag>}:v:<sha256(serviceId)>` | set | `sha256(id)` of the service's sessions |
  * | `<prefix>{<tag>}:n:<sha256(scope, nonce)>` | string | a claimed nonce, with its own TTL |
  * | `<prefix>rl:<serviceId>` | string | the rate-limit counter (rate-limiter-flexible) |

@@ -14,7 +14,7 @@ export type RedisRecordDecoder = (fields: RecordReply, hid: string) => Session |
 
 /**
  * The store's operations that span every partition: a service's sessions, the cleanup of
- * expired ones, the count. Each partition is walked in batches of 256 index entries, one script
+ * expired ones, the count of live ones. Each partition is walked in batches of 256 index entries, one script
  * call per batch, so that neither Redis nor the event loop is held for long.
  *
  * @example
@@ -112,14 +112,27 @@ export class RedisPartitionSweeper {
     return removed;
   }
 
-  /** The sizes of the expiry indexes, summed. */
-  async count(): Promise<number> {
-    const sizes = await Promise.all(
-      this.keys.partitions.map((base) =>
-        this.connection.call('count', (client) => client.zcard(this.keys.index(base))),
-      ),
+  /**
+   * The live sessions of every partition, summed (see `RedisSessionScripts.count`).
+   *
+   * @param now the current time (ms)
+   */
+  async count(now: number): Promise<number> {
+    const live = await Promise.all(
+      this.keys.partitions.map(async (base) => {
+        const index = [this.keys.index(base)];
+        let counted: number;
+        let visited: number;
+        do {
+          [counted, visited] = await this.connection.run<[number, number]>(Scripts.count, index, [
+            now,
+            BATCH,
+          ]);
+        } while (visited === BATCH);
+        return counted;
+      }),
     );
-    return sizes.reduce((sum, n) => sum + n, 0);
+    return live.reduce((sum, n) => sum + n, 0);
   }
 
   private async findInPartition(

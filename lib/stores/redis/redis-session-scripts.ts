@@ -21,7 +21,9 @@ export interface RedisScript {
  *   the declared key's slot, and an ioredis `keyPrefix` on the client is kept;
  * - an index member is sha256(id) .. sha256(serviceId), both base64url; its score is the
  *   session's expiresAt when it was filed, a lower bound: a touch does not move it (that keeps
- *   the guard's script short), and cleanup re-files a session it finds still live;
+ *   the guard's script short), and cleanup (or a count) re-files a session it finds still live;
+ *   a count scores 0 an entry whose session it finds expired, so that later counts skip it
+ *   (they look at scores above 0) while cleanup still removes it (it looks from -inf);
  * - times are integer milliseconds, formatted with %.0f so they never turn into exponents;
  * - no script calls redis.setresp(), so its reply keeps the RESP2 conversions (a Lua false or
  *   nil is a null, a table an array) on a RESP3 connection too, as ioredis 6 opens by default.
@@ -233,6 +235,31 @@ for _, m in ipairs(due) do
   end
 end
 return {n, #due}
+`,
+  ),
+
+  /**
+   * KEYS: index. ARGV: now, batch. Visits up to `batch` index entries scored in (0, now] and
+   * files each as `deleteExpired` would, removing nothing: a session slid since it was filed is
+   * re-filed under its current expiresAt, any other entry is scored 0. Returns {live, visited},
+   * where live is how many entries are scored after `now`: the partition's live sessions once
+   * visited < batch (call again while visited == batch).
+   */
+  count: script(
+    'count',
+    `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '(0', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local base = string.sub(KEYS[1], 1, -2)
+local now = tonumber(ARGV[1])
+for _, m in ipairs(due) do
+  local e = redis.call('HGET', base .. 's:' .. string.sub(m, 1, ${REDIS_HASH_LENGTH}), 'e')
+  if e and tonumber(e) > now then
+    redis.call('ZADD', KEYS[1], e, m)
+  else
+    redis.call('ZADD', KEYS[1], 0, m)
+  end
+end
+return {redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), #due}
 `,
   ),
 

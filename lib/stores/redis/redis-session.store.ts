@@ -102,6 +102,10 @@ export class RedisSessionStore extends SessionStore {
     }));
   }
 
+  override get telemetryKind(): string {
+    return 'redis';
+  }
+
   async create(session: Session): Promise<void> {
     const { hid, base, record, index } = this.keys.session(session.id);
     const serviceHash = this.keys.serviceHash(session.serviceId);
@@ -201,11 +205,14 @@ export class RedisSessionStore extends SessionStore {
   }
 
   /**
-   * How many sessions the store holds: the sizes of the expiry indexes. Like the memory store,
-   * it includes sessions that expired since the last cleanup.
+   * How many live sessions the store holds, from the expiry indexes: one script call per
+   * partition (more only when many entries came due since the last count or cleanup). Each call
+   * files the entries due by `now` as cleanup would, without removing anything (a slid session
+   * under its current expiry, an expired one under score 0, where later counts skip it and
+   * cleanup still finds it), then counts the entries scored after `now` (`ZCOUNT`).
    */
-  async count(): Promise<number> {
-    return this.sweeper.count();
+  async count(now: number = Date.now()): Promise<number> {
+    return this.sweeper.count(now);
   }
 
   async claimNonce(scope: string, nonce: string, ttl: number, _now: number): Promise<boolean> {
