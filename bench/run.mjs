@@ -30,6 +30,7 @@ import { Redis } from 'ioredis';
 import { signRequest } from '../dist/index.js';
 import { freePort, median, parseArgs, summarize } from './lib/stats.mjs';
 import { grpcSection } from './lib/grpc-report.mjs';
+import { telemetrySection } from './lib/telemetry-report.mjs';
 import { QUICK_DISCLAIMER, targetLines, verdict } from './lib/quick-mode.mjs';
 import { IMPLEMENTATIONS, LABELS } from './store/impls.mjs';
 
@@ -647,7 +648,27 @@ function grpcScenarios() {
   return runWorker('grpc.bench.mjs', settings, QUICK ? 120_000 : 600_000);
 }
 
-function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, loadEnd }) {
+/** What OpenTelemetry metrics and traces cost the guarded route (bench/telemetry.bench.mjs). */
+function telemetryScenarios() {
+  log('telemetry: no SDK, metrics, tracing');
+  const settings = QUICK
+    ? ['--duration', '1', '--warmup', '0', '--rounds', '3', '--filler', '100']
+    : ['--duration', '10', '--warmup', '1', '--rounds', '3', '--filler', '10000'];
+  return runWorker('telemetry.bench.mjs', settings, QUICK ? 120_000 : 900_000);
+}
+
+function report({
+  store,
+  cleanup,
+  http,
+  grpc,
+  telemetry,
+  redisMemory,
+  extraOutputs,
+  redis,
+  loadStart,
+  loadEnd,
+}) {
   const targets = [];
   const target = (scenario, measured, goal, ok) => targets.push({ scenario, measured, goal, ok });
   const lines = [];
@@ -1080,6 +1101,28 @@ function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, lo
         exact,
       );
     }
+    if (redisMemory !== undefined) {
+      const m = redisMemory;
+      const kb = m.keyBytesPerSession;
+      push(
+        '### Redis memory per session',
+        '',
+        `\`bench/store/redis-memory.mjs\`: ${fmt(m.sessions)} sessions created through SessionManager on a RedisSessionStore (one service per ten sessions), measured on the keys the store wrote.`,
+        '',
+        '| what | bytes |',
+        '|---|---:|',
+        `| used_memory grown per session (INFO memory, all included) | ${fmt(m.usedMemoryPerSession)} |`,
+        `| MEMORY USAGE per session: its record (hash) | ${fmt(kb.record)} |`,
+        `| MEMORY USAGE per session: its share of the partition expiry indexes (sorted sets) | ${fmt(kb.index)} |`,
+        `| MEMORY USAGE per session: its share of its service's set | ${fmt(kb.service)} |`,
+        `| MEMORY USAGE of one claimed nonce (signature mode keeps one per signed request for the clock-skew window) | ${fmt(m.nonceBytes)} |`,
+        '',
+        `One createSession: ${Object.entries(m.commandsPerCreate)
+          .map(([c, n]) => `${fmt(n, 2)} ${c}`)
+          .join(', ')} (INFO commandstats, script-internal commands included).`,
+        '',
+      );
+    }
     const measured = http.flatMap((g) => Object.values(g.runs).flat());
     const onTheFly = measured.reduce((n, r) => n + r.signedOnTheFly, 0);
     const presigned = measured.reduce((n, r) => n + r.presigned, 0);
@@ -1093,6 +1136,7 @@ function report({ store, cleanup, http, grpc, extraOutputs, redis, loadStart, lo
   }
 
   if (grpc !== undefined) push(...grpcSection(grpc, target));
+  if (telemetry !== undefined) push(...telemetrySection(telemetry, target));
 
   if (extraOutputs.length > 0) {
     push(
@@ -1129,6 +1173,15 @@ try {
   const cleanup = wants('cleanup') ? await cleanupScenarios(redis) : [];
   const http = wants('http') ? await httpScenarios(redis) : [];
   const grpc = wants('grpc') ? await grpcScenarios() : undefined;
+  const redisMemory =
+    redis !== undefined && wants('redis')
+      ? await runWorker(
+          'store/redis-memory.mjs',
+          ['--redis-url', redis.url, '--sessions', QUICK ? '2000' : '20000'],
+          180_000,
+        )
+      : undefined;
+  const telemetry = wants('telemetry') ? await telemetryScenarios() : undefined;
   // The quick smoke run leaves the handshake and signing benchmarks out, to stay under a minute.
   const extraOutputs = wants('extras') && !QUICK ? await extras() : [];
   const { markdown, targets } = report({
@@ -1136,6 +1189,8 @@ try {
     cleanup,
     http,
     grpc,
+    telemetry,
+    redisMemory,
     extraOutputs,
     redis,
     loadStart,

@@ -5,7 +5,9 @@
 //   { platform: 'fastify' | 'express',
 //     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'hmac-floor' | 'signature'
 //              | 'express-session',
-//     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions }
+//     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions,
+//     telemetry?: 'metrics' | 'tracing' (an OpenTelemetry SDK, see telemetry-sdk.mjs),
+//     meshTelemetry?: false (the library's own telemetry off) }
 // The child starts the app on a free loopback port and answers { port, sessionId?, cookie? };
 // later, { served: true } asks how many requests the bench route has answered, and this
 // process's CPU time so far (process.cpuUsage()), so that the parent measures the server alone.
@@ -130,6 +132,8 @@ function benchModule(config, store) {
         cleanupInterval: false,
         requestSigning: config.variant === 'signature',
         store,
+        // The SDK without the library's own telemetry: what an instrumented app pays anyway.
+        ...(config.meshTelemetry === false ? { telemetry: { enabled: false } } : {}),
       }),
     ],
     controllers,
@@ -166,6 +170,11 @@ async function serve(config) {
         })
       : undefined;
   const express = config.platform === 'express';
+  // Registered before the app is created, as an app's instrumentation file does.
+  const telemetry =
+    config.telemetry === undefined
+      ? undefined
+      : (await import('./telemetry-sdk.mjs')).startTelemetry(config.telemetry);
   const app = await NestFactory.create(
     benchModule(config, store),
     express ? new ExpressAdapter() : new FastifyAdapter(),
@@ -185,6 +194,7 @@ async function serve(config) {
       }),
     );
   }
+  telemetry?.instrument(app);
   await app.listen(0, '127.0.0.1');
   const port = app.getHttpServer().address().port;
   const answer = { port };
@@ -201,7 +211,9 @@ async function serve(config) {
     answer.sessionId = created.id;
   }
   process.on('message', async (message) => {
-    if (message?.served) process.send({ served, cpu: process.cpuUsage() });
+    if (message?.served) {
+      process.send({ served, cpu: process.cpuUsage(), spans: telemetry?.spans() ?? 0 });
+    }
     if (message?.stop) {
       await app.close();
       await redisClient?.quit();
