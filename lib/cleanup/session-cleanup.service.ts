@@ -19,7 +19,7 @@ import {
  * The scheduled cleanup job. With `ScheduleModule.forRoot()` imported, it registers an interval
  * named {@link MESH_SESSION_CLEANUP_JOB} in `SchedulerRegistry`; without it, it runs on a plain
  * unref'd interval. Runs never overlap, a failed run is logged and the next one still happens,
- * and at shutdown the job stops and one final cleanup runs.
+ * and at shutdown the job stops and one final cleanup runs (none with `cleanupInterval: false`).
  *
  * @example
  * ```ts
@@ -78,11 +78,16 @@ export class SessionCleanupService implements OnModuleInit, OnModuleDestroy {
     return this.current;
   }
 
-  /** Stops the job, waits for a running cleanup, then runs a final one. */
+  /**
+   * Stops the job, waits for a running cleanup, then runs a final one. With `cleanupInterval:
+   * false` there is no job and no final run: the app cleans up when it chooses, and a test
+   * that replaces `SessionManager` with a partial fake closes without calling it.
+   */
   async onModuleDestroy(): Promise<void> {
+    const scheduled = this.handle !== undefined;
     this.stop();
     await this.current;
-    await this.run();
+    if (scheduled) await this.run();
   }
 
   /** Stops the job. Safe to call more than once. */

@@ -33,8 +33,8 @@ export interface RedisSessionStoreOptions {
   /**
    * ioredis options for a single server, or for a master found through Sentinel
    * (`{ sentinels: [{ host, port }, ...], name: 'mymaster' }`). The store creates the client and
-   * closes it at shutdown. They override the store's fail-fast defaults (see the README), except
-   * `commandTimeout`, which the store's own option sets.
+   * closes it at shutdown. They override the store's fail-fast defaults (docs/redis-store.md,
+   * "When Redis is down or slow"), except `commandTimeout`, which the store's own option sets.
    */
   redisOptions?: RedisOptions;
   /**

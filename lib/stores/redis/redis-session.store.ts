@@ -47,8 +47,8 @@ type Found = RecordReply | null;
  *   for a similar saving.
  *
  * It logs connection changes and sessions it cannot decrypt through the logger given to
- * `useLogger` (`MeshSessionModule` gives it Nest's), or else the console. The README's "Redis
- * store" section documents the key layout.
+ * `useLogger` (`MeshSessionModule` gives it Nest's), or else the console. docs/redis-store.md
+ * documents the key layout.
  *
  * @example
  * ```ts
