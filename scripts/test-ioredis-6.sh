@@ -70,6 +70,6 @@ echo "test:ioredis6: type-checking lib/stores/redis against ioredis $installed"
 npx --no-install tsc -p "$tmp/tsconfig.json"
 
 echo "test:ioredis6: the Redis suites on ioredis $installed"
-MESH_IOREDIS_DIR="$ioredis_dir" MESH_IOREDIS_MAJOR=6 NODE_OPTIONS=--experimental-vm-modules \
+MESH_IOREDIS_DIR="$ioredis_dir" MESH_IOREDIS_MAJOR=6 NODE_OPTIONS='--experimental-vm-modules --disable-warning=ExperimentalWarning' \
   npx --no-install jest --runInBand \
   test/stores test/e2e/redis-outage.e2e-spec.ts test/e2e/redis-instances.e2e-spec.ts
