@@ -116,43 +116,6 @@ if (loader !== undefined) {
   }
 }
 
-async function cleanupRound(r, final) {
-  const count = generations[r].length;
-  fakeNow = T0 + r * GAP + TIMEOUT + count;
-  collect();
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  let last = performance.now();
-  let maxGap = 0;
-  const timer = setInterval(() => {
-    const t = performance.now();
-    if (t - last > maxGap) maxGap = t - last;
-    last = t;
-  }, 1);
-  await tick();
-  histogram.enable();
-  last = performance.now();
-  const start = performance.now();
-  const removed = await target.cleanup(generations[r]);
-  const elapsed = performance.now() - start;
-  histogram.disable();
-  clearInterval(timer);
-  if (removed !== count) {
-    throw new Error(`${implName} removed ${removed} sessions, expected ${count}`);
-  }
-  const left = await target.count();
-  if (left !== (r === 0 ? size : size - count)) throw new Error(`${implName}: ${left} left`);
-  generations[r] = undefined;
-  // A new generation tops the store back up to `size` for the next round.
-  if (r > 0 && !final) await createGeneration(10 + r);
-  return {
-    ms: elapsed,
-    // The histogram reports how late its 1 ms timer fired; a synchronous cleanup shows as one
-    // block of its whole length.
-    blockMs: target.synchronous ? elapsed : histogram.max / 1e6,
-    gapMs: target.synchronous ? elapsed : maxGap,
-  };
-}
-
 /**
  * One timed cleanup that must remove exactly `expiredIds` (which only the floor reads), leaving
  * `expectLeft` sessions.
@@ -180,11 +143,23 @@ async function timedCleanup(expiredIds, expectLeft) {
   }
   const left = await target.count();
   if (left !== expectLeft) throw new Error(`${implName}: ${left} left, expected ${expectLeft}`);
+  // The histogram reports how late its 1 ms timer fired, and the probe the longest gap between
+  // two of its ticks; a synchronous cleanup shows as one block of its whole length.
   return {
     ms: elapsed,
     blockMs: target.synchronous ? elapsed : histogram.max / 1e6,
     gapMs: target.synchronous ? elapsed : maxGap,
   };
+}
+
+async function cleanupRound(r, final) {
+  const count = generations[r].length;
+  fakeNow = T0 + r * GAP + TIMEOUT + count;
+  const result = await timedCleanup(generations[r], r === 0 ? size : size - count);
+  generations[r] = undefined;
+  // A new generation tops the store back up to `size` for the next round.
+  if (r > 0 && !final) await createGeneration(10 + r);
+  return result;
 }
 
 /** Creates `count` sessions at the current fake time, one fake ms per thousand. */
