@@ -12,7 +12,7 @@ import { AuditRecorder } from '../support/audit-recorder.js';
 describe('MeshAuditEmitter', () => {
   afterEach(() => jest.restoreAllMocks());
 
-  it('fans an event out to every adapter with the seed shape', () => {
+  it('fans an event out to every adapter in the documented event shape', () => {
     const a = new AuditRecorder();
     const b = new AuditRecorder();
     const emitter = new MeshAuditEmitter({ adapters: [a, b] }, 'self');

@@ -108,7 +108,7 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
   });
 
   describe('getSession', () => {
-    it('slides lastActivity and expiresAt on every read (the seed example)', async () => {
+    it('slides lastActivity and expiresAt on every read', async () => {
       const session = await manager.createSession('svc', randomBytes(32));
       jest.setSystemTime(T0 + 30 * 60_000);
       const read = await manager.getSession(session.id);
@@ -369,7 +369,7 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
     });
   });
 
-  it('emits session_created as a connection event with the seed shape', async () => {
+  it('emits session_created as a connection event in the documented event shape', async () => {
     await manager.createSession('client-service', randomBytes(32));
     expect(audit.events[0]).toMatchObject({
       eventType: 'connection',
