@@ -1,8 +1,13 @@
-import { HttpException } from '@nestjs/common';
-import { SessionMessages } from '../core/session.messages.js';
+import { BadRequestException, HttpException } from '@nestjs/common';
 import { isStoreTimeout } from '../core/session-telemetry.js';
-import { SigningMessages } from '../protocol/signing/signing.messages.js';
-import { GuardMessages } from './guard.messages.js';
+import {
+  SessionValidationError,
+  type SessionRejectionReason,
+} from '../core/session-validation.error.js';
+import {
+  SignatureVerificationError,
+  type SignatureRejectionReason,
+} from '../protocol/signing/signature-verification.error.js';
 import {
   SessionRateLimitException,
   SessionStoreUnavailableException,
@@ -10,8 +15,9 @@ import {
 
 /**
  * Why the guard refused a request: the `mesh_session.refusal.reason` attribute of
- * `mesh_session.guard.requests`. A bounded set; `other` stands for a refusal this table does
- * not know (one a subclass adds).
+ * `mesh_session.guard.requests`. A bounded set: the session checks' reasons, signature mode's
+ * own ({@link SignatureRejectionReason}), and `other` for a refusal that carries no reason (one
+ * a subclass adds).
  */
 export type GuardRefusalReason =
   | 'missing'
@@ -22,39 +28,16 @@ export type GuardRefusalReason =
   | 'store_unavailable'
   | 'store_timeout'
   | 'message_undecodable'
-  | 'signature_missing'
-  | 'signature_malformed'
-  | 'signature_incomplete'
-  | 'signature_algorithm'
-  | 'signature_stale'
-  | 'signature_replayed'
-  | 'digest_mismatch'
-  | 'body_unverifiable'
-  | 'signature_invalid'
+  | SignatureRejectionReason
   | 'other';
 
-/**
- * The 401 and 400 refusals by the message the caller gets: the one place where a refusal is
- * named for metrics. Every message is a fixed text, so a lookup is exact.
- */
-const REASON_BY_MESSAGE: ReadonlyMap<string, GuardRefusalReason> = new Map([
-  [SessionMessages.missingSessionId(), 'missing'],
-  [SessionMessages.invalidSessionId(), 'invalid'],
-  [SessionMessages.sessionNotFound(), 'unknown_or_expired'],
-  [SessionMessages.sessionRevoked(), 'revoked'],
-  [SigningMessages.signatureMissing(), 'signature_missing'],
-  [SigningMessages.signatureMalformed(), 'signature_malformed'],
-  [SigningMessages.signatureIncomplete(), 'signature_incomplete'],
-  [SigningMessages.callSignatureIncomplete(), 'signature_incomplete'],
-  [SigningMessages.streamUnsignable(), 'signature_incomplete'],
-  [SigningMessages.signatureAlgorithm(), 'signature_algorithm'],
-  [SigningMessages.signatureStale(), 'signature_stale'],
-  [SigningMessages.signatureReplayed(), 'signature_replayed'],
-  [SigningMessages.digestMismatch(), 'digest_mismatch'],
-  [SigningMessages.bodyUnverifiable(), 'body_unverifiable'],
-  [SigningMessages.signatureInvalid(), 'signature_invalid'],
-  [GuardMessages.messageUndecodable(), 'message_undecodable'],
-]);
+/** The session checks' reasons, as the metric names them. */
+const SESSION_REASONS: Readonly<Record<SessionRejectionReason, GuardRefusalReason>> = {
+  missing: 'missing',
+  invalid: 'invalid',
+  not_found: 'unknown_or_expired',
+  revoked: 'revoked',
+};
 
 /**
  * The refusal reason of what the guard threw, for `mesh_session.guard.requests`. Called on the
@@ -64,7 +47,8 @@ const REASON_BY_MESSAGE: ReadonlyMap<string, GuardRefusalReason> = new Map([
  * @returns the reason; `other` for an error the table does not know
  * @example
  * ```ts
- * refusalReasonOf(new SessionUnauthorizedException(SessionMessages.sessionRevoked())); // 'revoked'
+ * const revoked = new SessionValidationError('revoked', SessionMessages.sessionRevoked());
+ * refusalReasonOf(new SessionUnauthorizedException(revoked.message, { cause: revoked })); // 'revoked'
  * ```
  */
 export function refusalReasonOf(error: unknown): GuardRefusalReason {
@@ -72,6 +56,10 @@ export function refusalReasonOf(error: unknown): GuardRefusalReason {
   if (error instanceof SessionStoreUnavailableException) {
     return isStoreTimeout(error.cause) ? 'store_timeout' : 'store_unavailable';
   }
-  if (error instanceof HttpException) return REASON_BY_MESSAGE.get(error.message) ?? 'other';
+  if (error instanceof BadRequestException) return 'message_undecodable';
+  // A 401 keeps what the session checks or the verifier threw as its cause, with its reason.
+  const cause = error instanceof HttpException ? error.cause : undefined;
+  if (cause instanceof SignatureVerificationError) return cause.reason;
+  if (cause instanceof SessionValidationError) return SESSION_REASONS[cause.reason];
   return 'other';
 }

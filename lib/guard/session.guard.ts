@@ -150,7 +150,7 @@ export class SessionGuard implements CanActivate {
     if (isUndecodableMessage(call.message)) {
       const refusal = new BadRequestException(GuardMessages.messageUndecodable());
       const telemetry = this.telemetry;
-      telemetry.guardRefused('grpc', telemetry.startGuardCheck(), 'message_undecodable');
+      telemetry.guardRefused('grpc', telemetry.startGuardCheck(), refusalReasonOf(refusal));
       throw await grpcRefusal(refusal, new CallTrailers(), call.metadata);
     }
     if (!this.isSkipped(context)) await this.authenticateCall(call);
@@ -252,7 +252,7 @@ export class SessionGuard implements CanActivate {
     } catch (error) {
       if (error instanceof SessionValidationError) {
         this.storeFailures.answered();
-        throw new SessionUnauthorizedException(error.message);
+        throw new SessionUnauthorizedException(error.message, { cause: error });
       }
       throw this.storeUnavailable(response, error);
     }
@@ -275,7 +275,7 @@ export class SessionGuard implements CanActivate {
       return session;
     } catch (error) {
       if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {
-        throw new SessionUnauthorizedException(error.message);
+        throw new SessionUnauthorizedException(error.message, { cause: error });
       }
       throw this.storeUnavailable(response, error);
     }

@@ -2,6 +2,7 @@ import type { SignedRequestParts } from '../protocol/signing/request-verifier.js
 import { GRPC_SIGNING_PROFILE } from '../protocol/signing/signing-profile.js';
 import { messageBytesOf } from '../protocol/grpc/message-bytes.js';
 import { SigningMessages } from '../protocol/signing/signing.messages.js';
+import { SignatureVerificationError } from '../protocol/signing/signature-verification.error.js';
 import { isMessageStream, metadataHeaders, type GrpcCall } from './grpc-call.js';
 import { SessionUnauthorizedException } from './session.exceptions.js';
 import type { SessionGuardRequest } from './session-guard-request.js';
@@ -63,7 +64,10 @@ export function requestTargetUri(request: SessionGuardRequest): string | undefin
  */
 export function signedCallParts(call: GrpcCall): SignedRequestParts {
   if (isMessageStream(call.message)) {
-    throw new SessionUnauthorizedException(SigningMessages.streamUnsignable());
+    const message = SigningMessages.streamUnsignable();
+    throw new SessionUnauthorizedException(message, {
+      cause: new SignatureVerificationError('signature_incomplete', message),
+    });
   }
   return {
     method: 'POST',

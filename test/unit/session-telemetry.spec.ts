@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { BadRequestException } from '@nestjs/common';
 import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import {
@@ -18,6 +19,15 @@ import { resolveMeshClientOptions } from '../../lib/client/mesh-client.options.j
 import { MODULE_OPTION_CHECKS } from '../../lib/options/mesh-session.options.js';
 import { resolveMeshSessionOptions } from '../../lib/options/mesh-session.options.js';
 import { refusalReasonOf } from '../../lib/guard/refusal-reasons.js';
+import { signedCallParts } from '../../lib/guard/signed-parts.js';
+import {
+  SessionValidationError,
+  type SessionRejectionReason,
+} from '../../lib/core/session-validation.error.js';
+import {
+  SignatureVerificationError,
+  type SignatureRejectionReason,
+} from '../../lib/protocol/signing/signature-verification.error.js';
 import { GuardMessages } from '../../lib/guard/guard.messages.js';
 import { createSessionTelemetry } from '../../lib/telemetry/create-session-telemetry.js';
 import { OtelSessionTelemetry } from '../../lib/telemetry/otel-session-telemetry.js';
@@ -178,51 +188,68 @@ describe('PeerServices', () => {
 });
 
 describe('refusalReasonOf', () => {
-  it('names every refusal of the guard from one table, within the documented set', () => {
+  it('names every refusal of the guard from its cause, within the documented set', () => {
+    // The guard's 401s keep what the session checks or the verifier threw as their cause.
+    const invalid = (reason: SessionRejectionReason, message: string) =>
+      new SessionUnauthorizedException(message, {
+        cause: new SessionValidationError(reason, message),
+      });
+    const unsigned = (reason: SignatureRejectionReason, message: string) =>
+      new SessionUnauthorizedException(message, {
+        cause: new SignatureVerificationError(reason, message),
+      });
     const cases: [unknown, string][] = [
-      [new SessionUnauthorizedException(SessionMessages.missingSessionId()), 'missing'],
-      [new SessionUnauthorizedException(SessionMessages.invalidSessionId()), 'invalid'],
-      [new SessionUnauthorizedException(SessionMessages.sessionNotFound()), 'unknown_or_expired'],
-      [new SessionUnauthorizedException(SessionMessages.sessionRevoked()), 'revoked'],
+      [invalid('missing', SessionMessages.missingSessionId()), 'missing'],
+      [invalid('invalid', SessionMessages.invalidSessionId()), 'invalid'],
+      [invalid('not_found', SessionMessages.sessionNotFound()), 'unknown_or_expired'],
+      [invalid('revoked', SessionMessages.sessionRevoked()), 'revoked'],
       [new SessionRateLimitException(), 'rate_limited'],
       [new SessionStoreUnavailableException(), 'store_unavailable'],
       [
         new SessionStoreUnavailableException(undefined, { cause: new StoreTimeoutError(5) }),
         'store_timeout',
       ],
-      [new SessionUnauthorizedException(SigningMessages.signatureMissing()), 'signature_missing'],
+      [unsigned('signature_missing', SigningMessages.signatureMissing()), 'signature_missing'],
       [
-        new SessionUnauthorizedException(SigningMessages.signatureMalformed()),
+        unsigned('signature_malformed', SigningMessages.signatureMalformed()),
         'signature_malformed',
       ],
       [
-        new SessionUnauthorizedException(SigningMessages.signatureIncomplete()),
+        unsigned('signature_incomplete', SigningMessages.signatureIncomplete()),
         'signature_incomplete',
       ],
       [
-        new SessionUnauthorizedException(SigningMessages.callSignatureIncomplete()),
-        'signature_incomplete',
-      ],
-      [
-        new SessionUnauthorizedException(SigningMessages.streamUnsignable()),
-        'signature_incomplete',
-      ],
-      [
-        new SessionUnauthorizedException(SigningMessages.signatureAlgorithm()),
+        unsigned('signature_algorithm', SigningMessages.signatureAlgorithm()),
         'signature_algorithm',
       ],
-      [new SessionUnauthorizedException(SigningMessages.signatureStale()), 'signature_stale'],
-      [new SessionUnauthorizedException(SigningMessages.signatureReplayed()), 'signature_replayed'],
-      [new SessionUnauthorizedException(SigningMessages.digestMismatch()), 'digest_mismatch'],
-      [new SessionUnauthorizedException(SigningMessages.bodyUnverifiable()), 'body_unverifiable'],
-      [new SessionUnauthorizedException(SigningMessages.signatureInvalid()), 'signature_invalid'],
-      [new SessionUnauthorizedException(GuardMessages.messageUndecodable()), 'message_undecodable'],
+      [unsigned('signature_stale', SigningMessages.signatureStale()), 'signature_stale'],
+      [unsigned('signature_replayed', SigningMessages.signatureReplayed()), 'signature_replayed'],
+      [unsigned('digest_mismatch', SigningMessages.digestMismatch()), 'digest_mismatch'],
+      [unsigned('body_unverifiable', SigningMessages.bodyUnverifiable()), 'body_unverifiable'],
+      [unsigned('signature_invalid', SigningMessages.signatureInvalid()), 'signature_invalid'],
+      [new BadRequestException(GuardMessages.messageUndecodable()), 'message_undecodable'],
+      // A refusal without a cause (a subclass's own), even with a known message.
+      [new SessionUnauthorizedException(SessionMessages.sessionRevoked()), 'other'],
       [new SessionUnauthorizedException('a subclass of its own'), 'other'],
       [new Error('not an HTTP refusal'), 'other'],
     ];
     for (const [error, reason] of cases) expect(refusalReasonOf(error)).toBe(reason);
     const named = new Set(cases.map(([, reason]) => reason));
     expect([...named].sort()).toEqual([...GUARD_REFUSAL_REASONS].sort());
+  });
+
+  it('names a signed client-streaming call signature_incomplete, as the guard refuses it', () => {
+    // A client stream reaches the guard as an Observable of messages.
+    const stream = { subscribe: () => undefined };
+    let thrown: unknown;
+    try {
+      signedCallParts({ message: stream } as never);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(SessionUnauthorizedException);
+    expect((thrown as Error).message).toBe(SigningMessages.streamUnsignable());
+    expect(refusalReasonOf(thrown)).toBe('signature_incomplete');
   });
 });
 
