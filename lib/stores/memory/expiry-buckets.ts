@@ -10,6 +10,29 @@ const SLICE_BUDGET_MS = 3;
 const SLICE_CHECK_EVERY = 128;
 
 /**
+ * The slices of a walk over many entries: a sweep and a count both work a few milliseconds at a
+ * time and yield to the event loop between slices, so that neither blocks it however many
+ * entries have come due.
+ */
+class TimeSlices {
+  private handled = 0;
+  private started = performance.now();
+
+  /** Counts one entry; whether the running slice has used its budget (checked every 128). */
+  spent(): boolean {
+    return (
+      ++this.handled % SLICE_CHECK_EVERY === 0 && performance.now() - this.started > SLICE_BUDGET_MS
+    );
+  }
+
+  /** Yields to the event loop, then starts a new slice. */
+  async yield(): Promise<void> {
+    await yieldToEventLoop();
+    this.started = performance.now();
+  }
+}
+
+/**
  * A memory store's expiry candidates, in one-second time buckets keyed by `expiresAt`, with a
  * min-heap of the bucket keys: a sweep only visits buckets whose time has come. A touch does not
  * move a session between buckets; the sweep re-files a session it finds still alive, so each
@@ -23,7 +46,7 @@ const SLICE_CHECK_EVERY = 128;
  * @example
  * ```ts
  * buckets.file(session);
- * const expired = buckets.countExpired(Date.now()); // stored, but no longer live
+ * const expired = await buckets.countExpired(Date.now()); // stored, but no longer live
  * const removed = await buckets.sweep(Date.now(), (expired) => store.remove(expired));
  * ```
  */
@@ -65,17 +88,13 @@ export class ExpiryBuckets {
     // again.
     const deferred: MeshSession[] = [];
     let removed = 0;
-    let handled = 0;
-    let sliceStart = performance.now();
+    const slices = new TimeSlices();
 
     // Those a count found expired first; `remove` makes the store forget them here.
     for (const session of this.expired) {
       if (this.settle(session, now, lastDueBucket, deferred, remove)) removed++;
       this.expired.delete(session);
-      if (++handled % SLICE_CHECK_EVERY === 0 && performance.now() - sliceStart > SLICE_BUDGET_MS) {
-        await yieldToEventLoop();
-        sliceStart = performance.now();
-      }
+      if (slices.spent()) await slices.yield();
     }
     for (
       let entries = this.takeDue(lastDueBucket);
@@ -84,13 +103,7 @@ export class ExpiryBuckets {
     ) {
       for (let i = 0; i < entries.length; i++) {
         if (this.settle(entries[i], now, lastDueBucket, deferred, remove)) removed++;
-        if (
-          ++handled % SLICE_CHECK_EVERY === 0 &&
-          performance.now() - sliceStart > SLICE_BUDGET_MS
-        ) {
-          await yieldToEventLoop();
-          sliceStart = performance.now();
-        }
+        if (slices.spent()) await slices.yield();
       }
     }
     for (const session of deferred) {
@@ -104,16 +117,17 @@ export class ExpiryBuckets {
    * buckets are filed as a sweep would file them (a live session under its current `expiresAt`,
    * a removed one's entry dropped), and the expired ones wait in a set for the next sweep. Its
    * cost grows with the entries that came due since the last count or sweep, never with the
-   * number of sessions. Sessions a running sweep has taken out and not yet removed count as
-   * live until it removes them.
+   * number of sessions, and it works in slices as a sweep does. Sessions a running sweep has
+   * taken out and not yet removed count as live until it removes them.
    *
    * @param now the current time (ms)
    * @returns how many stored sessions have `expiresAt <= now`
    */
-  countExpired(now: number): number {
+  async countExpired(now: number): Promise<number> {
     const lastDueBucket = Math.floor(now / BUCKET_MS);
     // Live sessions whose bucket is the current one go back in it once the loop is over.
     const current: MeshSession[] = [];
+    const slices = new TimeSlices();
     for (
       let entries = this.takeDue(lastDueBucket);
       entries !== undefined;
@@ -125,6 +139,7 @@ export class ExpiryBuckets {
         if (session.expiresAt <= now) this.expired.add(session);
         else if (Math.floor(session.expiresAt / BUCKET_MS) > lastDueBucket) this.file(session);
         else current.push(session);
+        if (slices.spent()) await slices.yield();
       }
     }
     for (const session of current) this.file(session);

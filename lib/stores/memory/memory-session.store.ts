@@ -115,7 +115,9 @@ export class MemorySessionStore extends SessionStore {
    * (see {@link ExpiryBuckets.countExpired}); no scan of the sessions.
    */
   async count(now: number = Date.now()): Promise<number> {
-    return this.ids.size - this.expiry.countExpired(now);
+    const expired = await this.expiry.countExpired(now);
+    // Read after the count: a sweep may have removed sessions while it yielded.
+    return this.ids.size - expired;
   }
 
   async claimNonce(scope: string, nonce: string, ttl: number, now: number): Promise<boolean> {
