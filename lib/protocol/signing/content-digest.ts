@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { parseDictionary, serializeDictionary } from 'structured-headers';
 import { readCanonicalByteSequence } from './canonical-fields.js';
 import { SIGNATURE_HEADER_LIMITS } from './signing.constants.js';
@@ -20,7 +20,8 @@ const ALGORITHMS: Readonly<Record<string, { hash: string; bytes: number }>> = {
  * ```
  */
 export function createContentDigest(body: Uint8Array): string {
-  return `sha-256=:${createHash('sha256').update(body).digest('base64')}:`;
+  // The one-shot hash: no Hash object per request.
+  return `sha-256=:${hash('sha256', body, 'base64')}:`;
 }
 
 /**
@@ -47,7 +48,7 @@ export function verifyContentDigest(
   const canonical = readCanonicalByteSequence(header);
   if (canonical !== undefined && canonical.key === SHA_256) {
     if (canonical.bytes.length !== ALGORITHMS[SHA_256].bytes) return 'malformed';
-    const actual = createHash(ALGORITHMS[SHA_256].hash).update(body).digest();
+    const actual = hash(ALGORITHMS[SHA_256].hash, body, 'buffer');
     return timingSafeEqual(canonical.bytes, actual) ? 'match' : 'mismatch';
   }
   let entries;
@@ -71,7 +72,7 @@ export function verifyContentDigest(
     ) {
       return 'malformed';
     }
-    const actual = createHash(algorithm.hash).update(body).digest();
+    const actual = hash(algorithm.hash, body, 'buffer');
     matches = timingSafeEqual(Buffer.from(value), actual) && matches;
   }
   return matches ? 'match' : 'mismatch';
