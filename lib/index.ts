@@ -135,9 +135,13 @@ export {
 } from './protocol/signing/request-signer.js';
 export {
   signGrpcCall,
+  type CallSignatureMetadata,
+  type Rfc9421CallMetadata,
   type SignGrpcCallInput,
+  type SignGrpcCallOptions,
   type SignedCallMetadata,
 } from './protocol/signing/call-signer.js';
+export { CALL_SIGNATURE_METADATA } from './protocol/signing/call-signature-entry.js';
 export {
   GRPC_SIGNING_PROFILE,
   HTTP_SIGNING_PROFILE,

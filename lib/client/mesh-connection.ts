@@ -29,7 +29,7 @@ export interface HelloReply {
 export interface MeshSignedCall {
   /** The session whose key signed the call. */
   readonly sessionId: string;
-  /** `signature-input`, `signature` and `content-digest`. */
+  /** The `x-mesh-signature` entry (see `signGrpcCall`). */
   readonly metadata: SignedCallMetadata;
 }
 

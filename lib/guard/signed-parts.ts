@@ -1,3 +1,4 @@
+import { CALL_SIGNATURE_METADATA } from '../protocol/signing/call-signature-entry.js';
 import type { SignedRequestParts } from '../protocol/signing/request-verifier.js';
 import { GRPC_SIGNING_PROFILE } from '../protocol/signing/signing-profile.js';
 import { messageBytesOf } from '../protocol/grpc/message-bytes.js';
@@ -55,7 +56,8 @@ export function requestTargetUri(request: SessionGuardRequest): string | undefin
 
 /**
  * The parts of a gRPC call that signature mode verifies: the method path, the signature
- * metadata, and the request message's bytes as `withMessageBytes()` kept them.
+ * metadata (the `x-mesh-signature` entry, or the RFC 9421 entries), and the request message's
+ * bytes as `withMessageBytes()` kept them.
  *
  * @param call the gRPC call
  * @returns the parts for `RequestVerifier.verify`, with the gRPC profile
@@ -69,11 +71,19 @@ export function signedCallParts(call: GrpcCall): SignedRequestParts {
       cause: new SignatureVerificationError('signature_incomplete', message),
     });
   }
+  const entry = call.metadata.get(CALL_SIGNATURE_METADATA);
   return {
     method: 'POST',
     targetUri: undefined,
     path: call.path,
     headers: metadataHeaders(call.metadata, SIGNATURE_METADATA),
+    // Sent twice or binary, the entry is malformed: the empty string says so to the verifier.
+    callSignature:
+      entry.length === 0
+        ? undefined
+        : entry.length === 1 && typeof entry[0] === 'string'
+          ? entry[0]
+          : '',
     rawBody: messageBytesOf(call.message),
     hasBody: true,
     profile: GRPC_SIGNING_PROFILE,

@@ -256,7 +256,10 @@ describe.each(stores)('SessionGuard on gRPC under fuzzing, $name store', (factor
   });
 
   function signedEntries(bytes: Buffer, path = GREET): Record<SignatureKey, string> {
-    return signGrpcCall({ path, message: bytes, sessionId: signer.id, sessionKey: signer.key });
+    return signGrpcCall(
+      { path, message: bytes, sessionId: signer.id, sessionKey: signer.key },
+      { format: 'rfc9421' },
+    );
   }
 
   describe('session-id mode', () => {
@@ -392,6 +395,55 @@ describe.each(stores)('SessionGuard on gRPC under fuzzing, $name store', (factor
             }
           },
         ),
+        { numRuns: RUNS },
+      );
+    });
+
+    it('answers a random x-mesh-signature entry, alone or beside the RFC 9421 entries, with UNAUTHENTICATED', async () => {
+      const bytes = encode({ name: 'World' });
+      await fc.assert(
+        fc.asyncProperty(metadataValue, fc.boolean(), async (entry, beside) => {
+          const metadata = metadataOf({
+            'x-mesh-signature': entry,
+            ...(beside ? signedEntries(bytes) : {}),
+          });
+          const code = await rawCall(signedClient, GREET, bytes, metadata);
+          // HTTP/2 drops an entry with leading or trailing blanks: the RFC 9421 entries beside
+          // it are then the whole signature.
+          if (beside && trimmed(entry) !== entry) {
+            expect([status.OK, status.UNAUTHENTICATED]).toContain(code);
+          } else {
+            expect(code).toBe(status.UNAUTHENTICATED);
+          }
+        }),
+        { numRuns: RUNS },
+      );
+      expect(observed).toContain(status.UNAUTHENTICATED);
+    });
+
+    it('answers a mutated x-mesh-signature entry with UNAUTHENTICATED, the intact one with OK', async () => {
+      const bytes = encode({ name: 'World', tags: ['x'] });
+      await fc.assert(
+        fc.asyncProperty(fc.array(mutation, { minLength: 0, maxLength: 3 }), async (mutations) => {
+          const original = signGrpcCall({
+            path: GREET,
+            message: bytes,
+            sessionId: signer.id,
+            sessionKey: signer.key,
+          })['x-mesh-signature'];
+          let sent: string | undefined = original;
+          for (const m of mutations) if (sent !== undefined) sent = mutate(sent, m);
+          const code = await rawCall(
+            signedClient,
+            GREET,
+            bytes,
+            metadataOf({ 'x-mesh-signature': sent }),
+          );
+          if (sent === original) expect(code).toBe(status.OK);
+          else if (trimmed(sent) === original)
+            expect([status.OK, status.UNAUTHENTICATED]).toContain(code);
+          else expect(code).toBe(status.UNAUTHENTICATED);
+        }),
         { numRuns: RUNS },
       );
     });

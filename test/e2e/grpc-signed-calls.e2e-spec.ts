@@ -135,6 +135,20 @@ function docSign(input: DocSignInput): Record<string, string> {
   };
 }
 
+/**
+ * The one-entry form of the same page ("The x-mesh-signature entry"): the signature base is
+ * built as above, and the entry carries keyid, created, nonce and the MAC.
+ */
+function docSignEntry(input: Omit<DocSignInput, 'components' | 'label'>): Record<string, string> {
+  const created = input.created ?? Math.floor(Date.now() / 1000);
+  const nonce = input.nonce ?? randomBytes(32).toString('base64url');
+  const { signature } = docSign({ ...input, created, nonce });
+  const mac = signature.slice('mesh=:'.length, -1);
+  return {
+    'x-mesh-signature': `keyid=${input.sessionId};created=${created};nonce=${nonce};sig=${mac}`,
+  };
+}
+
 const UNAUTHENTICATED = status.UNAUTHENTICATED;
 
 /** A client-streaming Collect call of two messages, with the given metadata. */
@@ -192,15 +206,13 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     path: string,
     bytes: Buffer,
     session: { id: string; key: Buffer },
-    extra: { created?: number; nonce?: string } = {},
+    extra: { created?: number; nonce?: string; format?: 'entry' | 'rfc9421' } = {},
   ): Metadata {
-    return signedCallMetadata({
-      path,
-      message: bytes,
-      sessionId: session.id,
-      sessionKey: session.key,
-      ...extra,
-    });
+    const { format, ...times } = extra;
+    return signedCallMetadata(
+      { path, message: bytes, sessionId: session.id, sessionKey: session.key, ...times },
+      { format },
+    );
   }
 
   const message = { name: 'World', tags: ['a', 'b'], count: 3 };
@@ -243,27 +255,39 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     expect(received).toHaveLength(1);
   });
 
-  it.each([
-    ['a field changed', encode({ ...message, name: 'Mallory' })],
-    ['a field added', encode({ ...message, blob: Buffer.from('x') })],
-    ['a field removed', encode({ name: 'World', count: 3 })],
-    ['a repeated element added', encode({ ...message, tags: ['a', 'b', 'c'] })],
-    // Field 15, varint 1: an unknown field the decoder skips, so the decoded message is equal.
-    ['unknown-field bytes appended', Buffer.concat([encode(message), Buffer.from([0x78, 0x01])])],
-    ['a field repeated later on the wire', Buffer.concat([encode(message), encode({ count: 3 })])],
-  ])('refuses a message altered after signing: %s', async (_case, altered) => {
-    const session = await newSession();
-    const bytes = encode(message);
-    expectRefusal(
-      await rawCall(client, GREET, altered, signed(GREET, bytes, session)),
-      UNAUTHENTICATED,
-      'Content-Digest does not match the body',
-    );
-    expect(received).toEqual([]);
-    // The nonce was not claimed: the genuine call still passes.
-    expect(
-      (await rawCall(client, GREET, bytes, signed(GREET, bytes, session))).reply,
-    ).toBeDefined();
+  // One entry carries no digest: the server signs over the digest of what it received, so an
+  // altered message fails the HMAC. The RFC 9421 entries carry one, checked first.
+  describe.each([
+    ['x-mesh-signature', 'entry', 'Invalid request signature'],
+    ['RFC 9421 entries', 'rfc9421', 'Content-Digest does not match the body'],
+  ] as const)('signed in %s', (_form, format, refusal) => {
+    it.each([
+      ['a field changed', encode({ ...message, name: 'Mallory' })],
+      ['a field added', encode({ ...message, blob: Buffer.from('x') })],
+      ['a field removed', encode({ name: 'World', count: 3 })],
+      ['a repeated element added', encode({ ...message, tags: ['a', 'b', 'c'] })],
+      // Field 15, varint 1: an unknown field the decoder skips, so the decoded message is equal.
+      ['unknown-field bytes appended', Buffer.concat([encode(message), Buffer.from([0x78, 0x01])])],
+      [
+        'a field repeated later on the wire',
+        Buffer.concat([encode(message), encode({ count: 3 })]),
+      ],
+    ])('refuses a message altered after signing: %s', async (_case, altered) => {
+      const session = await newSession();
+      const bytes = encode(message);
+      const nonce = randomBytes(16).toString('base64url');
+      expectRefusal(
+        await rawCall(client, GREET, altered, signed(GREET, bytes, session, { nonce, format })),
+        UNAUTHENTICATED,
+        refusal,
+      );
+      expect(received).toEqual([]);
+      // The nonce was not claimed: the genuine call with the same nonce still passes.
+      expect(
+        (await rawCall(client, GREET, bytes, signed(GREET, bytes, session, { nonce, format })))
+          .reply,
+      ).toBeDefined();
+    });
   });
 
   it('refuses a signature made for another method', async () => {
@@ -407,12 +431,10 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     const session = await newSession();
     const body = Buffer.from(JSON.stringify({ name: 'World' }));
     // Signed over the exact bytes the HTTP request carries, for the path the route answers.
-    const entries = signGrpcCall({
-      path: GREET,
-      message: body,
-      sessionId: session.id,
-      sessionKey: session.key,
-    });
+    const entries = signGrpcCall(
+      { path: GREET, message: body, sessionId: session.id, sessionKey: session.key },
+      { format: 'rfc9421' },
+    );
     const res = await fetch(`${grpcApp.httpUrl}${GREET}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...entries },
@@ -456,12 +478,13 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     expect(received).toEqual([]);
   });
 
-  it.each(['signature-input', 'signature', 'content-digest'])(
+  it.each(['signature-input', 'signature', 'content-digest', 'x-mesh-signature'])(
     'refuses a call with %s sent twice',
     async (key) => {
       const session = await newSession();
       const bytes = encode(message);
-      const metadata = signed(GREET, bytes, session);
+      const format = key === 'x-mesh-signature' ? 'entry' : 'rfc9421';
+      const metadata = signed(GREET, bytes, session, { format });
       metadata.add(key, metadata.get(key)[0] as string);
       expectRefusal(
         await rawCall(client, GREET, bytes, metadata),
@@ -471,10 +494,84 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     },
   );
 
+  describe('the x-mesh-signature entry', () => {
+    /** A valid entry for a fresh session, and a way to rewrite it. */
+    async function entryFor(bytes: Buffer): Promise<string> {
+      const session = await newSession();
+      return signed(GREET, bytes, session).get('x-mesh-signature')[0] as string;
+    }
+
+    it.each([
+      ['its fields in another order', (e: string) => e.split(';').reverse().join(';')],
+      ['a field left out', (e: string) => e.replace(/;created=\d+/, '')],
+      ['a field added', (e: string) => `${e};alg=hmac-sha256`],
+      ['a space after a separator', (e: string) => e.replace(';', '; ')],
+      ['a short MAC', (e: string) => e.replace(/sig=.{4}/, 'sig=')],
+      ['a MAC in base64url', (e: string) => e.replace(/sig=.*$/, `sig=${'_'.repeat(43)}=`)],
+      ['a nonce with a quote', (e: string) => e.replace(/nonce=./, 'nonce="')],
+      ['a 15-character nonce', (e: string) => e.replace(/nonce=[^;]*/, `nonce=${'a'.repeat(15)}`)],
+      ['a created with a leading zero', (e: string) => e.replace('created=', 'created=0')],
+      ['upper-case names', (e: string) => e.replace('keyid=', 'KEYID=')],
+      ['nothing', () => ''],
+    ])('refuses one with %s as malformed, before any store lookup', async (_case, rewrite) => {
+      const bytes = encode(message);
+      const entry = rewrite(await entryFor(bytes));
+      const get = jest.spyOn(store, 'get');
+      expectRefusal(
+        await rawCall(client, GREET, bytes, metadataOf({ 'x-mesh-signature': entry })),
+        UNAUTHENTICATED,
+        'Malformed request signature headers',
+      );
+      expect(get).not.toHaveBeenCalled();
+      expect(received).toEqual([]);
+    });
+
+    it('refuses one beside any RFC 9421 entry, even a valid signature', async () => {
+      const session = await newSession();
+      const bytes = encode(message);
+      const rfc = signed(GREET, bytes, session, { format: 'rfc9421' });
+      for (const key of ['signature-input', 'signature', 'content-digest']) {
+        const metadata = signed(GREET, bytes, session);
+        metadata.set(key, rfc.get(key)[0] as string);
+        expectRefusal(
+          await rawCall(client, GREET, bytes, metadata),
+          UNAUTHENTICATED,
+          'Malformed request signature headers',
+        );
+      }
+      expect(received).toEqual([]);
+    });
+
+    it('refuses a keyid that is not a session id, or names no session', async () => {
+      const bytes = encode(message);
+      const entry = await entryFor(bytes);
+      expectRefusal(
+        await rawCall(
+          client,
+          GREET,
+          bytes,
+          metadataOf({ 'x-mesh-signature': entry.replace(/keyid=[^;]*/, 'keyid=not-a-session') }),
+        ),
+        UNAUTHENTICATED,
+        'Invalid session id',
+      );
+      expectRefusal(
+        await rawCall(
+          client,
+          GREET,
+          bytes,
+          metadataOf({ 'x-mesh-signature': entry.replace(/keyid=[^;]*/, `keyid=${randomUUID()}`) }),
+        ),
+        UNAUTHENTICATED,
+        'Session not found or expired',
+      );
+    });
+  });
+
   it('refuses a call whose content-digest is left out though covered', async () => {
     const session = await newSession();
     const bytes = encode(message);
-    const metadata = signed(GREET, bytes, session);
+    const metadata = signed(GREET, bytes, session, { format: 'rfc9421' });
     metadata.remove('content-digest');
     expectRefusal(
       await rawCall(client, GREET, bytes, metadata),
@@ -582,6 +679,40 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
         ),
       );
       expect(whoami.reply).toEqual({ serviceId: 'doc-caller', sessionId: session.id });
+    });
+
+    it('reproduces the worked example in one entry, and is accepted in that form', async () => {
+      expect(
+        docSignEntry({
+          path: GREET,
+          message: encode({ name: 'World' }),
+          sessionId: '3b241101-e2bb-4255-8caf-4136c566a962',
+          key: Buffer.from(Array.from({ length: 32 }, (_, i) => i)),
+          created: 1767225600,
+          nonce: 'n8Xk2QeZ7rVb1sLmPq4TcA',
+        }),
+      ).toEqual({
+        'x-mesh-signature':
+          'keyid=3b241101-e2bb-4255-8caf-4136c566a962;created=1767225600;nonce=n8Xk2QeZ7rVb1sLmPq4TcA;sig=M5xHy5eFcMdhCNSDL2M82OXtnjdVOuolnP0qr3IX3Uo=',
+      });
+      const session = await newSession('doc-caller');
+      for (const [i, bytes] of [encode(message), Buffer.alloc(0)].entries()) {
+        const entry = docSignEntry({
+          path: GREET,
+          message: bytes,
+          sessionId: session.id,
+          key: session.key,
+          nonce: `abcdefghijklmno${i}`,
+        });
+        const outcome = await rawCall(client, GREET, bytes, metadataOf(entry));
+        expect(outcome.error).toBeUndefined();
+        // The nonce is spent: the same entry again is a replay.
+        expectRefusal(
+          await rawCall(client, GREET, bytes, metadataOf(entry)),
+          UNAUTHENTICATED,
+          'Request nonce already used',
+        );
+      }
     });
 
     it('is accepted with another label, a 16-character nonce and the other component order', async () => {

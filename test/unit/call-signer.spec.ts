@@ -13,8 +13,33 @@ const EXAMPLE = {
 };
 
 describe('signGrpcCall', () => {
-  it('gives the worked example of the gRPC page', () => {
+  it('gives the worked example of the gRPC page as one x-mesh-signature entry by default', () => {
     expect(signGrpcCall(EXAMPLE)).toEqual({
+      'x-mesh-signature':
+        'keyid=3b241101-e2bb-4255-8caf-4136c566a962;created=1767225600;nonce=n8Xk2QeZ7rVb1sLmPq4TcA;sig=M5xHy5eFcMdhCNSDL2M82OXtnjdVOuolnP0qr3IX3Uo=',
+    });
+  });
+
+  it('signs the same base in both forms: the entry carries the RFC 9421 MAC', () => {
+    const entry = signGrpcCall({ ...EXAMPLE, nonce: 'a'.repeat(16) })['x-mesh-signature'];
+    const rfc = signGrpcCall({ ...EXAMPLE, nonce: 'a'.repeat(16) }, { format: 'rfc9421' });
+    expect(`sig=${/^mesh=:(.*):$/.exec(rfc.signature)?.[1]}`).toBe(/sig=.*$/.exec(entry)?.[0]);
+  });
+
+  it.each([
+    ['a quote', 'n8Xk2QeZ7rVb1sL"q4TcA'],
+    ['a space', 'n8Xk2QeZ7rVb1sL q4TcA'],
+    ['a semicolon', 'n8Xk2QeZ7rVb1sL;q4TcA'],
+  ])('refuses a nonce with %s in the entry form, naming it', (_case, nonce) => {
+    expect(() => signGrpcCall({ ...EXAMPLE, nonce })).toThrow(
+      new TypeError(
+        SessionMessages.invalidArgument('nonce', '16 to 128 base64url characters', nonce),
+      ),
+    );
+  });
+
+  it('gives the worked example of the gRPC page', () => {
+    expect(signGrpcCall(EXAMPLE, { format: 'rfc9421' })).toEqual({
       'content-digest': 'sha-256=:SIVVIOnOr6ctqdiHmfUqUD/yqfVXvpHLjTxPSuLsqs0=:',
       'signature-input':
         'mesh=("@path" "content-digest");created=1767225600;nonce="n8Xk2QeZ7rVb1sLmPq4TcA";keyid="3b241101-e2bb-4255-8caf-4136c566a962";alg="hmac-sha256"',
@@ -23,15 +48,17 @@ describe('signGrpcCall', () => {
   });
 
   it('signs the empty message with the digest of zero bytes', () => {
-    expect(signGrpcCall({ ...EXAMPLE, message: new Uint8Array(0) })['content-digest']).toBe(
-      'sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:',
-    );
+    expect(
+      signGrpcCall({ ...EXAMPLE, message: new Uint8Array(0) }, { format: 'rfc9421' })[
+        'content-digest'
+      ],
+    ).toBe('sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:');
   });
 
   it.each(['greeter.v1.Greeter/Greet', '/greeter.v1.Greeter', '/a/b\n', '/a b/c', ''])(
     'refuses the method path %j, naming it',
     (path) => {
-      expect(() => signGrpcCall({ ...EXAMPLE, path })).toThrow(
+      expect(() => signGrpcCall({ ...EXAMPLE, path }, { format: 'rfc9421' })).toThrow(
         new TypeError(
           `The call cannot be signed: ${JSON.stringify(path)} is not a gRPC method path such as "/package.Service/Method"`,
         ),
@@ -46,7 +73,7 @@ describe('signGrpcCall', () => {
      */
     function refusal(change: Record<string, unknown>): TypeError | undefined {
       try {
-        signGrpcCall({ ...EXAMPLE, ...change } as typeof EXAMPLE);
+        signGrpcCall({ ...EXAMPLE, ...change } as typeof EXAMPLE, { format: 'rfc9421' });
       } catch (error) {
         if (error instanceof TypeError) return error;
         throw error;

@@ -396,14 +396,17 @@ describe('signGrpcCall', () => {
 
   it('gives the metadata of the worked example in docs/grpc.md', () => {
     expect(
-      signGrpcCall({
-        path: GREET,
-        message,
-        sessionId,
-        sessionKey: key,
-        created: 1767225600,
-        nonce: 'n8Xk2QeZ7rVb1sLmPq4TcA',
-      }),
+      signGrpcCall(
+        {
+          path: GREET,
+          message,
+          sessionId,
+          sessionKey: key,
+          created: 1767225600,
+          nonce: 'n8Xk2QeZ7rVb1sLmPq4TcA',
+        },
+        { format: 'rfc9421' },
+      ),
     ).toEqual({
       'signature-input':
         'mesh=("@path" "content-digest");created=1767225600;nonce="n8Xk2QeZ7rVb1sLmPq4TcA";keyid="3b241101-e2bb-4255-8caf-4136c566a962";alg="hmac-sha256"',
@@ -415,14 +418,17 @@ describe('signGrpcCall', () => {
   it('signs what the specification says, recomputed here with node:crypto', () => {
     const bytes = randomBytes(100);
     const sessionKey = randomBytes(32);
-    const entries = signGrpcCall({
-      path: '/a.b.C/D',
-      message: new Uint8Array(bytes),
-      sessionId,
-      sessionKey,
-      created: 1,
-      nonce: 'x'.repeat(20),
-    });
+    const entries = signGrpcCall(
+      {
+        path: '/a.b.C/D',
+        message: new Uint8Array(bytes),
+        sessionId,
+        sessionKey,
+        created: 1,
+        nonce: 'x'.repeat(20),
+      },
+      { format: 'rfc9421' },
+    );
     const digest = `sha-256=:${createHash('sha256').update(bytes).digest('base64')}:`;
     expect(entries['content-digest']).toBe(digest);
     expect(entries['content-digest']).toBe(createContentDigest(bytes));
@@ -434,12 +440,15 @@ describe('signGrpcCall', () => {
   });
 
   it('digests an empty message as zero bytes', () => {
-    const entries = signGrpcCall({
-      path: GREET,
-      message: new Uint8Array(0),
-      sessionId,
-      sessionKey: key,
-    });
+    const entries = signGrpcCall(
+      {
+        path: GREET,
+        message: new Uint8Array(0),
+        sessionId,
+        sessionKey: key,
+      },
+      { format: 'rfc9421' },
+    );
     expect(entries['content-digest']).toBe(
       'sha-256=:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=:',
     );
@@ -449,9 +458,10 @@ describe('signGrpcCall', () => {
     jest.useFakeTimers({ now: Date.UTC(2026, 0, 1, 0, 0, 0, 900) });
     const nonces = new Set<string>();
     for (let i = 0; i < 5; i++) {
-      const input = signGrpcCall({ path: GREET, message, sessionId, sessionKey: key })[
-        'signature-input'
-      ];
+      const input = signGrpcCall(
+        { path: GREET, message, sessionId, sessionKey: key },
+        { format: 'rfc9421' },
+      )['signature-input'];
       expect(input).toContain(`;created=${Date.UTC(2026, 0, 1) / 1000};`);
       const nonce = /;nonce="([^"]*)"/.exec(input)?.[1] ?? '';
       expect(nonce).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -463,7 +473,10 @@ describe('signGrpcCall', () => {
   it('does not keep or change the key', () => {
     const sessionKey = randomBytes(32);
     const before = Buffer.from(sessionKey);
-    const entries = signGrpcCall({ path: GREET, message, sessionId, sessionKey });
+    const entries = signGrpcCall(
+      { path: GREET, message, sessionId, sessionKey },
+      { format: 'rfc9421' },
+    );
     expect(sessionKey).toEqual(before);
     for (const value of Object.values(entries)) {
       expect(value).not.toContain(sessionKey.toString('base64'));
@@ -483,17 +496,23 @@ describe('signGrpcCall', () => {
     ['a non-string', 42],
   ])('throws a TypeError naming the path for %s', (_case, path) => {
     expect(() =>
-      signGrpcCall({ path: path as string, message, sessionId, sessionKey: key }),
+      signGrpcCall(
+        { path: path as string, message, sessionId, sessionKey: key },
+        { format: 'rfc9421' },
+      ),
     ).toThrow(new TypeError(SigningMessages.callUnsignable(String(path))));
   });
 
   it('escapes a quote in the keyid, and throws rather than sign a non-ASCII one', () => {
-    const input = signGrpcCall({ path: GREET, message, sessionId: 'a"b', sessionKey: key })[
-      'signature-input'
-    ];
+    const input = signGrpcCall(
+      { path: GREET, message, sessionId: 'a"b', sessionKey: key },
+      { format: 'rfc9421' },
+    )['signature-input'];
     expect(input).toContain(';keyid="a\\"b";');
     for (const sessionId of ['a\nb', 'é']) {
-      expect(() => signGrpcCall({ path: GREET, message, sessionId, sessionKey: key })).toThrow(
+      expect(() =>
+        signGrpcCall({ path: GREET, message, sessionId, sessionKey: key }, { format: 'rfc9421' }),
+      ).toThrow(
         new TypeError(SessionMessages.invalidArgument('sessionId', 'a session id', sessionId)),
       );
     }
@@ -538,7 +557,10 @@ describe('a signed call through RequestVerifier', () => {
 
   it('verifies with the gRPC profile, once', async () => {
     const { id, key } = await session();
-    const headers = signGrpcCall({ path: GREET, message, sessionId: id, sessionKey: key });
+    const headers = signGrpcCall(
+      { path: GREET, message, sessionId: id, sessionKey: key },
+      { format: 'rfc9421' },
+    );
     await expect(verifier.verify(parts({ ...headers }))).resolves.toMatchObject({ id });
     expect(await reason(verifier.verify(parts({ ...headers })))).toBe('signature_replayed');
   });
@@ -546,7 +568,10 @@ describe('a signed call through RequestVerifier', () => {
   it('refuses it for another path, other bytes or no bytes', async () => {
     const { id, key } = await session();
     const sign = () => ({
-      ...signGrpcCall({ path: GREET, message, sessionId: id, sessionKey: key }),
+      ...signGrpcCall(
+        { path: GREET, message, sessionId: id, sessionKey: key },
+        { format: 'rfc9421' },
+      ),
     });
     expect(
       await reason(verifier.verify(parts(sign(), { path: '/greeter.v1.Greeter/Whoami' }))),
@@ -561,7 +586,12 @@ describe('a signed call through RequestVerifier', () => {
 
   it('refuses a call signature under the HTTP profile, and an HTTP signature under the gRPC one', async () => {
     const { id, key } = await session();
-    const call = { ...signGrpcCall({ path: GREET, message, sessionId: id, sessionKey: key }) };
+    const call = {
+      ...signGrpcCall(
+        { path: GREET, message, sessionId: id, sessionKey: key },
+        { format: 'rfc9421' },
+      ),
+    };
     expect(
       await reason(
         verifier.verify(

@@ -88,8 +88,11 @@ const SF_STRING = /^[\x20-\x7e]*$/;
 /**
  * The session and the parameters, as the verifier will accept them: a mistake is the caller's
  * to fix, so it is a TypeError here rather than a 401 from the server.
+ *
+ * @param input the session, and `created` and `nonce` when given
+ * @throws {TypeError} naming the argument that is malformed
  */
-function checkSignatureInput(input: SignatureInput): void {
+export function checkSignatureInput(input: SignatureInput): void {
   const { sessionId, sessionKey, nonce, created } = input;
   if (typeof sessionId !== 'string' || sessionId.length === 0 || !SF_STRING.test(sessionId)) {
     throw new TypeError(SessionMessages.invalidArgument('sessionId', 'a session id', sessionId));

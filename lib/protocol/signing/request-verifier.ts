@@ -3,7 +3,8 @@ import { MeshSession } from '../../core/mesh-session.js';
 import type { SessionManager } from '../../core/session-manager.js';
 import type { Session } from '../../core/session.interface.js';
 import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
-import { verifyContentDigest } from './content-digest.js';
+import { parseCallSignature } from './call-signature-entry.js';
+import { createContentDigest, verifyContentDigest } from './content-digest.js';
 import { buildSignatureBase, hmacSha256 } from './signature-base.js';
 import { parseSignatureHeaders, type ParsedSignature } from './signature-headers.js';
 import {
@@ -36,6 +37,12 @@ export interface SignedRequestParts {
   hasBody: boolean;
   /** The `@path` value: a gRPC call's full method path. */
   path?: string;
+  /**
+   * A gRPC call's `x-mesh-signature` entry, when it carries one: the signature in one entry,
+   * whose `content-digest` the verifier computes from `rawBody` rather than reads. The
+   * RFC 9421 entries must then be absent from `headers`.
+   */
+  callSignature?: string;
   /**
    * What the signature must cover.
    *
@@ -139,6 +146,7 @@ export class RequestVerifier {
 
   /** Step 1: the headers, and whether they cover the body. */
   protected parse(request: SignedRequestParts): ParsedSignature {
+    if (request.callSignature !== undefined) return this.parseCallSignature(request);
     try {
       const profile = request.profile ?? HTTP_SIGNING_PROFILE;
       const parsed = parseSignatureHeaders(request.headers, profile);
@@ -153,6 +161,21 @@ export class RequestVerifier {
       }
       throw this.reject('signature_malformed', SigningMessages.signatureMalformed());
     }
+  }
+
+  /** Step 1 for a call signed in one entry: that entry alone, strictly. */
+  protected parseCallSignature(request: SignedRequestParts): ParsedSignature {
+    const { headers } = request;
+    const parsed =
+      headers['signature-input'] === undefined &&
+      headers.signature === undefined &&
+      headers[DIGEST_COMPONENT] === undefined
+        ? parseCallSignature(request.callSignature ?? '')
+        : undefined;
+    if (parsed === undefined) {
+      throw this.reject('signature_malformed', SigningMessages.signatureMalformed());
+    }
+    return parsed;
   }
 
   /** Step 3: `created` (and `expires`, when given) against this server's clock. */
@@ -177,7 +200,8 @@ export class RequestVerifier {
     serviceId: string,
   ): string | undefined {
     if (!parsed.components.includes(DIGEST_COMPONENT)) return undefined;
-    const digest = singleHeader(request.headers[DIGEST_COMPONENT]);
+    const derived = request.callSignature !== undefined;
+    const digest = derived ? '' : singleHeader(request.headers[DIGEST_COMPONENT]);
     if (digest === undefined) {
       throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
     }
@@ -189,6 +213,9 @@ export class RequestVerifier {
       }
       throw this.reject('body_unverifiable', SigningMessages.bodyUnverifiable(), serviceId);
     }
+    // One entry carries no digest: the signature base takes the digest of the bytes received,
+    // so a changed message fails the HMAC instead.
+    if (derived) return createContentDigest(body);
     const outcome = verifyContentDigest(digest, body);
     if (outcome === 'malformed') {
       throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);

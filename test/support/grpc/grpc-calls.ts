@@ -10,7 +10,11 @@ import {
   type Options as LoaderOptions,
   type ServiceDefinition,
 } from '@grpc/proto-loader';
-import { type SignGrpcCallInput, signGrpcCall } from '../../../lib/index.js';
+import {
+  type SignGrpcCallInput,
+  type SignGrpcCallOptions,
+  signGrpcCall,
+} from '../../../lib/index.js';
 import { MESH_HANDSHAKE_LOADER_OPTIONS, MESH_HANDSHAKE_PROTO_PATH } from '../../../lib/grpc.js';
 
 /**
@@ -147,9 +151,13 @@ export function metadataOf(entries: Readonly<Record<string, string | undefined>>
  * The metadata of a call signed with `signGrpcCall()`.
  *
  * @param input what `signGrpcCall()` takes
+ * @param options the form: one `x-mesh-signature` entry by default, or the RFC 9421 entries
  */
-export function signedCallMetadata(input: SignGrpcCallInput): Metadata {
-  return metadataOf({ ...signGrpcCall(input) });
+export function signedCallMetadata(
+  input: SignGrpcCallInput,
+  options: SignGrpcCallOptions = {},
+): Metadata {
+  return metadataOf({ ...signGrpcCall(input, options) });
 }
 
 /** What a raw call gives: the decoded reply, or the error a gRPC client sees. */
