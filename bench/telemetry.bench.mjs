@@ -42,10 +42,15 @@ const ALL_VARIANTS = ['none', 'metrics', 'tracing', 'tracing-app-only'];
 // library's share of tracing).
 const VARIANTS = typeof args.variants === 'string' ? args.variants.split(',') : ALL_VARIANTS;
 const SESSION_HEADER = 'x-mesh-session-id';
+// Node options of the servers only, for profiling them: for example
+// BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-interval 100 --cpu-prof-dir bench/.tmp/prof'
+// (a server writes its profile when it stops).
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function startServer(variant) {
   const child = fork(fileURLToPath(new URL('./http/server.mjs', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...SERVER_NODE_ARGS],
   });
   const ask = (message) =>
     new Promise((resolve, reject) => {
@@ -102,6 +107,9 @@ async function load(server, duration) {
   return {
     rps: ok / (result.duration || duration),
     cpuMicrosPerRequest: (cpuMicros(after.cpu) - cpuMicros(before.cpu)) / served,
+    // User time alone: what the library adds is JavaScript, while the system time (socket
+    // writes to a load generator on the same cores) swings by more than it between runs.
+    userMicrosPerRequest: (after.cpu.user - before.cpu.user) / served,
     spansPerRequest: (after.spans - before.spans) / served,
   };
 }
@@ -126,7 +134,7 @@ try {
       const server = servers[(i + round) % servers.length];
       const run = await load(server, DURATION);
       console.error(
-        `telemetry: round ${round + 1} ${server.variant}: ${run.rps.toFixed(0)} req/s, ${run.cpuMicrosPerRequest.toFixed(1)} µs CPU per request`,
+        `telemetry: round ${round + 1} ${server.variant}: ${run.rps.toFixed(0)} req/s, ${run.cpuMicrosPerRequest.toFixed(1)} µs CPU per request (${run.userMicrosPerRequest.toFixed(1)} µs user)`,
       );
       runs[server.variant].push(run);
     }
@@ -138,6 +146,9 @@ try {
     // The baseline's CPU per request over this one's: above 1 means cheaper.
     cpu: summarize(
       runs[variant].map((run, r) => runs[base][r].cpuMicrosPerRequest / run.cpuMicrosPerRequest),
+    ),
+    userCpu: summarize(
+      runs[variant].map((run, r) => runs[base][r].userMicrosPerRequest / run.userMicrosPerRequest),
     ),
   });
   const guardNs = {};
@@ -157,6 +168,7 @@ try {
         {
           rps: summarize(per(variant, 'rps')),
           cpuMicrosPerRequest: summarize(per(variant, 'cpuMicrosPerRequest')),
+          userMicrosPerRequest: summarize(per(variant, 'userMicrosPerRequest')),
           spansPerRequest: summarize(per(variant, 'spansPerRequest')),
         },
       ]),

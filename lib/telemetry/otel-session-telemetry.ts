@@ -9,6 +9,7 @@ import type {
 } from '../core/session-telemetry.js';
 import type { SessionStore } from '../core/session-store.js';
 import { withTimeout } from '../core/with-timeout.js';
+import { BufferedHistogram } from './buffered-histogram.js';
 import { GuardRequestCounts } from './guard-request-counts.js';
 import type { MeshInstruments } from './mesh-instruments.js';
 import {
@@ -45,9 +46,11 @@ const OUTCOMES: Readonly<Record<HandshakeSide, ReadonlySet<string>>> = {
  * through its tracer, either of them possibly off. `MeshSessionModule` and `MeshClient` build it
  * when `@opentelemetry/api` is installed and an SDK records; otherwise they use the no-op one.
  *
- * On the guard's path nothing is allocated per request: the counts of
- * `mesh_session.guard.requests` are numbers in attribute sets built at startup, and the
- * histograms are fed attribute sets built at startup.
+ * On the guard's path nothing is allocated and the SDK is not called: the counts of
+ * `mesh_session.guard.requests` are numbers in attribute sets built at startup, and the two
+ * durations of a request let through are written into {@link BufferedHistogram}s, which a
+ * server hands to the SDK at every collection (from the callback of
+ * `mesh_session.guard.requests`) and whenever one is full.
  *
  * @example
  * ```ts
@@ -66,15 +69,17 @@ export class OtelSessionTelemetry implements SessionTelemetry {
   private readonly storeCalls: StoreCallRecorder;
   private readonly guardCounts = new GuardRequestCounts();
   /**
-   * `mesh_session.guard.duration` times the requests let through, without attributes: the SDK
-   * hashes a record's attributes on every call, and this one is made on every guarded request
-   * (the outcome, reason and transport are on `mesh_session.guard.requests`).
+   * `mesh_session.guard.duration` times the requests let through, without attributes (the
+   * outcome, reason and transport are on `mesh_session.guard.requests`).
    */
-  private readonly noAttributes: Attributes = Object.freeze({});
+  private readonly guardDurations: BufferedHistogram | undefined;
   private readonly attributeSets = new Map<string, Attributes>();
   private readonly kindAttributes: Attributes;
-  private readonly observeGuard = (result: ObservableResult): void =>
+  /** Runs first at each collection: the durations held reach the SDK before it reads them. */
+  private readonly observeGuard = (result: ObservableResult): void => {
+    this.flushDurations();
     this.guardCounts.observe(result);
+  };
   private observeActive: ((result: ObservableResult) => Promise<void>) | undefined;
 
   /** @param parts the API, the instruments and tracer (either may be off), the store kind */
@@ -90,12 +95,17 @@ export class OtelSessionTelemetry implements SessionTelemetry {
       parts.storeKind,
     );
     this.kindAttributes = { [A.storeKind]: parts.storeKind };
+    this.guardDurations =
+      parts.instruments === undefined
+        ? undefined
+        : new BufferedHistogram(parts.instruments.guardDuration, [Object.freeze({})]);
   }
 
   /**
    * Starts the observable instruments of a server: `mesh_session.guard.requests`, and
    * `mesh_session.sessions.active`, the store's live sessions at each collection. A count that
-   * fails or takes longer than `timeout` reports nothing (and counts as a store error).
+   * fails or takes longer than `timeout` reports nothing (and counts as a store error). From
+   * then on, the durations of the guard's requests wait for the collection (or a full batch).
    *
    * @param store the store
    * @param timeout the longest wait for the count (ms)
@@ -104,6 +114,7 @@ export class OtelSessionTelemetry implements SessionTelemetry {
     const instruments = this.instruments;
     if (instruments === undefined || this.observeActive !== undefined) return;
     instruments.guardRequests.addCallback(this.observeGuard);
+    this.holdDurations(true);
     this.observeActive = async (result) => {
       let live: number;
       try {
@@ -124,10 +135,12 @@ export class OtelSessionTelemetry implements SessionTelemetry {
 
   /**
    * Stops the observable instruments' callbacks, so that nothing reads the store once it is
-   * closed. `MeshSessionModule` calls it when the module is destroyed.
+   * closed, and hands the durations held to the SDK (later ones go at once). `MeshSessionModule`
+   * calls it when the module is destroyed.
    */
   close(): void {
     if (this.observeActive === undefined) return;
+    this.holdDurations(false);
     this.instruments?.guardRequests.removeCallback(this.observeGuard);
     this.instruments?.sessionsActive.removeCallback(this.observeActive);
     this.observeActive = undefined;
@@ -174,11 +187,10 @@ export class OtelSessionTelemetry implements SessionTelemetry {
   }
 
   guardAllowed(transport: TelemetryTransport, started: number, serviceId: string): void {
-    const instruments = this.instruments;
-    if (instruments === undefined) return;
-    const t = transport === 'grpc' ? 1 : 0;
-    this.guardCounts.allowed(t, this.peers.valueOf(serviceId));
-    instruments.guardDuration.record((performance.now() - started) / 1000, this.noAttributes);
+    const durations = this.guardDurations;
+    if (durations === undefined) return;
+    this.guardCounts.allowed(transport === 'grpc' ? 1 : 0, this.peers.valueOf(serviceId));
+    durations.record(0, (performance.now() - started) / 1000);
   }
 
   guardRefused(transport: TelemetryTransport, _started: number, reason: string): void {
@@ -263,6 +275,16 @@ export class OtelSessionTelemetry implements SessionTelemetry {
   injectTraceContext(carrier: Record<string, string>): void {
     if (this.tracer === undefined) return;
     this.api.propagation.inject(this.api.context.active(), carrier);
+  }
+
+  private holdDurations(batching: boolean): void {
+    this.guardDurations?.hold(batching);
+    this.storeCalls.hold(batching);
+  }
+
+  private flushDurations(): void {
+    this.guardDurations?.flush();
+    this.storeCalls.flush();
   }
 
   /** Runs `run` with `span` as the active span, so that the spans it starts are its children. */

@@ -1,9 +1,10 @@
-import type { Attributes, Span, Tracer } from '@opentelemetry/api';
+import type { Attributes, Span, SpanOptions, Tracer } from '@opentelemetry/api';
 import {
   isStoreTimeout,
   type StoreCallMark,
   type StoreOperation,
 } from '../core/session-telemetry.js';
+import { BufferedHistogram } from './buffered-histogram.js';
 import type { OtelApi } from './otel-api.js';
 import type { MeshInstruments } from './mesh-instruments.js';
 import { MESH_SESSION_ATTRIBUTES as A, MESH_SESSION_SPANS } from './mesh-telemetry.constants.js';
@@ -24,16 +25,16 @@ const OPERATIONS: readonly StoreOperation[] = [
 
 /** The attribute sets of one operation, built at startup. */
 interface OperationAttributes {
-  /** A call that answered: the operation alone (the SDK hashes a record's attributes). */
-  readonly ok: Attributes;
-  /** The duration of a failed call, by `error.type`. */
-  readonly timeout: Attributes;
-  readonly error: Attributes;
+  /**
+   * Slot of the duration's attribute set for a call that answered (the operation alone); the
+   * next two slots are a failed call's, by `error.type`: `timeout`, then `error`.
+   */
+  readonly slot: number;
   /** `mesh_session.store.errors`, by `error.type`, with the store's kind. */
   readonly timeoutError: Attributes;
   readonly errorError: Attributes;
-  /** The span's attributes: the operation and the store's kind. */
-  readonly span: Attributes;
+  /** The span's kind and attributes (the operation and the store's kind). */
+  readonly spanOptions: SpanOptions;
   readonly spanName: string;
 }
 
@@ -63,7 +64,7 @@ export function storeErrorType(error: unknown): 'timeout' | 'error' {
  * instrumentation, a handshake, a cleanup run), a child span `mesh_session.store.<operation>`.
  * The span is not made active: the spans of a Redis client instrumentation are its siblings.
  * Attribute sets are built at startup; a call answered with metrics only costs two clock reads
- * and one record.
+ * and a value written into a {@link BufferedHistogram}.
  *
  * @example
  * ```ts
@@ -74,6 +75,8 @@ export function storeErrorType(error: unknown): 'timeout' | 'error' {
  */
 export class StoreCallRecorder {
   private readonly attributes = new Map<StoreOperation, OperationAttributes>();
+  /** `mesh_session.store.operation.duration`, when metrics are on. */
+  private readonly durations: BufferedHistogram | undefined;
 
   /**
    * @param api the OpenTelemetry API
@@ -87,19 +90,44 @@ export class StoreCallRecorder {
     private readonly tracer: Tracer | undefined,
     storeKind: string,
   ) {
+    const durationSets: Attributes[] = [];
     for (const operation of OPERATIONS) {
-      const ok = { [A.storeOperation]: operation };
-      const span = { ...ok, [A.storeKind]: storeKind };
-      this.attributes.set(operation, {
+      const ok = Object.freeze({ [A.storeOperation]: operation });
+      const span = Object.freeze({ ...ok, [A.storeKind]: storeKind });
+      const slot = durationSets.length;
+      durationSets.push(
         ok,
-        timeout: { ...ok, [A.errorType]: 'timeout' },
-        error: { ...ok, [A.errorType]: 'error' },
+        Object.freeze({ ...ok, [A.errorType]: 'timeout' }),
+        Object.freeze({ ...ok, [A.errorType]: 'error' }),
+      );
+      this.attributes.set(operation, {
+        slot,
         timeoutError: { ...span, [A.errorType]: 'timeout' },
         errorError: { ...span, [A.errorType]: 'error' },
-        span,
+        spanOptions: Object.freeze({ kind: api.SpanKind.INTERNAL, attributes: span }),
         spanName: `${MESH_SESSION_SPANS.storePrefix}${operation}`,
       });
     }
+    this.durations =
+      instruments === undefined
+        ? undefined
+        : new BufferedHistogram(instruments.storeOperationDuration, durationSets);
+  }
+
+  /**
+   * Lets the durations wait for the next collection (see {@link BufferedHistogram}), or stops
+   * it, flushing them.
+   *
+   * @param batching whether durations may wait; the owner then calls {@link flush} at every
+   *   collection
+   */
+  hold(batching: boolean): void {
+    this.durations?.hold(batching);
+  }
+
+  /** Hands the durations waiting to the SDK. */
+  flush(): void {
+    this.durations?.flush();
   }
 
   /**
@@ -136,10 +164,7 @@ export class StoreCallRecorder {
   succeeded(operation: StoreOperation, mark: StoreCallMark): void {
     if (typeof mark === 'number') {
       // Metrics only: the common case, kept short.
-      this.instruments?.storeOperationDuration.record(
-        (performance.now() - mark) / 1000,
-        this.attributesOf(operation).ok,
-      );
+      this.durations?.record(this.attributesOf(operation).slot, (performance.now() - mark) / 1000);
     } else if (mark instanceof SpanMark) {
       this.settle(operation, mark, undefined);
     }
@@ -184,8 +209,8 @@ export class StoreCallRecorder {
     if (instruments !== undefined) {
       const timedOut = errorType === 'timeout';
       if (typeof start === 'number') {
-        const attributes = errorType === undefined ? set.ok : timedOut ? set.timeout : set.error;
-        instruments.storeOperationDuration.record((performance.now() - start) / 1000, attributes);
+        const slot = set.slot + (errorType === undefined ? 0 : timedOut ? 1 : 2);
+        this.durations?.record(slot, (performance.now() - start) / 1000);
       }
       if (errorType !== undefined) {
         instruments.storeErrors.add(1, timedOut ? set.timeoutError : set.errorError);
@@ -203,13 +228,12 @@ export class StoreCallRecorder {
   /** A span for the call when a recording span is active, else `undefined`. */
   private childSpan(operation: StoreOperation): Span | undefined {
     const api = this.api;
-    const parent = api.trace.getSpan(api.context.active());
+    const active = api.context.active();
+    const parent = api.trace.getSpan(active);
     if (parent === undefined || !parent.isRecording()) return undefined;
     const set = this.attributesOf(operation);
-    return (this.tracer as Tracer).startSpan(set.spanName, {
-      kind: api.SpanKind.INTERNAL,
-      attributes: set.span,
-    });
+    // The context already read is handed over: the tracer would otherwise read it again.
+    return (this.tracer as Tracer).startSpan(set.spanName, set.spanOptions, active);
   }
 
   private attributesOf(operation: StoreOperation): OperationAttributes {

@@ -119,6 +119,80 @@ describe('createSessionTelemetry', () => {
   });
 });
 
+describe('the durations of guarded requests', () => {
+  const options = (extra: object = {}) =>
+    resolveTelemetryOptions(MODULE_OPTION_CHECKS, extra as never);
+
+  async function server(otel: TestTelemetry): Promise<OtelSessionTelemetry> {
+    return (await createSessionTelemetry(options(otel.options), {
+      store: new MemorySessionStore(),
+      storeTimeout: 1_000,
+      pinnedServices: [],
+    })) as OtelSessionTelemetry;
+  }
+
+  /** The SDK's `mesh_session.guard.duration`, to watch its records. */
+  function guardDurationOf(telemetry: OtelSessionTelemetry): { record: () => void } {
+    return (telemetry as unknown as { instruments: { guardDuration: { record: () => void } } })
+      .instruments.guardDuration;
+  }
+
+  /** What the guard reports for one request let through, after its `touch`. */
+  function allowOne(telemetry: OtelSessionTelemetry): void {
+    const started = telemetry.startGuardCheck();
+    telemetry.storeCallSucceeded('touch', telemetry.startStoreCall('touch'));
+    telemetry.guardAllowed('http', started, 'caller');
+  }
+
+  it('wait for the collection on a server, and every one of them is exported', async () => {
+    const otel = new TestTelemetry();
+    const telemetry = await server(otel);
+    const record = jest.spyOn(guardDurationOf(telemetry), 'record');
+    for (let i = 0; i < 3; i++) allowOne(telemetry);
+    expect(record).not.toHaveBeenCalled();
+    const guard = await otel.points(MESH_SESSION_METRICS.guardDuration);
+    expect(guard).toEqual([{ attributes: {}, value: 3, sum: expect.any(Number) }]);
+    expect(guard[0]?.sum).toBeGreaterThanOrEqual(0);
+    expect(await otel.points(MESH_SESSION_METRICS.storeOperationDuration)).toContainEqual({
+      attributes: { 'mesh_session.store.operation': 'touch' },
+      value: 3,
+      sum: expect.any(Number),
+    });
+    // Counted once: a second collection finds nothing new.
+    expect(await otel.sum(MESH_SESSION_METRICS.guardDuration)).toBe(3);
+    telemetry.close();
+    await otel.shutdown();
+  });
+
+  it('reach the SDK before a collection when a batch is full, and at once after close()', async () => {
+    const otel = new TestTelemetry();
+    const telemetry = await server(otel);
+    const record = jest.spyOn(guardDurationOf(telemetry), 'record');
+    for (let i = 0; i < 511; i++) allowOne(telemetry);
+    expect(record).not.toHaveBeenCalled();
+    allowOne(telemetry);
+    expect(record).toHaveBeenCalledTimes(512);
+    allowOne(telemetry);
+    telemetry.close();
+    expect(record).toHaveBeenCalledTimes(513);
+    allowOne(telemetry);
+    expect(record).toHaveBeenCalledTimes(514);
+    expect(await otel.sum(MESH_SESSION_METRICS.guardDuration)).toBe(514);
+    await otel.shutdown();
+  });
+
+  it('go to the SDK at once without a server (no collection hook)', async () => {
+    const otel = new TestTelemetry();
+    const telemetry = (await createSessionTelemetry(options(otel.options), {
+      pinnedServices: [],
+    })) as OtelSessionTelemetry;
+    const record = jest.spyOn(guardDurationOf(telemetry), 'record');
+    allowOne(telemetry);
+    expect(record).toHaveBeenCalledTimes(1);
+    await otel.shutdown();
+  });
+});
+
 describe('the telemetry option', () => {
   it('is refused with a clear error when a key or a value is wrong', () => {
     expect(() => resolveMeshSessionOptions({ telemetry: { enabeld: true } as never })).toThrow(
