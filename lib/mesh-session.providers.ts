@@ -34,6 +34,8 @@ import { createSessionTelemetry } from './telemetry/create-session-telemetry.js'
 
 type Options = ResolvedMeshSessionOptions;
 
+/** How many verified sessions signature mode keeps the key of, on a remote store. */
+const VERIFIED_SESSION_CACHE = 10_000;
 /** Builds a provider from the resolved options alone. */
 function fromOptions<T>(provide: InjectionToken, make: (o: Options) => T): Provider {
   return { provide, useFactory: make, inject: [MESH_SESSION_OPTIONS] };
@@ -88,14 +90,17 @@ export function createMeshSessionProviders(): Provider[] {
     },
     {
       provide: RequestVerifier,
-      useFactory: (options: Options, sessions: SessionManager) => {
+      useFactory: (options: Options, sessions: SessionManager, store: SessionStore) => {
         const logger = new Logger('MeshSession');
         return new RequestVerifier(sessions, {
           maxClockSkew: options.handshake?.maxClockSkew,
           warn: (message) => logger.error(message),
+          // A remote store answers each call in a round trip: keep the keys of verified
+          // sessions, so that a signed request takes one call. The memory store has none.
+          sessionCache: store instanceof MemorySessionStore ? 0 : VERIFIED_SESSION_CACHE,
         });
       },
-      inject: [MESH_SESSION_OPTIONS, SessionManager],
+      inject: [MESH_SESSION_OPTIONS, SessionManager, SessionStore],
     },
     ...featureOptionProviders(),
     StoreFailureLog,

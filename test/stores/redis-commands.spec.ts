@@ -264,3 +264,42 @@ describe('RedisSessionStore commands on Redis', () => {
     expect(await nonceKeys(admin, 'signed:')).toHaveLength(1);
   });
 });
+
+describe('signature mode with the session cache the module sets up on Redis', () => {
+  it('takes one EVALSHA per verified request after the first, and still refuses an ended session', async () => {
+    const store = redis.open({ keyPrefix: 'cached:' });
+    const manager = new SessionManager(store);
+    const verifier = new RequestVerifier(manager, { sessionCache: 100 });
+    const key = randomBytes(32);
+    const s = await manager.createSession('svc', key);
+    const url = 'http://greeter/x';
+    const request = () => ({
+      method: 'GET',
+      targetUri: url,
+      rawBody: undefined,
+      hasBody: false,
+      headers: { ...signRequest({ method: 'GET', url, sessionId: s.id, sessionKey: key }) },
+    });
+    await verifier.verify(request()); // read, claim: the session is now cached
+    const watch = await monitor();
+    for (let i = 0; i < 10; i++) {
+      await expect(verifier.verify(request())).resolves.toMatchObject({ id: s.id });
+    }
+    await realSleep(20);
+    const verified = watch.seen.length;
+    await manager.invalidateSession(s.id);
+    await expect(verifier.verify(request())).rejects.toMatchObject({ reason: 'not_found' });
+    await watch.stop();
+    const sent = watch.seen
+      .slice(0, verified)
+      .filter((line) => line.source !== 'lua')
+      .map((line) => line.command);
+    // Each request: the claim and slide, in one script; no read.
+    expect(sent).toEqual(Array(10).fill('evalsha'));
+    expect(
+      watch.seen
+        .slice(0, verified)
+        .filter((line) => line.source === 'lua' && line.command === 'hgetall'),
+    ).toEqual([]);
+  });
+});
