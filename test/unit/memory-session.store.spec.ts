@@ -53,6 +53,52 @@ describe('MemorySessionStore', () => {
     expect(await store.deleteExpired(T0 + 2 * MIN)).toBe(0);
   });
 
+  it('counts and removes a session once when its slot was reused within the same bucket', async () => {
+    const gone = session('svc', T0, T0 + MIN);
+    await store.create(gone);
+    await store.delete(gone.id);
+    // The new session takes the freed slot and is filed in the same bucket as the stale entry.
+    const reused = session('svc', T0, T0 + MIN + 1);
+    await store.create(reused);
+    expect(await store.count(T0 + MIN + 1)).toBe(0);
+    expect(await store.deleteExpired(T0 + MIN + 1)).toBe(1);
+    expect(await store.count(T0 + MIN + 1)).toBe(0);
+    expect(await store.get(reused.id, T0)).toBeUndefined();
+  });
+
+  it('keeps the count of expired sessions through deletes, touches and sweeps', async () => {
+    const sessions = [];
+    for (let i = 0; i < 5000; i++) {
+      const s = session('svc', T0, T0 + MIN + i);
+      sessions.push(s);
+      await store.create(s);
+    }
+    // 2001 of them (expiresAt <= T0 + MIN + 2000) have expired.
+    expect(await store.count(T0 + MIN + 2000)).toBe(2999);
+    // Removing one a count found expired takes it out of the expired ones, not the live ones.
+    await store.delete(sessions[0].id);
+    expect(await store.count(T0 + MIN + 2000)).toBe(2999);
+    await store.delete(sessions[2500].id);
+    expect(await store.count(T0 + MIN + 2000)).toBe(2998);
+    // A touched session outlives the sweep; the sweep removes the expired ones a count found,
+    // and those that came due since.
+    await store.touch(sessions[3000].id, T0 + MIN + 2000, MIN, undefined);
+    expect(await store.deleteExpired(T0 + MIN + 4999)).toBe(4997);
+    expect(await store.count(T0 + MIN + 4999)).toBe(1);
+    expect(await store.get(sessions[3000].id, T0 + MIN + 4999)).toBe(sessions[3000]);
+  });
+
+  it('files sessions that expire near the epoch like any other', async () => {
+    const early = session('svc', 0, 500);
+    const other = session('svc', 0, 900);
+    await store.create(early);
+    await store.create(other);
+    await store.delete(other.id);
+    expect(await store.count(499)).toBe(1);
+    expect(await store.count(500)).toBe(0);
+    expect(await store.deleteExpired(500)).toBe(1);
+  });
+
   it('touch removes and returns an expired session unchanged, so the caller sees it expired', async () => {
     const s = session('svc', T0, T0 + MIN);
     await store.create(s);

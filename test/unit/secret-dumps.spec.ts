@@ -1,5 +1,5 @@
 import { Console } from 'node:console';
-import { createPrivateKey, KeyObject, randomBytes } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { inspect } from 'node:util';
 import { jest } from '@jest/globals';
@@ -7,9 +7,11 @@ import { ConsoleLogger, Logger } from '@nestjs/common';
 import {
   MemorySessionStore,
   MeshClient,
+  MeshSession,
   SessionManager,
   type MeshConnection,
 } from '../../lib/index.js';
+import { bindSessionKey } from '../../lib/core/mesh-session.js';
 import { HandshakeService } from '../../lib/handshake/handshake.service.js';
 import { RedisSessionStore } from '../../lib/redis.js';
 import { SessionSlab } from '../../lib/stores/memory/session-slab.js';
@@ -230,7 +232,10 @@ describe('no key material in any dump', () => {
 
     it('the memory vault (SessionSlab)', () => {
       const slab = new SessionSlab();
-      for (const key of sessionKeys) slab.store(key);
+      for (const key of sessionKeys) {
+        const session = new MeshSession(randomUUID(), 'svc', Buffer.from(key), 0, 0, 1);
+        bindSessionKey(session, slab, slab.store(key, session));
+      }
       expect(leaksOf(slab, secrets)).toEqual([]);
     });
 

@@ -1,76 +1,71 @@
-import { performance } from 'node:perf_hooks';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { sessionKeySlot, type MeshSession } from '../../core/mesh-session.js';
+import type { MeshSession } from '../../core/mesh-session.js';
+import { EXPIRES_AT_INDEX, FILING_INDEX, TIMES_STRIDE, type SessionSlab } from './session-slab.js';
+import { SlotList } from './slot-list.js';
+import { TimeSlices } from './time-slices.js';
 
 /** Width of one bucket (ms). */
 const BUCKET_MS = 1_000;
-/** How long a sweep may hold the event loop before it yields (ms). */
-const SLICE_BUDGET_MS = 3;
-/** How many entries a sweep handles between two clock reads. */
-const SLICE_CHECK_EVERY = 128;
-
 /**
- * The slices of a walk over many entries: a sweep and a count both work a few milliseconds at a
- * time and yield to the event loop between slices, so that neither blocks it however many
- * entries have come due.
+ * Filing marks: a filed slot's is its bucket key plus one half, so that no mark is zero (a
+ * released slot's) or equal to another kind of mark, whatever the key.
  */
-class TimeSlices {
-  private handled = 0;
-  private started = performance.now();
-
-  /** Counts one entry; whether the running slice has used its budget (checked every 128). */
-  spent(): boolean {
-    return (
-      ++this.handled % SLICE_CHECK_EVERY === 0 && performance.now() - this.started > SLICE_BUDGET_MS
-    );
-  }
-
-  /** Yields to the event loop, then starts a new slice. */
-  async yield(): Promise<void> {
-    await yieldToEventLoop();
-    this.started = performance.now();
-  }
-}
+const FILED = 0.5;
+/** Filing mark of a slot a walk has taken out of its bucket and will file again at its end. */
+const IN_HAND = 0.25;
+/** Filing mark of a slot a count found expired: it waits in `expired` for the next sweep. */
+const EXPIRED = 0.75;
 
 /**
  * A memory store's expiry candidates, in one-second time buckets keyed by `expiresAt`, with a
  * min-heap of the bucket keys: a sweep only visits buckets whose time has come. A touch does not
  * move a session between buckets; the sweep re-files a session it finds still alive, so each
- * live session has exactly one bucket entry. Entries of removed sessions are dropped when their
- * bucket comes due.
+ * live session has one current bucket entry.
+ *
+ * Buckets hold slab slots, in {@link SlotList} chunks, not session objects: a sweep reads each
+ * entry's `expiresAt` straight from the slab, and filing never copies a large array. Each slot
+ * carries a filing mark in the slab (the key of the bucket it is filed in, or a walk's mark), so
+ * that an entry whose slot has since been released, reused or filed elsewhere is known stale
+ * without a look at any session; a released slot's mark is zero.
  *
  * A count of the expired sessions ({@link countExpired}) files due entries the same way without
- * removing anything: the expired ones it finds wait in a set for the next sweep, so that a count
- * only visits the entries that came due since the last count or sweep.
+ * removing anything: the expired ones it finds wait in a list, with a counter, for the next
+ * sweep, so that a count only visits the entries that came due since the last count or sweep.
  *
  * @example
  * ```ts
- * buckets.file(session);
+ * buckets.file(slot);
  * const expired = await buckets.countExpired(Date.now()); // stored, but no longer live
  * const removed = await buckets.sweep(Date.now(), (expired) => store.remove(expired));
  * ```
  */
 export class ExpiryBuckets {
-  private readonly buckets = new Map<number, MeshSession[]>();
+  private readonly buckets = new Map<number, SlotList>();
   /** Min-heap of the keys of `buckets`. */
   private readonly heap: number[] = [];
-  /** Stored sessions a count found expired; no bucket holds them, the next sweep removes them. */
-  private readonly expired = new Set<MeshSession>();
+  /** The bucket filed last, and its key: consecutive filings mostly share a bucket. */
+  private lastBucket: SlotList | undefined;
+  private lastKey = 0;
+  /** Slots a count found expired (marked {@link EXPIRED}), for the next sweep; may hold stale ones. */
+  private expired = new SlotList();
+  /** How many slots are marked {@link EXPIRED}. */
+  private expiredCount = 0;
+  /** The key of the bucket {@link takeDue} took out last. */
+  private takenKey = 0;
+
+  /** @param slab the store's slab: the times, the filing marks, and each slot's session */
+  constructor(private readonly slab: SessionSlab) {}
 
   /**
-   * Files a session in the bucket of its `expiresAt`.
+   * Files the session in `slot` in the bucket of its `expiresAt`.
    *
-   * @param session a stored session
+   * @param slot a slot in use
    */
-  file(session: MeshSession): void {
-    const key = Math.floor(session.expiresAt / BUCKET_MS);
-    const entries = this.buckets.get(key);
-    if (entries === undefined) {
-      this.buckets.set(key, [session]);
-      this.pushKey(key);
-    } else {
-      entries.push(session);
-    }
+  file(slot: number): void {
+    const times = this.slab.times;
+    const at = slot * TIMES_STRIDE;
+    const key = Math.floor(times[at + EXPIRES_AT_INDEX] / BUCKET_MS);
+    times[at + FILING_INDEX] = key + FILED;
+    this.bucketOf(key).push(slot);
   }
 
   /**
@@ -86,36 +81,55 @@ export class ExpiryBuckets {
     const lastDueBucket = Math.floor(now / BUCKET_MS);
     // Survivors whose new bucket is already due wait until the loop ends, or it would meet them
     // again.
-    const deferred: MeshSession[] = [];
+    const deferred = new SlotList();
     let removed = 0;
     const slices = new TimeSlices();
 
-    // Those a count found expired first; `remove` makes the store forget them here.
-    for (const session of this.expired) {
-      if (this.settle(session, now, lastDueBucket, deferred, remove)) removed++;
-      this.expired.delete(session);
-      if (slices.spent()) await slices.yield();
+    // Those a count found expired first; `remove` makes the store forget them here. Those a
+    // count finds while this sweep runs wait for the next one.
+    const expired = this.expired;
+    this.expired = new SlotList();
+    for (let c = 0; c < expired.chunkCount; c++) {
+      const chunk = expired.chunk(c);
+      for (let i = 0, n = expired.chunkLength(c); i < n; i++) {
+        const slot = chunk[i];
+        const times = this.slab.times;
+        const at = slot * TIMES_STRIDE;
+        if (times[at + FILING_INDEX] === EXPIRED) {
+          this.expiredCount--;
+          if (this.settle(times, slot, now, lastDueBucket, deferred, remove)) removed++;
+        }
+        if (slices.spent()) await slices.yield();
+      }
     }
     for (
       let entries = this.takeDue(lastDueBucket);
       entries !== undefined;
       entries = this.takeDue(lastDueBucket)
     ) {
-      for (let i = 0; i < entries.length; i++) {
-        if (this.settle(entries[i], now, lastDueBucket, deferred, remove)) removed++;
-        if (slices.spent()) await slices.yield();
+      const mark = this.takenKey + FILED;
+      for (let c = 0; c < entries.chunkCount; c++) {
+        const chunk = entries.chunk(c);
+        for (let i = 0, n = entries.chunkLength(c); i < n; i++) {
+          const slot = chunk[i];
+          // The slab is read anew for each entry: it may have grown while the sweep yielded.
+          const times = this.slab.times;
+          // A stale entry: its slot was released, reused or filed again since.
+          if (times[slot * TIMES_STRIDE + FILING_INDEX] === mark) {
+            if (this.settle(times, slot, now, lastDueBucket, deferred, remove)) removed++;
+          }
+          if (slices.spent()) await slices.yield();
+        }
       }
     }
-    for (const session of deferred) {
-      if (sessionKeySlot(session) !== -1) this.file(session);
-    }
+    this.fileHeld(deferred);
     return removed;
   }
 
   /**
    * How many stored sessions have expired by `now`, without removing any: the entries of due
    * buckets are filed as a sweep would file them (a live session under its current `expiresAt`,
-   * a removed one's entry dropped), and the expired ones wait in a set for the next sweep. Its
+   * a removed one's entry dropped), and the expired ones wait, counted, for the next sweep. Its
    * cost grows with the entries that came due since the last count or sweep, never with the
    * number of sessions, and it works in slices as a sweep does. Sessions a running sweep has
    * taken out and not yet removed count as live until it removes them.
@@ -126,66 +140,115 @@ export class ExpiryBuckets {
   async countExpired(now: number): Promise<number> {
     const lastDueBucket = Math.floor(now / BUCKET_MS);
     // Live sessions whose bucket is the current one go back in it once the loop is over.
-    const current: MeshSession[] = [];
+    const current = new SlotList();
     const slices = new TimeSlices();
     for (
       let entries = this.takeDue(lastDueBucket);
       entries !== undefined;
       entries = this.takeDue(lastDueBucket)
     ) {
-      for (let i = 0; i < entries.length; i++) {
-        const session = entries[i];
-        if (sessionKeySlot(session) === -1) continue;
-        if (session.expiresAt <= now) this.expired.add(session);
-        else if (Math.floor(session.expiresAt / BUCKET_MS) > lastDueBucket) this.file(session);
-        else current.push(session);
-        if (slices.spent()) await slices.yield();
+      const mark = this.takenKey + FILED;
+      for (let c = 0; c < entries.chunkCount; c++) {
+        const chunk = entries.chunk(c);
+        for (let i = 0, n = entries.chunkLength(c); i < n; i++) {
+          const slot = chunk[i];
+          const times = this.slab.times;
+          const at = slot * TIMES_STRIDE;
+          if (times[at + FILING_INDEX] === mark) {
+            const expiresAt = times[at + EXPIRES_AT_INDEX];
+            if (expiresAt <= now) {
+              times[at + FILING_INDEX] = EXPIRED;
+              this.expired.push(slot);
+              this.expiredCount++;
+            } else if (Math.floor(expiresAt / BUCKET_MS) > lastDueBucket) {
+              this.file(slot);
+            } else {
+              times[at + FILING_INDEX] = IN_HAND;
+              current.push(slot);
+            }
+          }
+          if (slices.spent()) await slices.yield();
+        }
       }
     }
-    for (const session of current) this.file(session);
-    return this.expired.size;
+    this.fileHeld(current);
+    return this.expiredCount;
   }
 
   /**
-   * A session left the store: a count no longer holds it as expired.
+   * The session in `slot` is leaving the store: a count no longer holds it as expired. Call it
+   * before the slot is released.
    *
-   * @param session the removed session
+   * @param slot the removed session's slot
    */
-  forget(session: MeshSession): void {
-    if (this.expired.size !== 0) this.expired.delete(session);
+  forget(slot: number): void {
+    if (this.slab.times[slot * TIMES_STRIDE + FILING_INDEX] === EXPIRED) this.expiredCount--;
   }
 
   /**
-   * Removes a session filed in a due bucket if it has expired, or else files it anew (later,
-   * through `deferred`, when its new bucket is due too).
+   * Removes a session taken from a due bucket (or from `expired`) if it has expired, or else
+   * files it anew (later, through `deferred`, when its new bucket is due too).
    *
    * @returns whether the session was removed
    */
   private settle(
-    session: MeshSession,
+    times: Float64Array,
+    slot: number,
     now: number,
     lastDueBucket: number,
-    deferred: MeshSession[],
+    deferred: SlotList,
     remove: (session: MeshSession) => void,
   ): boolean {
-    // An entry is stale when its session was removed (invalidated, or expired on access).
-    if (sessionKeySlot(session) === -1) return false;
-    if (session.expiresAt <= now) {
-      remove(session);
+    const at = slot * TIMES_STRIDE;
+    const expiresAt = times[at + EXPIRES_AT_INDEX];
+    times[at + FILING_INDEX] = IN_HAND;
+    if (expiresAt <= now) {
+      remove(this.slab.owner(slot));
       return true;
     }
-    if (Math.floor(session.expiresAt / BUCKET_MS) > lastDueBucket) this.file(session);
-    else deferred.push(session);
+    if (Math.floor(expiresAt / BUCKET_MS) > lastDueBucket) this.file(slot);
+    else deferred.push(slot);
     return false;
   }
 
-  /** Takes out the entries of the earliest bucket whose key is at most `lastDueBucket`. */
-  private takeDue(lastDueBucket: number): MeshSession[] | undefined {
+  /** Files again the slots a walk held back that are still in hand (neither removed nor filed). */
+  private fileHeld(held: SlotList): void {
+    for (let c = 0; c < held.chunkCount; c++) {
+      const chunk = held.chunk(c);
+      for (let i = 0, n = held.chunkLength(c); i < n; i++) {
+        const slot = chunk[i];
+        if (this.slab.times[slot * TIMES_STRIDE + FILING_INDEX] === IN_HAND) this.file(slot);
+      }
+    }
+  }
+
+  /** The bucket with this key, created (and its key put on the heap) if there is none. */
+  private bucketOf(key: number): SlotList {
+    if (this.lastBucket !== undefined && this.lastKey === key) return this.lastBucket;
+    let bucket = this.buckets.get(key);
+    if (bucket === undefined) {
+      bucket = new SlotList();
+      this.buckets.set(key, bucket);
+      this.pushKey(key);
+    }
+    this.lastBucket = bucket;
+    this.lastKey = key;
+    return bucket;
+  }
+
+  /**
+   * Takes out the earliest bucket whose key is at most `lastDueBucket`; its key is left in
+   * `takenKey`.
+   */
+  private takeDue(lastDueBucket: number): SlotList | undefined {
     while (this.heap.length > 0 && this.heap[0] <= lastDueBucket) {
       const key = this.popKey();
       const entries = this.buckets.get(key);
+      if (entries === undefined) continue;
       this.buckets.delete(key);
-      if (entries !== undefined) return entries;
+      if (this.lastBucket === entries) this.lastBucket = undefined;
+      this.takenKey = key;
+      return entries;
     }
     return undefined;
   }

@@ -25,11 +25,12 @@ import { SessionSlab } from './session-slab.js';
  *   through its slot. A removed session's slot is wiped, and the session gives up the slot (it
  *   keeps its last times) before the slot can be reused, so a stale session object never reads
  *   another session's key.
- * - Expiry candidates sit in one-second time buckets, so cleanup only visits buckets whose time
- *   has come. A touch does not move a session between buckets; cleanup re-files a session it
+ * - Expiry candidates sit in one-second time buckets of slab slots, so cleanup only visits
+ *   buckets whose time has come, and reads each candidate's expiry straight from the slab. A touch does not move a session between buckets; cleanup re-files a session it
  *   finds still alive, so each live session has exactly one bucket entry. `count()` visits the
  *   due buckets the same way, so that it counts live sessions only, without a scan.
- * - Cleanup works in slices of a few milliseconds and yields to the event loop between them.
+ * - Cleanup and `count()` work in slices of a few milliseconds and yield to the event loop
+ *   between them; no step copies or grows a structure as large as the store.
  * - The slab is a private field, and `util.inspect`, `console.log`, Nest's `Logger` and
  *   `JSON.stringify` show only the session count: no dump of the store shows a key.
  *
@@ -47,7 +48,7 @@ export class MemorySessionStore extends SessionStore {
   /** Keys and times. */
   readonly #slab = new SessionSlab();
   private readonly services = new ServiceIndex();
-  private readonly expiry = new ExpiryBuckets();
+  private readonly expiry = new ExpiryBuckets(this.#slab);
   private readonly nonces = new NonceSet();
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
   private readonly removeSession = (session: MeshSession): void => this.remove(session);
@@ -159,11 +160,11 @@ export class MemorySessionStore extends SessionStore {
     const session = this.adopt(input);
     // The session's own Buffer is copied into the slab, then wiped by bindSessionKey: reading
     // it through the `sessionKey` getter would make one more copy.
-    const slot = this.#slab.store(sessionKeyBuffer(session) ?? session.sessionKey);
+    const slot = this.#slab.store(sessionKeyBuffer(session) ?? session.sessionKey, session);
     bindSessionKey(session, this.#slab, slot);
     this.services.add(session);
     this.ids.insert(entry, session, slot);
-    this.expiry.file(session);
+    this.expiry.file(slot);
   }
 
   /**
@@ -187,9 +188,9 @@ export class MemorySessionStore extends SessionStore {
   private remove(session: MeshSession): void {
     const slot = sessionKeySlot(session);
     if (slot === -1) return;
-    this.ids.delete(session.id);
+    this.ids.delete(session, slot);
     this.services.delete(session);
-    this.expiry.forget(session);
+    this.expiry.forget(slot);
     // The session gives up its slot before the slot is wiped and can be reused.
     releaseSessionKey(session);
     this.#slab.release(slot);

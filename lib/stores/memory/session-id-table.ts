@@ -37,8 +37,13 @@ export class SessionIdTable {
   private readonly hashSeed = randomBytes(4).readInt32LE(0);
   /** The words of the id being looked up (scratch). */
   private readonly idWords = new Int32Array(4);
-  /** The words of an entry being shifted back by `erase` (scratch). */
+  /** The words of an entry being shifted back by `shiftBack` (scratch). */
   private readonly shiftWords = new Int32Array(4);
+  /**
+   * The entry of each slab slot's session, or -1 (a free slot, or an id kept in `otherIds`):
+   * a removal finds its entry without reading the id string or probing.
+   */
+  private entryOfSlot = new Int32Array(MIN_CAPACITY).fill(-1);
 
   /** The slab slot of the session `find` returned last. */
   foundSlot = -1;
@@ -98,13 +103,19 @@ export class SessionIdTable {
   }
 
   /**
-   * Removes the session with this id, if one is stored.
+   * Removes a stored session, found through its slab slot.
    *
-   * @param id the session's id
+   * @param session a stored session
+   * @param slot its slab slot
    */
-  delete(id: string): void {
-    if (readUuidWords(id, this.idWords)) this.erase(this.idWords);
-    else this.otherIds.delete(id);
+  delete(session: MeshSession, slot: number): void {
+    const i = slot < this.entryOfSlot.length ? this.entryOfSlot[slot] : -1;
+    if (i === -1) {
+      this.otherIds.delete(session.id);
+      return;
+    }
+    this.entryOfSlot[slot] = -1;
+    this.shiftBack(i);
   }
 
   /** The entry holding these id words, or else the free entry where they would go. */
@@ -136,16 +147,24 @@ export class SessionIdTable {
     this.entries[at + 2] = words[2];
     this.entries[at + 3] = words[3];
     this.entries[at + 4] = slot;
+    if (slot >= this.entryOfSlot.length) this.growSlots(slot);
+    this.entryOfSlot[slot] = i;
     this.used++;
   }
 
-  /** Removes the entry with these id words, shifting its cluster back (no tombstones). */
-  private erase(words: Int32Array): void {
-    const i = this.probe(words);
-    if (this.table[i] !== undefined) this.shiftBack(i);
+  /** Room in `entryOfSlot` for `slot` (the slab grows by doubling, so this does too). */
+  private growSlots(slot: number): void {
+    let length = this.entryOfSlot.length * 2;
+    while (length <= slot) length *= 2;
+    const grown = new Int32Array(length).fill(-1);
+    grown.set(this.entryOfSlot);
+    this.entryOfSlot = grown;
   }
 
-  /** Frees entry `i`, moving back each later entry of its cluster that may take its place. */
+  /**
+   * Frees entry `i`, moving back each later entry of its cluster that may take its place (no
+   * tombstones).
+   */
   private shiftBack(i: number): void {
     const table = this.table;
     const entries = this.entries;
@@ -164,7 +183,13 @@ export class SessionIdTable {
       // The entry at j stays when its home lies cyclically in (i, j].
       if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
       table[i] = table[j];
-      entries.copyWithin(i * ENTRY_WORDS, bj, bj + ENTRY_WORDS);
+      const bi = i * ENTRY_WORDS;
+      entries[bi] = entry[0];
+      entries[bi + 1] = entry[1];
+      entries[bi + 2] = entry[2];
+      entries[bi + 3] = entry[3];
+      entries[bi + 4] = entries[bj + 4];
+      this.entryOfSlot[entries[bj + 4]] = i;
       i = j;
     }
     table[i] = undefined;

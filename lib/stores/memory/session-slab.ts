@@ -1,9 +1,10 @@
+import type { MeshSession } from '../../core/mesh-session.js';
 import { redactDumps } from '../../core/redacted.js';
 import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
 import type { SessionKeyVault } from '../../core/session-key-vault.js';
 
 /** Float64 indexes per slot. */
-const TIMES_STRIDE = 8;
+export const TIMES_STRIDE = 8;
 /** Index of a slot's `createdAt` within its stride, after the key; `lastActivity` and `expiresAt` follow. */
 const TIMES_OFFSET = 4;
 /** Bytes per slot: the key, then the three times, in one 64-byte cache line. */
@@ -14,10 +15,19 @@ const MIN_SLOTS = 1 << 10;
 const CREATED_AT = 0;
 const LAST_ACTIVITY = 1;
 const EXPIRES_AT = 2;
+/** Index of a slot's `expiresAt` within its stride. */
+export const EXPIRES_AT_INDEX = TIMES_OFFSET + EXPIRES_AT;
+/**
+ * Index of the slot's last float64, which the key and times leave free: the expiry index keeps
+ * its own mark there (see `ExpiryBuckets`). Zero in a free slot.
+ */
+export const FILING_INDEX = TIMES_OFFSET + 3;
 
 /**
  * The keys and times of a memory store's sessions, one 64-byte slot each: the 32-byte key, then
- * `createdAt`, `lastActivity` and `expiresAt`. Not a Buffer and three boxed numbers per session:
+ * `createdAt`, `lastActivity` and `expiresAt`, then a float64 the expiry index marks
+ * ({@link FILING_INDEX}). Each slot in use also knows its session ({@link SessionSlab.owner}).
+ * Not a Buffer and three boxed numbers per session:
  * a check and its slide touch one cache line. Sessions read their key and times here through
  * their slot; the slab itself is never handed out. Its memory sits in private fields, and
  * `util.inspect` and `JSON.stringify` show only its size: no dump of a store shows a key.
@@ -40,6 +50,8 @@ export class SessionSlab implements SessionKeyVault {
   /** Slots given back, for reuse. */
   private free = new Int32Array(MIN_SLOTS);
   private freeCount = 0;
+  /** The session in each slot handed out, `undefined` in a free one. */
+  readonly #owners: (MeshSession | undefined)[] = [];
 
   /**
    * The times, over the same memory as the keys (see {@link SessionKeyVault.times}); replaced
@@ -72,17 +84,29 @@ export class SessionSlab implements SessionKeyVault {
   }
 
   /**
+   * The session in `slot`.
+   *
+   * @param slot a slot in use
+   */
+  owner(slot: number): MeshSession {
+    return this.#owners[slot] as MeshSession;
+  }
+
+  /**
    * Takes a free slot and copies a key into it (its first 32 bytes, should it be longer).
    *
    * @param key the session's key
+   * @param owner the session that will read its key and times in the slot
    * @returns the slot
    */
-  store(key: Buffer): number {
+  store(key: Buffer, owner: MeshSession): number {
     const slot = this.take();
     this.#bytes.set(
       key.length === SESSION_KEY_LENGTH ? key : key.subarray(0, SESSION_KEY_LENGTH),
       slot * SLOT_BYTES,
     );
+    // Slots are handed out in order, so a new slot appends and the array stays packed.
+    this.#owners[slot] = owner;
     return slot;
   }
 
@@ -116,7 +140,19 @@ export class SessionSlab implements SessionKeyVault {
    * @param slot a slot in use
    */
   release(slot: number): void {
-    this.#bytes.fill(0, slot * SLOT_BYTES, (slot + 1) * SLOT_BYTES);
+    // Eight float64 zeros are the 64 zero bytes of the slot, written without a call into the
+    // runtime: a mass expiry releases a million slots.
+    const times = this.#times;
+    const at = slot * TIMES_STRIDE;
+    times[at] = 0;
+    times[at + 1] = 0;
+    times[at + 2] = 0;
+    times[at + 3] = 0;
+    times[at + 4] = 0;
+    times[at + 5] = 0;
+    times[at + 6] = 0;
+    times[at + 7] = 0;
+    this.#owners[slot] = undefined;
     this.free[this.freeCount++] = slot;
   }
 
