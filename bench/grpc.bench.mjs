@@ -1,28 +1,32 @@
 // Guarded against unguarded gRPC unary calls, in session-id and signature mode, from one run.
 // On the built package (run `npm run build` first):
 //   node --expose-gc bench/grpc.bench.mjs [--duration 10] [--warmup 1] [--rounds 3]
-//                                         [--concurrency 64] [--filler 10000]
+//     [--concurrency 64] [--filler 10000] [--variants a,b] [--client h2|grpc-js]
 //
-// Five servers (bench/grpc/server.mjs, one child process each) serve bench.v1.Bench/Echo:
-// unguarded, SessionGuard in session-id mode, the same carrying a signed call's metadata that
-// nothing reads (what transporting a signature costs), the same plus one HMAC-SHA256 over a
-// signature base (the floor of signature mode: what no verification can skip), and
-// SessionGuard in signature mode, on the memory store with `--filler` other sessions. On Linux
-// with two cores or more, the servers run on core 1 and this load generator on core 0.
+// Six servers (bench/grpc/server.mjs, one child process each) serve bench.v1.Bench/Echo:
+// unguarded; SessionGuard in session-id mode; the same carrying a signed call's
+// x-mesh-signature entry that nothing reads (what transporting a signature costs); the same
+// plus the SHA-256 of the message and one HMAC-SHA256 over a signature base (the floor of
+// signature mode: what no verification can skip); SessionGuard in signature mode, signed in
+// one x-mesh-signature entry; and the same signed in the three RFC 9421 entries. All on the
+// memory store with `--filler` other sessions. On Linux with two cores or more, the servers run
+// on core 1 and this load generator on core 0.
 // Each round measures every variant (in an order that rotates between rounds) twice:
-// - closed loop, `--concurrency` calls in flight on one channel: calls per second, and the
-//   server's CPU time per call (process.cpuUsage() in the server, user + system, over the
-//   measured window, divided by the calls it served);
+// - closed loop, `--concurrency` calls in flight on one HTTP/2 connection: calls per second,
+//   the server's CPU time per call (process.cpuUsage() in the server, user + system, over the
+//   measured window, divided by the calls it served), and the load generator's;
 // - paced at one rate for all (60% of the slowest closed-loop rate of round 1): the server's
 //   CPU time per call at the same offered load, so that each batches its calls alike.
 // The id (session-id mode) is a fresh string per call; signed calls are signed before the
 // clock starts, each with its own nonce, so the client's signing is not measured.
+// BENCH_SERVER_NODE_ARGS (such as "--cpu-prof --cpu-prof-dir=prof") passes flags to the servers.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, URL } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
+import { connect, constants as http2 } from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { signGrpcCall } from '../dist/index.js';
@@ -35,15 +39,35 @@ const WARMUP = Number(args.warmup ?? 1);
 const ROUNDS = Number(args.rounds ?? 3);
 const CONCURRENCY = Number(args.concurrency ?? 64);
 const FILLER = Number(args.filler ?? 10_000);
+// 'h2' (default): calls made over plain HTTP/2, the leanest load generator, so that the server
+// limits the rate; 'grpc-js': the same calls through @grpc/grpc-js's client, for comparison.
+const CLIENT = args.client === 'grpc-js' ? 'grpc-js' : 'h2';
 // 'carried': session-id mode, with the metadata of a signed call carried but not verified: the
 // cost of transporting a signature, a floor for signature mode on this wire format.
 // 'hmac-floor': carried, plus one HMAC over a signature base: the most signature mode can reach.
-const VARIANTS = ['unguarded', 'guarded', 'carried', 'hmac-floor', 'signature'];
+const ALL_VARIANTS = [
+  'unguarded',
+  'guarded',
+  'carried',
+  'hmac-floor',
+  'signature',
+  'signature-rfc9421',
+];
+const VARIANTS = args.variants ? String(args.variants).split(',') : ALL_VARIANTS;
 const PATH = '/bench.v1.Bench/Echo';
+// Each ratio: its name in the result, then the variant measured against the baseline.
+const RATIOS = [
+  ['guardedOverUnguarded', 'guarded', 'unguarded'],
+  ['signatureOverSessionId', 'signature', 'guarded'],
+  ['rfc9421OverSessionId', 'signature-rfc9421', 'guarded'],
+  ['hmacFloorOverSessionId', 'hmac-floor', 'guarded'],
+  ['signatureOverHmacFloor', 'signature', 'hmac-floor'],
+  ['carriedOverSessionId', 'carried', 'guarded'],
+  ['signatureOverCarried', 'signature', 'carried'],
+];
 
 const method = protoLoader.loadSync(BENCH_PROTO)['bench.v1.Bench'].Echo;
 const MESSAGE = method.requestSerialize({ name: 'World' });
-const identity = (bytes) => bytes;
 
 // On a machine with two cores or more, the servers run on core 1 and this load generator on
 // core 0 (taskset), so that neither takes CPU time from the other.
@@ -59,7 +83,13 @@ function hasTaskset() {
 }
 
 function spawnPinned(script, args, options) {
-  const node = [process.execPath, ...process.execArgv, fileURLToPath(script), ...args];
+  const node = [
+    process.execPath,
+    ...process.execArgv,
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    fileURLToPath(script),
+    ...args,
+  ];
   return PIN
     ? spawn('taskset', ['-c', '1', ...node], options)
     : spawn(node[0], node.slice(1), options);
@@ -86,44 +116,91 @@ async function startServer(variant, sessionKey) {
     sessionKey: sessionKey.toString('hex'),
     fillerSessions: FILLER,
   });
-  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  let client;
+  if (CLIENT === 'grpc-js') {
+    client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  } else {
+    client = connect(`http://127.0.0.1:${port}`);
+    await new Promise((resolve, reject) => client.once('connect', resolve).once('error', reject));
+  }
   return { variant, child, client, sessionId, ask, sessionKey };
 }
 
 /** Metadata for each call of a run: a fresh id string, or a signature with its own nonce. */
 function metadataSource(server, count) {
-  if (server.variant === 'unguarded') return () => new grpc.Metadata();
+  if (server.variant === 'unguarded') return () => ({});
   if (server.variant === 'guarded') {
-    return () => {
-      const metadata = new grpc.Metadata();
-      // A fresh string per call, as one read from the wire would be.
-      metadata.set('x-mesh-session-id', `${server.sessionId} `.trimEnd());
-      return metadata;
-    };
+    // A fresh string per call, as one read from the wire would be.
+    return () => ({ 'x-mesh-session-id': `${server.sessionId} `.trimEnd() });
   }
+  const format = server.variant === 'signature-rfc9421' ? 'rfc9421' : 'entry';
   const pool = [];
   for (let i = 0; i < count; i++) {
-    pool.push(
-      signGrpcCall({
-        path: PATH,
-        message: MESSAGE,
-        sessionId: server.sessionId,
-        sessionKey: server.sessionKey,
-      }),
-    );
+    const input = {
+      path: PATH,
+      message: MESSAGE,
+      sessionId: server.sessionId,
+      sessionKey: server.sessionKey,
+    };
+    pool.push(signGrpcCall(input, { format }));
   }
+  const withId = server.variant === 'carried' || server.variant === 'hmac-floor';
   let next = 0;
   return () => {
     const entries = pool[next++];
     if (entries === undefined) return undefined;
-    const metadata = new grpc.Metadata();
-    if (server.variant === 'carried' || server.variant === 'hmac-floor')
-      metadata.set('x-mesh-session-id', `${server.sessionId} `.trimEnd());
-    metadata.set('signature-input', entries['signature-input']);
-    metadata.set('signature', entries.signature);
-    metadata.set('content-digest', entries['content-digest']);
-    return metadata;
+    return withId ? { ...entries, 'x-mesh-session-id': `${server.sessionId} `.trimEnd() } : entries;
   };
+}
+
+// The request message in gRPC's length-prefixed framing: not compressed, 4-byte length.
+const FRAMED = Buffer.alloc(5 + MESSAGE.length);
+FRAMED.writeUInt32BE(MESSAGE.length, 1);
+MESSAGE.copy(FRAMED, 5);
+const CALL_HEADERS = {
+  [http2.HTTP2_HEADER_METHOD]: 'POST',
+  [http2.HTTP2_HEADER_PATH]: PATH,
+  [http2.HTTP2_HEADER_CONTENT_TYPE]: 'application/grpc',
+  te: 'trailers',
+};
+
+/**
+ * One unary call over plain HTTP/2 (a gRPC client reduced to framing and the status), so that
+ * the load generator costs the least it can and the server is what limits the rate: the answer
+ * is read only for its `grpc-status` (in the trailers, or in the headers of a trailers-only
+ * answer).
+ */
+function unaryCall(session, metadata, done) {
+  if (CLIENT === 'grpc-js') {
+    const entries = new grpc.Metadata();
+    for (const [key, value] of Object.entries(metadata)) entries.set(key, value);
+    session.makeUnaryRequest(
+      PATH,
+      (bytes) => bytes,
+      (bytes) => bytes,
+      MESSAGE,
+      entries,
+      (error) => done(error ? `${error.code} ${error.details}` : undefined),
+    );
+    return;
+  }
+  const stream = session.request({ ...CALL_HEADERS, ...metadata });
+  let status;
+  let error;
+  stream.on('response', (headers) => {
+    status = headers['grpc-status'];
+  });
+  stream.on('trailers', (trailers) => {
+    status = trailers['grpc-status'];
+  });
+  stream.on('error', (cause) => {
+    error = cause.message;
+  });
+  stream.on('close', () =>
+    done(error ?? (status === '0' ? undefined : `grpc-status ${status}, stream ${stream.rstCode}`)),
+  );
+  stream.resume();
+  stream.end(FRAMED);
 }
 
 /**
@@ -150,19 +227,12 @@ function drive(server, seconds, nextMetadata, rate) {
       if (metadata === undefined) return false;
       inFlight++;
       launched++;
-      server.client.makeUnaryRequest(
-        PATH,
-        identity,
-        method.responseDeserialize,
-        MESSAGE,
-        metadata,
-        (error) => {
-          inFlight--;
-          if (error) failed ??= new Error(`${server.variant}: ${error.code} ${error.details}`);
-          if (failed !== undefined || performance.now() >= end) finish();
-          else if (rate === undefined && !launch()) finish();
-        },
-      );
+      unaryCall(server.client, metadata, (error) => {
+        inFlight--;
+        if (error) failed ??= new Error(`${server.variant}: ${error}`);
+        if (failed !== undefined || performance.now() >= end) finish();
+        else if (rate === undefined && !launch()) finish();
+      });
       return true;
     };
     if (rate === undefined) {
@@ -185,13 +255,16 @@ async function measure(server, expectedRate, rate) {
   const source = metadataSource(server, count);
   globalThis.gc?.();
   const before = await server.ask({ mark: true });
+  const clientBefore = process.cpuUsage();
   await drive(server, DURATION, source, rate);
+  const client = process.cpuUsage(clientBefore);
   const after = await server.ask({ mark: true });
   const calls = after.served - before.served;
   const cpuMicros = after.cpu.user - before.cpu.user + (after.cpu.system - before.cpu.system);
   return {
     callsPerSecond: calls / ((after.at - before.at) / 1000),
     cpuMicrosPerCall: cpuMicros / calls,
+    clientCpuMicrosPerCall: (client.user + client.system) / calls,
     calls,
   };
 }
@@ -211,7 +284,8 @@ try {
       rounds[server.variant].push(result);
       console.log(
         `round ${round + 1} ${server.variant.padEnd(10)} ${result.callsPerSecond.toFixed(0)} calls/s, ` +
-          `${result.cpuMicrosPerCall.toFixed(1)} µs server CPU per call (closed loop)`,
+          `${result.cpuMicrosPerCall.toFixed(1)} µs server CPU per call, ` +
+          `${result.clientCpuMicrosPerCall.toFixed(1)} µs load-generator CPU (closed loop)`,
       );
     }
     // The same offered load for every variant: 60% of the slowest closed-loop rate of the first
@@ -233,6 +307,7 @@ try {
   const result = {
     pacedRate: rate,
     pinned: PIN,
+    client: CLIENT,
     config: {
       duration: DURATION,
       warmup: WARMUP,
@@ -247,41 +322,22 @@ try {
           callsPerSecond: summarize(rounds[v].map((r) => r.callsPerSecond)),
           cpuMicrosPerCall: summarize(rounds[v].map((r) => r.cpuMicrosPerCall)),
           pacedCpuMicrosPerCall: summarize(paced[v].map((r) => r.cpuMicrosPerCall)),
+          clientCpuMicrosPerCall: summarize(rounds[v].map((r) => r.clientCpuMicrosPerCall)),
         },
       ]),
     ),
-    ratios: {
-      guardedOverUnguarded: {
-        throughput: ratio('guarded', 'unguarded', 'callsPerSecond'),
-        cpu: cpuRatio('guarded', 'unguarded'),
-        pacedCpu: cpuRatio('guarded', 'unguarded', paced),
-      },
-      signatureOverSessionId: {
-        throughput: ratio('signature', 'guarded', 'callsPerSecond'),
-        cpu: cpuRatio('signature', 'guarded'),
-        pacedCpu: cpuRatio('signature', 'guarded', paced),
-      },
-      hmacFloorOverSessionId: {
-        throughput: ratio('hmac-floor', 'guarded', 'callsPerSecond'),
-        cpu: cpuRatio('hmac-floor', 'guarded'),
-        pacedCpu: cpuRatio('hmac-floor', 'guarded', paced),
-      },
-      signatureOverHmacFloor: {
-        throughput: ratio('signature', 'hmac-floor', 'callsPerSecond'),
-        cpu: cpuRatio('signature', 'hmac-floor'),
-        pacedCpu: cpuRatio('signature', 'hmac-floor', paced),
-      },
-      carriedOverSessionId: {
-        throughput: ratio('carried', 'guarded', 'callsPerSecond'),
-        cpu: cpuRatio('carried', 'guarded'),
-        pacedCpu: cpuRatio('carried', 'guarded', paced),
-      },
-      signatureOverCarried: {
-        throughput: ratio('signature', 'carried', 'callsPerSecond'),
-        cpu: cpuRatio('signature', 'carried'),
-        pacedCpu: cpuRatio('signature', 'carried', paced),
-      },
-    },
+    ratios: Object.fromEntries(
+      RATIOS.filter(([, a, b]) => VARIANTS.includes(a) && VARIANTS.includes(b)).map(
+        ([name, a, b]) => [
+          name,
+          {
+            throughput: ratio(a, b, 'callsPerSecond'),
+            cpu: cpuRatio(a, b),
+            pacedCpu: cpuRatio(a, b, paced),
+          },
+        ],
+      ),
+    ),
   };
   report(result);
 } finally {

@@ -2,19 +2,23 @@
 // bench/grpc.bench.mjs), so that the server and the load generator never share an event loop.
 //
 // The parent sends one config message over IPC (the session key never goes on a command line):
-//   { variant: 'unguarded' | 'guarded' | 'carried' | 'hmac-floor' | 'signature', port,
-//     sessionKey (hex), fillerSessions }
+//   { variant: 'unguarded' | 'guarded' | 'carried' | 'hmac-floor' | 'signature'
+//     | 'signature-rfc9421', port, sessionKey (hex), fillerSessions }
 // The child answers { sessionId } once listening; then { mark: true } answers the calls served
 // so far and this process's CPU time, so the parent measures the server alone.
 // Every variant serves bench.v1.Bench/Echo with the same handler; only the guard differs:
 // - unguarded: no guard, Nest's plain gRPC options (what an app without this library runs);
 // - guarded:   SessionGuard in session-id mode, started with meshGrpcOptions();
-// - carried:   as guarded; its client also sends a signed call's metadata, which nothing reads;
-// - hmac-floor: as carried, plus one HMAC-SHA256 over a signature base built from that metadata
-//              (what no signature check can skip): the most signature mode can reach here;
-// - signature: SessionGuard in signature mode, started with meshGrpcOptions().
+// - carried:   as guarded; its client also sends a signed call's x-mesh-signature entry, which
+//              nothing reads;
+// - hmac-floor: as carried, plus one SHA-256 of the message bytes and one HMAC-SHA256 over a
+//              signature base built from that entry (what no signature check can skip): the
+//              most signature mode can reach here;
+// - signature: SessionGuard in signature mode, started with meshGrpcOptions(); its client
+//              signs in one x-mesh-signature entry (the default);
+// - signature-rfc9421: the same server; its client sends the three RFC 9421 entries.
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, URL } from 'node:url';
 import { Controller, Injectable, Module, UseGuards } from '@nestjs/common';
@@ -22,23 +26,24 @@ import { NestFactory } from '@nestjs/core';
 import { GrpcMethod, Transport } from '@nestjs/microservices';
 import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
 import { hmacFloor } from '../lib/hmac-floor.mjs';
-import { meshGrpcOptions } from '../../dist/grpc.js';
+import { meshGrpcOptions, messageBytesOf } from '../../dist/grpc.js';
 
 export const BENCH_PROTO = fileURLToPath(new URL('./bench.proto', import.meta.url));
 
 let served = 0;
 
 /**
- * The irreducible work of signature mode, in the hmac-floor variant: one HMAC-SHA256 over a
- * base holding the method path and the received signature parameters, compared in constant
- * time. It parses nothing, reads no session key and claims no nonce; its answer is ignored.
+ * The irreducible work of signature mode, in the hmac-floor variant: the SHA-256 of the message
+ * bytes, and one HMAC-SHA256 over a base holding the method path, that digest and the received
+ * entry, compared in constant time. It parses nothing, reads no session key and claims no
+ * nonce; its answer is ignored.
  */
 class HmacFloorGuard {
   canActivate(context) {
-    const metadata = context.switchToRpc().getContext();
-    const input = String(metadata.get('signature-input')[0]);
-    const base = `"@path": /bench.v1.Bench/Echo\n"@signature-params": ${input.slice(5)}`;
-    hmacFloor(base);
+    const rpc = context.switchToRpc();
+    const entry = String(rpc.getContext().get('x-mesh-signature')[0]);
+    const digest = hash('sha256', messageBytesOf(rpc.getData()), 'base64');
+    hmacFloor(`"@path": /bench.v1.Bench/Echo\n"content-digest": ${digest}\n${entry}`);
     return true;
   }
 }
@@ -70,7 +75,7 @@ function benchModule(config) {
       MeshSessionModule.forRoot({
         serviceId: 'bench',
         cleanupInterval: false,
-        requestSigning: config.variant === 'signature',
+        requestSigning: config.variant.startsWith('signature'),
       }),
     ],
     controllers: [

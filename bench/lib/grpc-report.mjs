@@ -15,25 +15,27 @@ export function grpcSection(result, target) {
   const lines = [
     '## gRPC unary calls',
     '',
-    `\`node bench/grpc.bench.mjs --duration ${config.duration} --warmup ${config.warmup} --rounds ${config.rounds} --concurrency ${config.concurrency} --filler ${config.filler}\`: one Nest gRPC microservice per variant, each in its own process, serving \`bench.v1.Bench/Echo\` with the same handler on the memory store (${n(config.filler)} other sessions). The load generator sends a fresh id string per call in session-id mode, and signs each signed call (its own nonce) before the clock starts. Server CPU is \`process.cpuUsage()\` in the server over the measured window, divided by the calls it served: the load generator runs on the same machine, and its own cost differs between modes, so this is the figure that isolates the server. Medians of ${config.rounds} rounds, the order of the variants rotating between rounds; ± is the largest distance of a round from the median.`,
+    `\`node bench/grpc.bench.mjs --duration ${config.duration} --warmup ${config.warmup} --rounds ${config.rounds} --concurrency ${config.concurrency} --filler ${config.filler}\`: one Nest gRPC microservice per variant, each in its own process, serving \`bench.v1.Bench/Echo\` with the same handler on the memory store (${n(config.filler)} other sessions). The load generator (${result.client === 'grpc-js' ? "@grpc/grpc-js's client" : 'plain HTTP/2 with gRPC framing, the leanest client, so that the server limits the closed-loop rate rather than the load generator'}) sends a fresh id string per call in session-id mode, and signs each signed call (its own nonce) before the clock starts. Server CPU is \`process.cpuUsage()\` in the server over the measured window, divided by the calls it served: the load generator runs on the same machine, and its own cost differs between modes, so this is the figure that isolates the server. Medians of ${config.rounds} rounds, the order of the variants rotating between rounds; ± is the largest distance of a round from the median.`,
     '',
     `Each round measures every variant twice: closed loop (each answer launches the next call, so the rate is what the pair of processes sustains), then paced at ${n(result.pacedRate)} calls/s, the same offered load for all (60% of the slowest closed-loop rate of round 1), so that no server runs saturated and each batches its calls alike. ${result.pinned ? 'The servers run on core 1 and the load generator on core 0 (`taskset`).' : 'Processes were not pinned to cores (no `taskset`).'}`,
     '',
-    '| variant | calls/s (closed loop) | server CPU per call (closed loop) | server CPU per call (paced) |',
-    '|---|---|---|---|',
+    '| variant | calls/s (closed loop) | server CPU per call (closed loop) | server CPU per call (paced) | load-generator CPU per call (closed loop) |',
+    '|---|---|---|---|---|',
   ];
   const names = {
     unguarded: 'unguarded (plain Nest gRPC options)',
     guarded: 'SessionGuard, session-id mode',
-    carried: "session-id mode, carrying a signed call's metadata unread",
+    carried: "session-id mode, carrying a signed call's `x-mesh-signature` entry unread",
     'hmac-floor':
-      'carried, plus one HMAC-SHA256 over a signature base (floor of signature mode: nothing parsed, no nonce)',
-    signature: 'SessionGuard, signature mode',
+      'carried, plus the SHA-256 of the message and one HMAC-SHA256 over a signature base (floor of signature mode: nothing parsed, no nonce)',
+    signature: 'SessionGuard, signature mode (one `x-mesh-signature` entry)',
+    'signature-rfc9421': 'SessionGuard, signature mode, the three RFC 9421 entries',
   };
   for (const [name, label] of Object.entries(names)) {
     const v = variants[name];
+    if (v === undefined) continue;
     lines.push(
-      `| ${label} | ${n(v.callsPerSecond.median)} ${spread(v.callsPerSecond)} | ${n(v.cpuMicrosPerCall.median, 1)} µs ${spread(v.cpuMicrosPerCall)} | ${n(v.pacedCpuMicrosPerCall.median, 1)} µs ${spread(v.pacedCpuMicrosPerCall)} |`,
+      `| ${label} | ${n(v.callsPerSecond.median)} ${spread(v.callsPerSecond)} | ${n(v.cpuMicrosPerCall.median, 1)} µs ${spread(v.cpuMicrosPerCall)} | ${n(v.pacedCpuMicrosPerCall.median, 1)} µs ${spread(v.pacedCpuMicrosPerCall)} | ${n(v.clientCpuMicrosPerCall.median, 1)} µs ${spread(v.clientCpuMicrosPerCall)} |`,
     );
   }
   lines.push(
@@ -58,8 +60,10 @@ export function grpcSection(result, target) {
       'signature / hmac-floor: what verification costs beyond the floor',
       ratios.signatureOverHmacFloor,
     ],
+    ['RFC 9421 entries / session-id: the three-entry form', ratios.rfc9421OverSessionId],
   ];
   for (const [label, ratio] of floors) {
+    if (ratio === undefined) continue;
     lines.push(
       `| ${label} | ${ratio.throughput.median.toFixed(3)} ${spread(ratio.throughput)} | ${ratio.cpu.median.toFixed(3)} ${spread(ratio.cpu)} | ${ratio.pacedCpu.median.toFixed(3)} ${spread(ratio.pacedCpu)} |`,
     );
