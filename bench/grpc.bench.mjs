@@ -249,10 +249,11 @@ function drive(server, seconds, nextMetadata, rate) {
 }
 
 async function measure(server, expectedRate, rate) {
-  // Pool size for signed calls: twice what the fastest mode served, plus margin.
-  const count = Math.ceil((rate ?? expectedRate) * (DURATION + WARMUP) * 2) + 50_000;
-  if (WARMUP > 0) await drive(server, WARMUP, metadataSource(server, count), rate);
-  const source = metadataSource(server, count);
+  // Signed calls for each run, signed before it: 1.5 times what the fastest variant served in
+  // as long (or the paced rate), plus a margin; a run that used them all up would stop early.
+  const poolFor = (seconds) => Math.ceil((rate ?? expectedRate) * seconds * 1.5) + 5_000;
+  if (WARMUP > 0) await drive(server, WARMUP, metadataSource(server, poolFor(WARMUP)), rate);
+  const source = metadataSource(server, poolFor(DURATION));
   globalThis.gc?.();
   const before = await server.ask({ mark: true });
   const clientBefore = process.cpuUsage();

@@ -645,7 +645,7 @@ function grpcScenarios() {
   const settings = QUICK
     ? ['--duration', '1', '--warmup', '0', '--rounds', '3', '--filler', '100']
     : ['--duration', '10', '--warmup', '1', '--rounds', '3', '--filler', '10000'];
-  return runWorker('grpc.bench.mjs', settings, QUICK ? 120_000 : 600_000);
+  return runWorker('grpc.bench.mjs', settings, QUICK ? 120_000 : 1_200_000);
 }
 
 /** What OpenTelemetry metrics and traces cost the guarded route (bench/telemetry.bench.mjs). */
