@@ -1,4 +1,5 @@
 import type { ParsedSignature } from './signature-headers.js';
+import { GRPC_SIGNING_PROFILE } from './signing-profile.js';
 import { SIGNATURE_ALGORITHM, SIGNATURE_LABEL } from './signing.constants.js';
 
 /**
@@ -20,16 +21,25 @@ export interface CallSignatureFields {
   readonly signature: Buffer;
 }
 
+// The character sets of the keyid and the nonce, shared by the entry and the signer's checks:
+// neither needs escaping inside the quoted strings of the signature parameters.
+const KEYID = '[0-9A-Za-z-]{1,64}';
+const NONCE = '[0-9A-Za-z_-]{16,128}';
+
 // Fixed order, no optional parts: one regular expression reads it, and anything else is
 // malformed. The keyid is checked as a session id by the store read that follows.
-const ENTRY =
-  /^keyid=([0-9A-Za-z-]{1,64});created=(0|[1-9][0-9]{0,14});nonce=([0-9A-Za-z_-]{16,128});sig=([0-9A-Za-z+/]{43}=)$/;
+const ENTRY = new RegExp(
+  `^keyid=(${KEYID});created=(0|[1-9][0-9]{0,14});nonce=(${NONCE});sig=([0-9A-Za-z+/]{43}=)$`,
+);
 
 /** Longest entry {@link ENTRY} accepts, checked first so that nothing longer is scanned. */
 export const CALL_SIGNATURE_MAX_LENGTH = 6 + 64 + 9 + 15 + 7 + 128 + 5 + 44;
 
-/** Characters a nonce may hold in a call signature entry. */
-export const CALL_NONCE = /^[0-9A-Za-z_-]{16,128}$/;
+/** What a keyid may hold in a call signature entry (a session id is a UUID). */
+export const CALL_KEYID = new RegExp(`^${KEYID}$`);
+
+/** What a nonce may hold in a call signature entry. */
+export const CALL_NONCE = new RegExp(`^${NONCE}$`);
 
 /**
  * The `@signature-params` value a call signature entry stands for: the gRPC profile's two
@@ -82,11 +92,9 @@ export function parseCallSignature(value: string): ParsedSignature | undefined {
   const created = Number(createdText);
   return {
     label: SIGNATURE_LABEL,
-    components: CALL_COMPONENTS,
+    components: GRPC_SIGNING_PROFILE.required,
     params: { created, nonce, keyid, alg: SIGNATURE_ALGORITHM },
     signatureParams: callSignatureParams(created, nonce, keyid),
     signature: Buffer.from(mac, 'base64'),
   };
 }
-
-const CALL_COMPONENTS: readonly string[] = Object.freeze(['@path', 'content-digest']);

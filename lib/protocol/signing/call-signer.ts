@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  CALL_KEYID,
   CALL_NONCE,
   CALL_SIGNATURE_METADATA,
   callSignatureParams,
@@ -93,18 +94,18 @@ export function signGrpcCall(
     throw new TypeError(SigningMessages.callUnsignable(String(input.path)));
   }
   const digest = createContentDigest(input.message);
-  if (options.format !== 'rfc9421') return signEntry(input, digest);
-  const signed = signComponents(
-    GRPC_SIGNING_PROFILE.required,
-    (name) => (name === '@path' ? input.path : digest),
-    input,
-  );
+  const valueOf = (name: string): string => (name === '@path' ? input.path : digest);
+  if (options.format !== 'rfc9421') return signEntry(input, valueOf);
+  const signed = signComponents(GRPC_SIGNING_PROFILE.required, valueOf, input);
   if (signed === undefined) throw new TypeError(SigningMessages.callUnsignable(input.path));
   return { ...signed, 'content-digest': digest };
 }
 
 /** The default form: the same signature base, sent as one entry. */
-function signEntry(input: SignGrpcCallInput, digest: string): CallSignatureMetadata {
+function signEntry(
+  input: SignGrpcCallInput,
+  valueOf: (component: string) => string,
+): CallSignatureMetadata {
   checkSignatureInput(input);
   const { sessionId, nonce = randomBytes(32).toString('base64url') } = input;
   if (!CALL_NONCE.test(nonce)) {
@@ -117,8 +118,8 @@ function signEntry(input: SignGrpcCallInput, digest: string): CallSignatureMetad
   }
   const created = input.created ?? Math.floor(Date.now() / 1000);
   const base = buildSignatureBase(
-    ['@path', 'content-digest'],
-    (name) => (name === '@path' ? input.path : digest),
+    GRPC_SIGNING_PROFILE.required,
+    valueOf,
     callSignatureParams(created, nonce, sessionId),
   );
   // The path was checked above and a digest holds no line break: a base always exists.
@@ -127,6 +128,3 @@ function signEntry(input: SignGrpcCallInput, digest: string): CallSignatureMetad
     [CALL_SIGNATURE_METADATA]: formatCallSignature({ keyid: sessionId, created, nonce, signature }),
   };
 }
-
-// What the entry's keyid may hold (a session id is a UUID).
-const CALL_KEYID = /^[0-9A-Za-z-]{1,64}$/;

@@ -101,10 +101,5 @@ export class VerifiedSessionCache {
     entry.session.key.fill(0);
     this.#entries.delete(id);
   }
-
-  /** Drops every session. */
-  clear(): void {
-    for (const id of [...this.#entries.keys()]) this.forget(id);
-  }
 }
 redactDumps(VerifiedSessionCache, (cache) => ({ sessions: cache.size }));

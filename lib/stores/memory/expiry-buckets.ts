@@ -15,6 +15,16 @@ const IN_HAND = 0.25;
 /** Filing mark of a slot a count found expired: it waits in `expired` for the next sweep. */
 const EXPIRED = 0.75;
 
+/** What a sweep carries from list to list. */
+interface SweepWalk {
+  readonly now: number;
+  readonly lastDueBucket: number;
+  /** Survivors whose new bucket is already due: filed once the walk is over, or it would meet them again. */
+  readonly deferred: SlotList;
+  readonly remove: (session: MeshSession) => void;
+  readonly slices: TimeSlices;
+}
+
 /**
  * A memory store's expiry candidates, in one-second time buckets keyed by `expiresAt`, with a
  * min-heap of the bucket keys: a sweep only visits buckets whose time has come. A touch does not
@@ -79,50 +89,51 @@ export class ExpiryBuckets {
    */
   async sweep(now: number, remove: (session: MeshSession) => void): Promise<number> {
     const lastDueBucket = Math.floor(now / BUCKET_MS);
-    // Survivors whose new bucket is already due wait until the loop ends, or it would meet them
-    // again.
-    const deferred = new SlotList();
-    let removed = 0;
-    const slices = new TimeSlices();
-
+    const walk: SweepWalk = {
+      now,
+      lastDueBucket,
+      deferred: new SlotList(),
+      remove,
+      slices: new TimeSlices(),
+    };
     // Those a count found expired first; `remove` makes the store forget them here. Those a
     // count finds while this sweep runs wait for the next one.
     const expired = this.expired;
     this.expired = new SlotList();
-    for (let c = 0; c < expired.chunkCount; c++) {
-      const chunk = expired.chunk(c);
-      for (let i = 0, n = expired.chunkLength(c); i < n; i++) {
-        const slot = chunk[i];
-        const times = this.slab.times;
-        const at = slot * TIMES_STRIDE;
-        if (times[at + FILING_INDEX] === EXPIRED) {
-          this.expiredCount--;
-          if (this.settle(times, slot, now, lastDueBucket, deferred, remove)) removed++;
-        }
-        if (slices.spent()) await slices.yield();
-      }
-    }
+    let removed = await this.settleMarked(expired, EXPIRED, walk);
     for (
       let entries = this.takeDue(lastDueBucket);
       entries !== undefined;
       entries = this.takeDue(lastDueBucket)
     ) {
-      const mark = this.takenKey + FILED;
-      for (let c = 0; c < entries.chunkCount; c++) {
-        const chunk = entries.chunk(c);
-        for (let i = 0, n = entries.chunkLength(c); i < n; i++) {
-          const slot = chunk[i];
-          // The slab is read anew for each entry: it may have grown while the sweep yielded.
-          const times = this.slab.times;
-          // A stale entry: its slot was released, reused or filed again since.
-          if (times[slot * TIMES_STRIDE + FILING_INDEX] === mark) {
-            if (this.settle(times, slot, now, lastDueBucket, deferred, remove)) removed++;
-          }
-          if (slices.spent()) await slices.yield();
+      removed += await this.settleMarked(entries, this.takenKey + FILED, walk);
+    }
+    this.fileHeld(walk.deferred);
+    return removed;
+  }
+
+  /**
+   * Settles the slots of `list` that still carry `mark` (any other entry is stale: its slot was
+   * released, reused or filed again since), in the sweep's slices.
+   *
+   * @returns how many sessions were removed
+   */
+  private async settleMarked(list: SlotList, mark: number, walk: SweepWalk): Promise<number> {
+    const { now, lastDueBucket, deferred, remove, slices } = walk;
+    let removed = 0;
+    for (let c = 0; c < list.chunkCount; c++) {
+      const chunk = list.chunk(c);
+      for (let i = 0, n = list.chunkLength(c); i < n; i++) {
+        const slot = chunk[i];
+        // The slab is read anew for each entry: it may have grown while the sweep yielded.
+        const times = this.slab.times;
+        if (times[slot * TIMES_STRIDE + FILING_INDEX] === mark) {
+          if (mark === EXPIRED) this.expiredCount--;
+          if (this.settle(times, slot, now, lastDueBucket, deferred, remove)) removed++;
         }
+        if (slices.spent()) await slices.yield();
       }
     }
-    this.fileHeld(deferred);
     return removed;
   }
 
