@@ -62,7 +62,10 @@ export class MeshSession implements Session {
   #slot = -1;
   /** Where the session's times start in `#vault.times`, as the vault said at bind time. */
   #at = 0;
-  /** The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault. */
+  /**
+   * The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault; while
+   * it is, the vault's copy is the current one and this array waits for the session's release.
+   */
   #times: [number, number, number] | undefined;
   #metadata: Readonly<Record<string, unknown>> | undefined;
 
@@ -73,7 +76,8 @@ export class MeshSession implements Session {
       vault.times[at + CREATED_AT] = times[CREATED_AT];
       vault.times[at + LAST_ACTIVITY] = times[LAST_ACTIVITY];
       vault.times[at + EXPIRES_AT] = times[EXPIRES_AT];
-      session.#times = undefined;
+      // The array stays: the session's last times go back into it when the vault lets it go,
+      // so that a sweep removing a million sessions allocates nothing for them.
       // The session's own Buffer is wiped: from now on the vault holds the only stored copy.
       session.#key?.fill(0);
       session.#key = undefined;
@@ -91,11 +95,10 @@ export class MeshSession implements Session {
       }
       // The session keeps its last times, so a caller can still tell why it ended.
       const at = session.#at;
-      session.#times = [
-        vault.times[at + CREATED_AT],
-        vault.times[at + LAST_ACTIVITY],
-        vault.times[at + EXPIRES_AT],
-      ];
+      const times = session.#times as [number, number, number];
+      times[CREATED_AT] = vault.times[at + CREATED_AT];
+      times[LAST_ACTIVITY] = vault.times[at + LAST_ACTIVITY];
+      times[EXPIRES_AT] = vault.times[at + EXPIRES_AT];
       session.#vault = undefined;
       session.#slot = -1;
     };
