@@ -849,7 +849,7 @@ function report({
     push(
       '## cleanupExpiredSessions()',
       '',
-      'A fake clock (Date.now replaced) sets which sessions have expired (`bench/store/cleanup-worker.mjs`), in three patterns: the oldest tenth (a new tenth tops the store up between rounds); an idle tenth scattered among used sessions, each used one read as the round starts and again half a timeout later, so that the buckets of time due hold live and expired sessions alike; and a mass expiry, every session expired after a pause longer than the timeout. The floor deletes exactly the expired ids from a `Map` (delete-only, no search). The longest block is the longest gap a 1 ms `setInterval` probe saw while the cleanup ran (synchronous cleanups block for their whole length); `monitorEventLoopDelay` (resolution 1 ms) agrees within a millisecond or two.',
+      'A fake clock (Date.now replaced) sets which sessions have expired (`bench/store/cleanup-worker.mjs`), in three patterns: the oldest tenth (a new tenth tops the store up between rounds); an idle tenth scattered among used sessions, each used one read as the round starts and again half a timeout later, so that the buckets of time due hold live and expired sessions alike; and a mass expiry, every session expired after a pause longer than the timeout. The floor deletes exactly the expired ids from a `Map` (delete-only, no search). The longest block is the longest gap a 1 ms `setInterval` probe saw while the cleanup ran (synchronous cleanups block for their whole length); `monitorEventLoopDelay` (resolution 1 ms) agrees within a millisecond or two. Each measured cleanup starts 300 ms after a forced full collection, once the helper threads of V8 have finished sweeping after it: on two cores they would otherwise take turns on the core of the main thread during the cleanup.',
       '',
       '| implementation | N | pattern | total ms | spread | longest block ms | spread |',
       '|---|---:|---|---:|---:|---:|---:|',
@@ -915,7 +915,7 @@ function report({
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: autocannon shares the machine's cores, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed): the least any signature check can cost.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: autocannon shares the machine's cores, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
       '',
     );
     const rps = (group, name) => group.runs[name]?.map((r) => r.rps);
@@ -1018,6 +1018,13 @@ function report({
       'express-guarded-redis',
       'express-session-connect-redis',
       1.5,
+    );
+    // No guard on Redis can serve a request for less than the same app with no guard at all.
+    ratioTarget(
+      'Express: unguarded (no session at all) / express-session + connect-redis: the most any guard can reach',
+      express,
+      'express-unguarded',
+      'express-session-connect-redis',
     );
     ratioTarget(
       'Express: guarded on Redis / guarded on memory',

@@ -16,9 +16,9 @@
 // - unguarded:       nothing;
 // - allow-guard:     a guard that returns true (Nest's own cost of running a guard);
 // - guarded:         SessionGuard, session-id mode, on the memory or the Redis store;
-// - hmac-floor:      SessionGuard in session-id mode, plus one HMAC-SHA256 over a signature
-//                    base built from the request's Signature-Input (nothing parsed, no
-//                    nonce): the least signature mode can cost, memory store;
+// - hmac-floor:      SessionGuard in session-id mode, plus (in the same guard) one HMAC-SHA256
+//                    over a signature base built from the request's Signature-Input (nothing
+//                    parsed, no nonce): the least signature mode can cost, memory store;
 // - signature:       SessionGuard in signature mode (RFC 9421), memory store;
 // - express-session: express-session with connect-redis, and a guard that requires a session
 //                    (Express only).
@@ -63,17 +63,18 @@ class ExpressSessionGuard {
 Injectable()(ExpressSessionGuard);
 
 /**
- * The hmac-floor variant's second guard: one HMAC-SHA256 over a base holding the method, the
- * target URI and the received signature parameters, compared in constant time; its answer is
- * ignored. What no verification of a signed request can skip.
+ * The hmac-floor variant's guard: SessionGuard in session-id mode, plus one HMAC-SHA256 over a
+ * base holding the method, the target URI and the received signature parameters, compared in
+ * constant time (its answer ignored), in the same guard so that Nest runs one guard as in
+ * signature mode. What no verification of a signed request can skip.
  */
-class HmacFloorGuard {
+class HmacFloorGuard extends SessionGuard {
   canActivate(context) {
     const req = context.switchToHttp().getRequest();
     const input = String(req.headers['signature-input']);
     const base = `"@method": GET\n"@target-uri": http://${req.headers.host}/bench\n"@signature-params": ${input.slice(5)}`;
     hmacFloor(base);
-    return true;
+    return super.canActivate(context);
   }
 }
 Injectable()(HmacFloorGuard);
@@ -115,7 +116,7 @@ function benchModule(config, store) {
     unguarded: [],
     'allow-guard': [AllowGuard],
     guarded: [SessionGuard],
-    'hmac-floor': [SessionGuard, HmacFloorGuard],
+    'hmac-floor': [HmacFloorGuard],
     signature: [SessionGuard],
   }[config.variant];
   const controllers =
