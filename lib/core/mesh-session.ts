@@ -62,10 +62,7 @@ export class MeshSession implements Session {
   #slot = -1;
   /** Where the session's times start in `#vault.times`, as the vault said at bind time. */
   #at = 0;
-  /**
-   * The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault; while
-   * it is, the vault's copy is the current one and this array waits for the session's release.
-   */
+  /** The times (`createdAt`, `lastActivity`, `expiresAt`) while the session is in no vault. */
   #times: [number, number, number] | undefined;
   #metadata: Readonly<Record<string, unknown>> | undefined;
 
@@ -76,8 +73,7 @@ export class MeshSession implements Session {
       vault.times[at + CREATED_AT] = times[CREATED_AT];
       vault.times[at + LAST_ACTIVITY] = times[LAST_ACTIVITY];
       vault.times[at + EXPIRES_AT] = times[EXPIRES_AT];
-      // The array stays: the session's last times go back into it when the vault lets it go,
-      // so that a sweep removing a million sessions allocates nothing for them.
+      session.#times = undefined;
       // The session's own Buffer is wiped: from now on the vault holds the only stored copy.
       session.#key?.fill(0);
       session.#key = undefined;
@@ -95,10 +91,11 @@ export class MeshSession implements Session {
       }
       // The session keeps its last times, so a caller can still tell why it ended.
       const at = session.#at;
-      const times = session.#times as [number, number, number];
-      times[CREATED_AT] = vault.times[at + CREATED_AT];
-      times[LAST_ACTIVITY] = vault.times[at + LAST_ACTIVITY];
-      times[EXPIRES_AT] = vault.times[at + EXPIRES_AT];
+      session.#times = [
+        vault.times[at + CREATED_AT],
+        vault.times[at + LAST_ACTIVITY],
+        vault.times[at + EXPIRES_AT],
+      ];
       session.#vault = undefined;
       session.#slot = -1;
     };
