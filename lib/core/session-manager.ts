@@ -313,6 +313,25 @@ export class SessionManager {
   }
 
   /**
+   * {@link validateSession} without a Promise, when the store keeps its sessions in this
+   * process (the memory store): the same checks, slide, counts and audit. `SessionGuard` tries
+   * it first, so that a request it checks on such a store costs no Promise.
+   *
+   * @param id the session id from the request
+   * @returns the session, slid as by `getSession`; `undefined` when the store keeps its
+   *   sessions elsewhere (then use `validateSession`)
+   * @throws {SessionValidationError} with the reason and the caller-facing message
+   * @throws whatever the store throws when it fails
+   * @example
+   * ```ts
+   * const session = manager.validateSessionNow(id) ?? (await manager.validateSession(id));
+   * ```
+   */
+  validateSessionNow(id: string | undefined): Session | undefined {
+    return this.#checks.validateSessionNow(id);
+  }
+
+  /**
    * Signature mode's read, before the signature is checked: the live session, not slid, with
    * nothing written to the store (see {@link SessionChecks.readSession}).
    *

@@ -98,6 +98,24 @@ export abstract class SessionStore {
   ): Promise<Session | undefined>;
 
   /**
+   * `touch`, answered without a Promise. Only a store that keeps its sessions in this process
+   * implements it (the memory store does); `SessionGuard` then checks a request in session-id
+   * mode with no Promise at all. A remote store leaves it out, and `touch` is used.
+   *
+   * @param id session id, already checked to be a UUID
+   * @param now the current time (ms)
+   * @param idleTimeout sliding idle timeout (ms)
+   * @param maxLifetime absolute lifetime cap (ms), or `undefined` for none
+   * @returns what `touch` would resolve to
+   */
+  touchNow?(
+    id: string,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): Session | undefined;
+
+  /**
    * Reads a live session without sliding it.
    *
    * @param id session id, already checked to be a UUID

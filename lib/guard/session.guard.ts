@@ -47,6 +47,14 @@ import {
 // not slide, spend budget or claim a nonce again. A property: a WeakSet slows every GC.
 const CHECKED = Symbol('meshSessionChecked');
 
+/** Whether a step's answer is still pending. */
+function isPending<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** What `canActivate` resolves to once a pending check passed. */
+const allowed = (): boolean => true;
+
 /**
  * Validates the session of every request: the id in the session header must name a live,
  * unrevoked session, within the service's rate limit. The check slides the session, and the
@@ -122,19 +130,27 @@ export class SessionGuard implements CanActivate {
    * @throws an `RpcException` with the matching gRPC status, on a gRPC handler
    * @throws {Error} on a handler that is neither an HTTP route nor a gRPC method (an RPC or
    *   WebSocket payload is neither read nor written)
+   * @returns `true`, without a Promise when the check needs none (session-id mode on a store
+   *   that keeps its sessions in this process, no rate limit); every refusal is a rejection
    */
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const type = context.getType<string>();
     if (type === 'rpc') return this.activateCall(context);
     if (this.isSkipped(context)) return true;
-    if (type !== 'http')
-      throw new Error(GuardMessages.unsupportedContext(describeContext(context)));
+    if (type !== 'http') {
+      return Promise.reject(new Error(GuardMessages.unsupportedContext(describeContext(context))));
+    }
     const http = context.switchToHttp();
-    await this.authenticate(
-      http.getRequest<SessionGuardRequest>(),
-      http.getResponse<SessionGuardResponse>(),
-    );
-    return true;
+    let checked: Session | Promise<Session>;
+    try {
+      checked = this.check(
+        http.getRequest<SessionGuardRequest>(),
+        http.getResponse<SessionGuardResponse>(),
+      );
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return isPending(checked) ? checked.then(allowed) : true;
   }
 
   /**
@@ -172,23 +188,64 @@ export class SessionGuard implements CanActivate {
     request: SessionGuardRequest,
     response: SessionGuardResponse,
   ): Promise<Session> {
+    return this.check(request, response);
+  }
+
+  /**
+   * {@link authenticate}, answered without a Promise when nothing in the check needs one: a
+   * request checked that way costs no Promise, no microtask and no store deadline.
+   *
+   * @throws the same exceptions as `canActivate`, synchronously when they need no Promise
+   */
+  protected check(
+    request: SessionGuardRequest,
+    response: SessionGuardResponse,
+  ): Session | Promise<Session> {
     const checked = request[SESSION_REQUEST_PROPERTY];
     if (checked !== undefined && (request as { [CHECKED]?: true })[CHECKED] === true) {
       return checked;
     }
-    const telemetry = this.telemetry;
-    const started = telemetry.startGuardCheck();
+    const started = this.telemetry.startGuardCheck();
+    let result: Session | Promise<Session>;
+    try {
+      result = this.options.requestSigning
+        ? this.verifySignature(this.getSignedRequest(request), response)
+        : this.validate(this.getSessionId(request), response);
+    } catch (error) {
+      throw this.refused(started, error);
+    }
+    return this.rateLimiter !== null || isPending(result)
+      ? this.checkLater(request, response, started, result)
+      : this.allow(request, started, result);
+  }
+
+  /** The rest of a check that needs a Promise: the session, then the rate limit. */
+  private async checkLater(
+    request: SessionGuardRequest,
+    response: SessionGuardResponse,
+    started: number,
+    result: Session | Promise<Session>,
+  ): Promise<Session> {
     let session: Session;
     try {
-      session = this.options.requestSigning
-        ? await this.verifySignature(this.getSignedRequest(request), response)
-        : await this.validate(this.getSessionId(request), response);
+      session = await result;
       if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
     } catch (error) {
-      if (telemetry.enabled) telemetry.guardRefused('http', started, refusalReasonOf(error));
-      throw error;
+      throw this.refused(started, error);
     }
-    telemetry.guardAllowed('http', started, session.serviceId);
+    return this.allow(request, started, session);
+  }
+
+  /** Counts a refused request; returns the error to throw. */
+  private refused(started: number, error: unknown): unknown {
+    const telemetry = this.telemetry;
+    if (telemetry.enabled) telemetry.guardRefused('http', started, refusalReasonOf(error));
+    return error;
+  }
+
+  /** Counts an allowed request and leaves its session on it for `@CurrentSession()`. */
+  private allow(request: SessionGuardRequest, started: number, session: Session): Session {
+    this.telemetry.guardAllowed('http', started, session.serviceId);
     request[SESSION_REQUEST_PROPERTY] = session;
     (request as { [CHECKED]?: true })[CHECKED] = true;
     return session;
@@ -240,8 +297,32 @@ export class SessionGuard implements CanActivate {
     return metadataValue(call.metadata, this.options.sessionHeader);
   }
 
-  /** Validates and slides the session, mapping every failure to an HTTP error. */
-  protected async validate(
+  /**
+   * Validates and slides the session, mapping every failure to an HTTP error: without a Promise
+   * when the store keeps its sessions in this process (`SessionManager.validateSessionNow`).
+   */
+  protected validate(
+    id: string | undefined,
+    response: SessionGuardResponse,
+  ): Session | Promise<Session> {
+    const sessions = this.sessions;
+    let session: Session | undefined;
+    try {
+      // A test's partial fake of SessionManager may have validateSession alone.
+      session =
+        typeof sessions.validateSessionNow === 'function'
+          ? sessions.validateSessionNow(id)
+          : undefined;
+    } catch (error) {
+      throw this.validationFailure(response, error);
+    }
+    if (session === undefined) return this.validateLater(id, response);
+    this.storeFailures.answered();
+    return session;
+  }
+
+  /** `validate` through the store's Promise, bounded by `storeTimeout`. */
+  private async validateLater(
     id: string | undefined,
     response: SessionGuardResponse,
   ): Promise<Session> {
@@ -250,12 +331,17 @@ export class SessionGuard implements CanActivate {
       this.storeFailures.answered();
       return session;
     } catch (error) {
-      if (error instanceof SessionValidationError) {
-        this.storeFailures.answered();
-        throw new SessionUnauthorizedException(error.message, { cause: error });
-      }
-      throw this.storeUnavailable(response, error);
+      throw this.validationFailure(response, error);
     }
+  }
+
+  /** A refusal as a 401; any other failure, the store's, as a 503. */
+  private validationFailure(response: SessionGuardResponse, error: unknown): HttpException {
+    if (error instanceof SessionValidationError) {
+      this.storeFailures.answered();
+      return new SessionUnauthorizedException(error.message, { cause: error });
+    }
+    return this.storeUnavailable(response, error);
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   type SessionStore,
 } from '../../lib/index.js';
 import { fakeDateOnly } from '../support/http-app.js';
+import { countTouches, failTouches, stallTouches } from '../support/store-faults.js';
 import { storeFactories } from '../support/store-factories.js';
 import {
   encodeGreetRequest as encode,
@@ -158,12 +159,12 @@ describe.each(stores)('SessionGuard on gRPC handlers, session-id mode, $name sto
   });
 
   it('answers UNAUTHENTICATED Invalid session id for a non-UUID, with no store lookup', async () => {
-    const touch = jest.spyOn(store, 'touch');
+    const touches = countTouches(store);
     const live = await newSession();
     for (const bad of ['abc', `${live.id}x`, 'x'.repeat(36), "' OR 1=1 --", `{${live.id}}`]) {
       expectRefusal(await greet(withSessionId(bad)), status.UNAUTHENTICATED, 'Invalid session id');
     }
-    expect(touch).not.toHaveBeenCalled();
+    expect(touches()).toBe(0);
     expect(received).toEqual([]);
   });
 
@@ -238,7 +239,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, session-id mode, $name sto
 
   it('answers UNAVAILABLE with retry-after: 1 when the store throws', async () => {
     const session = await newSession();
-    jest.spyOn(store, 'touch').mockRejectedValue(new Error('connection refused'));
+    failTouches(store, new Error('connection refused'));
     const error = expectRefusal(
       await greet(withSessionId(session.id)),
       status.UNAVAILABLE,
@@ -250,7 +251,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, session-id mode, $name sto
 
   it('answers UNAVAILABLE with retry-after: 1 when the store does not answer in time', async () => {
     const session = await newSession();
-    jest.spyOn(store, 'touch').mockReturnValue(new Promise(() => undefined));
+    stallTouches(store, manager);
     const started = Date.now();
     const error = expectRefusal(
       await greet(withSessionId(session.id)),
@@ -264,7 +265,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, session-id mode, $name sto
 
   it('refuses a session id sent twice in the metadata, even when both are the live id', async () => {
     const session = await newSession();
-    const touch = jest.spyOn(store, 'touch');
+    const touches = countTouches(store);
     for (const second of [session.id, randomUUID()]) {
       const twice = new Metadata();
       twice.add('x-mesh-session-id', session.id);
@@ -272,7 +273,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, session-id mode, $name sto
       // HTTP/2 joins the two values with ", ", which is no session id.
       expectRefusal(await greet(twice), status.UNAUTHENTICATED, 'Invalid session id');
     }
-    expect(touch).not.toHaveBeenCalled();
+    expect(touches()).toBe(0);
     expect(received).toEqual([]);
   });
 

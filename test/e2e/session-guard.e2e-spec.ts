@@ -14,6 +14,7 @@ import {
   type Session,
 } from '../../lib/index.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
+import { countTouches, failTouches, stallTouches } from '../support/store-faults.js';
 import { fakeDateOnly, httpAdapters, startHttpApp } from '../support/http-app.js';
 import { storeFactories } from '../support/store-factories.js';
 
@@ -129,13 +130,13 @@ describe.each(combos)('SessionGuard on $label', ({ adapter, factory }) => {
   });
 
   it('answers 401 Invalid session id for a non-UUID, with no store lookup', async () => {
-    const touch = jest.spyOn(store, 'touch');
+    const touches = countTouches(store);
     for (const bad of ['abc', `${UNKNOWN_ID}x`, 'x'.repeat(36), "' OR 1=1 --"]) {
       const res = await get(bad);
       expect(res.status).toBe(401);
       expect(res.body.message).toBe('Invalid session id');
     }
-    expect(touch).not.toHaveBeenCalled();
+    expect(touches()).toBe(0);
   });
 
   it('answers 401 Session not found or expired for an unknown id', async () => {
@@ -215,7 +216,7 @@ describe.each(combos)('SessionGuard on $label', ({ adapter, factory }) => {
 
   it('answers 503 when the store throws, and never lets the request through', async () => {
     const session = await manager.createSession('store-down', randomBytes(32));
-    jest.spyOn(store, 'touch').mockRejectedValue(new Error('connection refused'));
+    failTouches(store, new Error('connection refused'));
     const res = await get(session.id);
     expect(res.status).toBe(503);
     expect(res.body).toMatchObject({ statusCode: 503, message: 'Session store unavailable' });
@@ -224,7 +225,7 @@ describe.each(combos)('SessionGuard on $label', ({ adapter, factory }) => {
 
   it('answers 503 when the store does not answer within storeTimeout', async () => {
     const session = await manager.createSession('store-slow', randomBytes(32));
-    jest.spyOn(store, 'touch').mockReturnValue(new Promise(() => undefined));
+    stallTouches(store, manager);
     const res = await get(session.id);
     expect(res.status).toBe(503);
     expect(res.body.message).toBe('Session store unavailable');

@@ -3,6 +3,7 @@ import { jest } from '@jest/globals';
 import request from 'supertest';
 import { MemorySessionStore, MeshSessionModule, SessionManager } from '../../lib/index.js';
 import { GreeterController, listen, platforms } from './handshake-fixtures.js';
+import { failTouches } from '../support/store-faults.js';
 
 /*
  * While the store is down every guarded request gets a 503, and the log must stay readable:
@@ -27,7 +28,7 @@ describe.each(platforms)('Store outage log on $name', (platform) => {
         .createSession('caller', randomBytes(32));
       const whoami = () => request(running.url).get('/whoami').set('x-mesh-session-id', session.id);
       const storeLines = () => running.logger.lines.filter((line) => /Session store/.test(line));
-      const touch = jest.spyOn(store, 'touch').mockRejectedValue(new Error('store down'));
+      const restoreTouches = failTouches(store, new Error('store down'));
 
       // A slow trickle, then a burst 20 times larger: the log does not grow with the rate.
       for (let i = 0; i < 25; i++) expect((await whoami()).status).toBe(503);
@@ -40,7 +41,7 @@ describe.each(platforms)('Store outage log on $name', (platform) => {
       expect(afterTrickle).toBe(1);
 
       // The store answers again: one line says so, with how many requests were refused.
-      touch.mockRestore();
+      restoreTouches();
       expect((await whoami()).status).toBe(200);
       expect(storeLines()).toEqual([
         expect.stringMatching(/^warn Session store failed: store down MeshSession$/),

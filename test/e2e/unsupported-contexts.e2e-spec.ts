@@ -292,8 +292,7 @@ describe('SessionGuard.canActivate on contexts of other transports', () => {
         context('rpc', [requestLikePayload(), new NatsContext(['public', {}])], handler),
       ),
     ).resolves.toBe(true);
-    await expect(
-      guard.canActivate(context('ws', [{}, requestLikePayload()], handler)),
-    ).resolves.toBe(true);
+    // A skipped route needs no Promise.
+    expect(guard.canActivate(context('ws', [{}, requestLikePayload()], handler))).toBe(true);
   });
 });

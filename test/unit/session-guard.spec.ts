@@ -1,7 +1,10 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SkipSession } from '../../lib/guard/skip-session.decorator.js';
 import { SessionGuard } from '../../lib/guard/session.guard.js';
+import { RateLimiter } from '../../lib/core/rate-limiter.js';
 import { SessionManager } from '../../lib/core/session-manager.js';
 import { MemorySessionStore } from '../../lib/stores/memory/memory-session.store.js';
 
@@ -49,7 +52,8 @@ describe('SessionGuard: @SkipSession()', () => {
 
   it('lets a skipped route through and refuses the others without a session', async () => {
     const { open, closed } = OpenController.prototype;
-    await expect(guard.canActivate(routeContext(OpenController, open))).resolves.toBe(true);
+    // A skipped route needs no Promise.
+    expect(guard.canActivate(routeContext(OpenController, open))).toBe(true);
     await expect(guard.canActivate(routeContext(OpenController, closed))).rejects.toThrow(
       'Missing session id',
     );
@@ -75,4 +79,72 @@ describe('SessionGuard: @SkipSession()', () => {
       expect(Object.keys(payload)).toEqual(['headers']);
     },
   );
+});
+
+describe('SessionGuard: a check that needs no Promise', () => {
+  const options = {
+    sessionHeader: 'x-mesh-session-id',
+    requestSigning: false,
+    storeTimeout: 2_000,
+  };
+
+  /** A context for a guarded route, whose request carries `id` in the session header. */
+  function withSessionId(id: string): { context: ExecutionContext; request: object } {
+    const request = { headers: { 'x-mesh-session-id': id } };
+    const http = { getRequest: () => request, getResponse: () => ({ header() {} }) };
+    const context = {
+      getType: () => 'http',
+      getHandler: () => OpenController.prototype.closed,
+      getClass: () => OpenController,
+      switchToHttp: () => http,
+    } as unknown as ExecutionContext;
+    return { context, request };
+  }
+
+  it('answers true itself for a live session on a store in this process', async () => {
+    const manager = new SessionManager(new MemorySessionStore());
+    const guard = new SessionGuard(manager, new Reflector(), options);
+    const session = await manager.createSession('billing', randomBytes(32));
+    const { context, request } = withSessionId(session.id);
+    expect(guard.canActivate(context)).toBe(true);
+    expect(request).toMatchObject({ meshSession: { id: session.id, serviceId: 'billing' } });
+    // Checked once: a second run (a global guard and a route's) passes without a second slide.
+    const touches = jest.spyOn(manager, 'validateSessionNow');
+    expect(guard.canActivate(context)).toBe(true);
+    expect(touches).not.toHaveBeenCalled();
+  });
+
+  it('refuses with a rejection, never a throw', async () => {
+    const guard = new SessionGuard(
+      new SessionManager(new MemorySessionStore()),
+      new Reflector(),
+      options,
+    );
+    const answer = guard.canActivate(withSessionId(randomUUID()).context);
+    expect(answer).toBeInstanceOf(Promise);
+    await expect(answer).rejects.toThrow('Session not found or expired');
+  });
+
+  it('answers with a Promise when a step needs one: a rate limit, or a store elsewhere', async () => {
+    const manager = new SessionManager(new MemorySessionStore());
+    const session = await manager.createSession('billing', randomBytes(32));
+    const limited = new SessionGuard(
+      manager,
+      new Reflector(),
+      options,
+      new RateLimiter({ maxRequests: 10, windowMs: 60_000 }),
+    );
+    const byLimit = limited.canActivate(withSessionId(session.id).context);
+    expect(byLimit).toBeInstanceOf(Promise);
+    await expect(byLimit).resolves.toBe(true);
+
+    // A manager whose store answers through its Promise only (validateSessionNow gives nothing).
+    jest.spyOn(manager, 'validateSessionNow').mockReturnValue(undefined);
+    const validate = jest.spyOn(manager, 'validateSession');
+    const remote = new SessionGuard(manager, new Reflector(), options);
+    const byStore = remote.canActivate(withSessionId(session.id).context);
+    expect(byStore).toBeInstanceOf(Promise);
+    await expect(byStore).resolves.toBe(true);
+    expect(validate).toHaveBeenCalledTimes(1);
+  });
 });

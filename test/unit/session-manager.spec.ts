@@ -236,6 +236,55 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
       expect(audit.actions()).toContain('session_revoked');
     });
 
+    it('validateSessionNow answers without a Promise only on a store that keeps its sessions in this process', async () => {
+      const session = await manager.createSession('svc', randomBytes(32));
+      jest.setSystemTime(T0 + 60_000);
+      const answer = manager.validateSessionNow(session.id);
+      if (factory.name === 'memory') {
+        expect(answer).toMatchObject({
+          id: session.id,
+          lastActivity: T0 + 60_000,
+          expiresAt: T0 + 60_000 + HOUR,
+        });
+      } else {
+        // A remote store answers through validateSession: nothing was read or slid.
+        expect(answer).toBeUndefined();
+        expect((await store.get(session.id, T0 + 60_000))?.lastActivity).toBe(T0);
+      }
+    });
+
+    it('validateSessionNow refuses, counts and audits as validateSession does', async () => {
+      const live = await manager.createSession('svc', randomBytes(32));
+      const revoked = await manager.createSession('svc', randomBytes(32));
+      await manager.updateSessionMetadata(revoked.id, { revoked: true });
+      const refusals: [string | undefined, string, string][] = [
+        [undefined, 'missing', 'Missing session id'],
+        ['nope', 'invalid', 'Invalid session id'],
+        ['3b241101-e2bb-4255-8caf-4136c566a962', 'not_found', 'Session not found or expired'],
+        [revoked.id, 'revoked', 'Session has been revoked'],
+      ];
+      if (factory.name !== 'memory') {
+        for (const [id] of refusals) expect(manager.validateSessionNow(id)).toBeUndefined();
+        expect((await manager.getStats()).rejected).toBe(0);
+        return;
+      }
+      for (const [id, reason, message] of refusals) {
+        let error: unknown;
+        try {
+          manager.validateSessionNow(id);
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(SessionValidationError);
+        expect(error).toMatchObject({ reason, message });
+      }
+      expect((await manager.getStats()).rejected).toBe(4);
+      // The revoked session is gone, as after validateSession; the live one is untouched.
+      expect(await manager.getSession(revoked.id)).toBeUndefined();
+      expect(audit.actions()).toContain('session_revoked');
+      expect(manager.validateSessionNow(live.id)?.id).toBe(live.id);
+    });
+
     it.each([
       [undefined, 'missing', 'Missing session id'],
       ['', 'missing', 'Missing session id'],

@@ -140,8 +140,7 @@ export class MemorySessionStore extends SessionStore {
     return { session: this.touchNow(id, now, idleTimeout, maxLifetime), nonceFresh: true };
   }
 
-  /** `touch`, answered synchronously. */
-  private touchNow(
+  override touchNow(
     id: string,
     now: number,
     idleTimeout: number,
