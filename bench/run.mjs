@@ -756,6 +756,22 @@ function report({
         }
       }
       push('');
+      if (ours.getNowNs !== undefined) {
+        // The guard's own check on this store needs no Promise: the same read, measured in the
+        // same process, against the same implementations (no target: the targets are for
+        // getSession).
+        const against = ['floor', 'floor-await', 'reference', 'lru-cache']
+          .map((impl) => [impl, by(impl, size)])
+          .filter(([, r]) => r !== undefined)
+          .map(
+            ([impl, r]) =>
+              `${SHORT_NAMES[impl] ?? impl} ${fmt(r.getNs.median / ours.getNowNs.median, 2)}×`,
+          );
+        push(
+          `Without a Promise (\`SessionManager.validateSessionNow\`, what \`SessionGuard\` runs on this store): ${fmt(ours.getNowNs.median)} ns per call (${spread(ours.getNowNs)}); its time against the others' (theirs / ours): ${against.join(', ')}.`,
+          '',
+        );
+      }
 
       const reference = by('reference', size);
       if (ours.byServiceUs !== undefined && reference?.byServiceUs !== undefined) {

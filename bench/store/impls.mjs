@@ -1,6 +1,7 @@
 // The session stores the store benchmarks compare, behind one small adapter shape:
 //   create(serviceId, key)  -> the stored session (or a Promise of it when `async`)
 //   get(id)                 -> a read that counts as activity (slides the expiry)
+//   getNow?(id)             -> the same read without a Promise, where the API offers one
 //   byService?(serviceId)   -> the most recently active session of a service
 //   remove(id)              -> removes a session
 //   ids()                   -> iterates the ids held (read after the heap was measured)
@@ -61,6 +62,8 @@ export function createImplementation(name, { timeout, size }) {
         manager,
         create: (serviceId, key) => manager.createSession(serviceId, key),
         get: (id) => manager.getSession(id),
+        // The guard's check, which needs no Promise on this store.
+        getNow: (id) => manager.validateSessionNow(id),
         byService: (serviceId) => manager.getSessionByServiceId(serviceId),
         remove: (id) => manager.invalidateSession(id),
         cleanup: () => manager.cleanupExpiredSessions(),
