@@ -52,7 +52,6 @@ export {
 } from './guard/session.exceptions.js';
 export {
   DEFAULT_SESSION_HEADER,
-  SESSION_REQUEST_PROPERTY,
   STORE_UNAVAILABLE_RETRY_AFTER,
 } from './guard/session-guard.constants.js';
 

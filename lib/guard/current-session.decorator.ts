@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { SESSION_REQUEST_PROPERTY } from './session-guard.constants.js';
+import { sessionOfRequest } from './request-sessions.js';
 import { sessionOfCall } from './call-sessions.js';
 import type { Session } from '../core/session.interface.js';
 
@@ -22,7 +22,5 @@ export const CurrentSession = createParamDecorator(
   (_data: unknown, context: ExecutionContext): Session | undefined =>
     context.getType() === 'rpc'
       ? sessionOfCall(context.getArgByIndex(2))
-      : context.switchToHttp().getRequest<Record<string, Session | undefined>>()[
-          SESSION_REQUEST_PROPERTY
-        ],
+      : sessionOfRequest(context.switchToHttp().getRequest()),
 );

@@ -1,10 +1,6 @@
-import type { Session } from '../core/session.interface.js';
-import type { SESSION_REQUEST_PROPERTY } from './session-guard.constants.js';
-
 /** The parts of an Express or Fastify request the guard reads. */
 export interface SessionGuardRequest {
   headers: Record<string, string | string[] | undefined>;
-  [SESSION_REQUEST_PROPERTY]?: Session;
   /** Signature mode: the request line, scheme and raw body (`rawBody: true`). */
   method?: string;
   url?: string;

@@ -11,12 +11,6 @@ export const DEFAULT_SESSION_HEADER = 'x-mesh-session-id';
 export const SKIP_SESSION_KEY = 'mesh-session:skip';
 
 /**
- * Property of the HTTP request on which {@link SessionGuard} stores the validated session.
- * `@CurrentSession()` reads it back.
- */
-export const SESSION_REQUEST_PROPERTY = 'meshSession';
-
-/**
  * `Retry-After` (seconds) of the 503 answered when the store fails or is slow, by the guard and
  * the handshake endpoint: most store outages are short, and a 401 would make every client
  * handshake again.

@@ -9,10 +9,7 @@ import {
   type ExecutionContext,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import {
-  SESSION_REQUEST_PROPERTY,
-  STORE_UNAVAILABLE_RETRY_AFTER,
-} from './session-guard.constants.js';
+import { STORE_UNAVAILABLE_RETRY_AFTER } from './session-guard.constants.js';
 import { GuardMessages } from './guard.messages.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
 import { StoreFailureLog } from './store-failure-log.js';
@@ -20,6 +17,7 @@ import type { SessionGuardRequest, SessionGuardResponse } from './session-guard-
 import { describeContext, metadataValue, readGrpcCall, type GrpcCall } from './grpc-call.js';
 import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
 import { sessionOfCall, setSessionOfCall } from './call-sessions.js';
+import { sessionOfRequest, setSessionOfRequest } from './request-sessions.js';
 import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
 import { SkippedRoutes } from './skipped-routes.js';
 import { writeRateLimitHeaders, writeRateLimitRefusal } from './rate-limit-headers.js';
@@ -42,10 +40,6 @@ import {
   SessionStoreUnavailableException,
   SessionUnauthorizedException,
 } from './session.exceptions.js';
-
-// Marks a request already passed: with the guard both global and on a route, a second run must
-// not slide, spend budget or claim a nonce again. A property: a WeakSet slows every GC.
-const CHECKED = Symbol('meshSessionChecked');
 
 /** Whether a step's answer is still pending. */
 function isPending<T>(value: T | Promise<T>): value is Promise<T> {
@@ -176,7 +170,7 @@ export class SessionGuard implements CanActivate {
   /**
    * The guard's check on one HTTP request, outside a route's guard chain (the handshake
    * endpoint's `DELETE` uses it): validates the session or the signature, counts the rate
-   * limit, and leaves the session on the request for `@CurrentSession()`. A request already
+   * limit, and keeps the session beside the request for `@CurrentSession()`. A request already
    * checked passes without a second check.
    *
    * @param request the Express or Fastify request
@@ -201,10 +195,10 @@ export class SessionGuard implements CanActivate {
     request: SessionGuardRequest,
     response: SessionGuardResponse,
   ): Session | Promise<Session> {
-    const checked = request[SESSION_REQUEST_PROPERTY];
-    if (checked !== undefined && (request as { [CHECKED]?: true })[CHECKED] === true) {
-      return checked;
-    }
+    // Checked already (the guard both global and on a route): a second run must not slide,
+    // spend budget or claim a nonce again.
+    const checked = sessionOfRequest(request);
+    if (checked !== undefined) return checked;
     const started = this.telemetry.startGuardCheck();
     let result: Session | Promise<Session>;
     try {
@@ -243,11 +237,10 @@ export class SessionGuard implements CanActivate {
     return error;
   }
 
-  /** Counts an allowed request and leaves its session on it for `@CurrentSession()`. */
+  /** Counts an allowed request and keeps its session beside it for `@CurrentSession()`. */
   private allow(request: SessionGuardRequest, started: number, session: Session): Session {
     this.telemetry.guardAllowed('http', started, session.serviceId);
-    request[SESSION_REQUEST_PROPERTY] = session;
-    (request as { [CHECKED]?: true })[CHECKED] = true;
+    setSessionOfRequest(request, session);
     return session;
   }
 

@@ -4,6 +4,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SkipSession } from '../../lib/guard/skip-session.decorator.js';
 import { SessionGuard } from '../../lib/guard/session.guard.js';
+import { sessionOfRequest } from '../../lib/guard/request-sessions.js';
 import { RateLimiter } from '../../lib/core/rate-limiter.js';
 import { SessionManager } from '../../lib/core/session-manager.js';
 import { MemorySessionStore } from '../../lib/stores/memory/memory-session.store.js';
@@ -107,7 +108,9 @@ describe('SessionGuard: a check that needs no Promise', () => {
     const session = await manager.createSession('billing', randomBytes(32));
     const { context, request } = withSessionId(session.id);
     expect(guard.canActivate(context)).toBe(true);
-    expect(request).toMatchObject({ meshSession: { id: session.id, serviceId: 'billing' } });
+    expect(sessionOfRequest(request)).toMatchObject({ id: session.id, serviceId: 'billing' });
+    // Kept beside the request, never on it: the request object is unchanged.
+    expect(request).toEqual({ headers: { 'x-mesh-session-id': session.id } });
     // Checked once: a second run (a global guard and a route's) passes without a second slide.
     const touches = jest.spyOn(manager, 'validateSessionNow');
     expect(guard.canActivate(context)).toBe(true);
