@@ -4,7 +4,11 @@ import { isSessionId } from './session-id.js';
 import type { Session } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import type { SessionStore } from './session-store.js';
-import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemetry.js';
+import {
+  NOOP_SESSION_TELEMETRY,
+  type SessionTelemetry,
+  type StoreCallMark,
+} from './session-telemetry.js';
 import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
 
 /**
@@ -62,9 +66,7 @@ export class SessionChecks {
       t.storeCallFailed('touch', mark, error);
       throw error;
     }
-    t.storeCallSucceeded('touch', mark);
-    const session = this.unlessExpired(touched, now);
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
+    const session = this.liveTouched(touched, now, mark);
     if (session.metadata?.revoked === true) {
       await this.remove(id, 'session_revoked');
       throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
@@ -96,9 +98,7 @@ export class SessionChecks {
       t.storeCallFailed('touch', mark, error);
       throw error;
     }
-    t.storeCallSucceeded('touch', mark);
-    const session = this.unlessExpired(touched, now);
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
+    const session = this.liveTouched(touched, now, mark);
     if (session.metadata?.revoked === true) {
       // A store in this process removes the session before its Promise settles, so it is gone
       // before the refusal is answered, as with validateSession. A failed removal is counted by
@@ -106,6 +106,14 @@ export class SessionChecks {
       this.remove(id, 'session_revoked').catch(() => undefined);
       throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
     }
+    return session;
+  }
+
+  /** What a touch answered, reported as a successful store call: the live session, or a refusal. */
+  private liveTouched(touched: Session | undefined, now: number, mark: StoreCallMark): Session {
+    this.telemetry.storeCallSucceeded('touch', mark);
+    const session = this.unlessExpired(touched, now);
+    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
     return session;
   }
 
