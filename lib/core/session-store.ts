@@ -100,7 +100,8 @@ export abstract class SessionStore {
   /**
    * `touch`, answered without a Promise. Only a store that keeps its sessions in this process
    * implements it (the memory store does); `SessionGuard` then checks a request in session-id
-   * mode with no Promise at all. A remote store leaves it out, and `touch` is used.
+   * mode with no Promise at all, and `SessionManager.getSession` makes only the Promise it
+   * returns. A remote store leaves it out, and `touch` is used.
    *
    * @param id session id, already checked to be a UUID
    * @param now the current time (ms)

@@ -11,6 +11,7 @@ import {
 } from '../../lib/index.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { storeFactories } from '../support/store-factories.js';
+import { countTouches, failTouches } from '../support/store-faults.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const HOUR = 3_600_000;
@@ -143,11 +144,24 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
     });
 
     it('answers undefined for a malformed id without asking the store', async () => {
-      const touch = jest.spyOn(store, 'touch');
+      const touches = countTouches(store);
       for (const id of ['', 'abc', 'x'.repeat(36), '00000000-0000-0000-0000-000000000000', {}]) {
         expect(await manager.getSession(id as string)).toBeUndefined();
       }
-      expect(touch).not.toHaveBeenCalled();
+      expect(touches()).toBe(0);
+    });
+
+    it('rejects when the store fails, and never throws synchronously', async () => {
+      const session = await manager.createSession('svc', randomBytes(32));
+      const failure = new Error('store down');
+      const restore = failTouches(store, failure);
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = manager.getSession(session.id);
+      }).not.toThrow();
+      await expect(pending).rejects.toBe(failure);
+      restore();
+      expect((await manager.getSession(session.id))?.id).toBe(session.id);
     });
 
     it('answers undefined for an unknown UUID', async () => {
