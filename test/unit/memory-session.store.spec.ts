@@ -132,6 +132,30 @@ describe('MemorySessionStore', () => {
     expect(await store.findByServiceId('a', T0)).toEqual([]);
   });
 
+  it('keeps services apart when a service leaves and its place and slots are reused', async () => {
+    const ids = (list: MeshSession[]) => list.map((x) => x.id).sort();
+    const a = [session('a', T0, T0 + MIN), session('a', T0, T0 + MIN)];
+    const b = [session('b', T0, T0 + 2 * MIN), session('b', T0, T0 + 2 * MIN)];
+    for (const s of [...a, ...b]) await store.create(s);
+    // Service a leaves entirely: by sweep and by delete.
+    expect(await store.deleteExpired(T0 + MIN)).toBe(2);
+    expect(await store.findByServiceId('a', T0)).toEqual([]);
+    // A new service, and a's again, take over the freed places and slots.
+    const c = [session('c', T0, T0 + 3 * MIN), session('c', T0, T0 + 3 * MIN)];
+    const again = session('a', T0, T0 + 3 * MIN);
+    for (const s of [...c, again]) await store.create(s);
+    expect(ids(await store.findByServiceId('a', T0))).toEqual([again.id]);
+    expect(ids(await store.findByServiceId('b', T0))).toEqual(ids(b));
+    expect(ids(await store.findByServiceId('c', T0))).toEqual(ids(c));
+    // Removing c's sessions one by one leaves b's and a's counts alone.
+    await store.delete(c[0].id);
+    expect(await store.deleteByServiceId('c')).toBe(1);
+    expect(await store.deleteByServiceId('b')).toBe(2);
+    expect(ids(await store.findByServiceId('a', T0))).toEqual([again.id]);
+    expect(await store.deleteByServiceId('a')).toBe(1);
+    expect(await store.count(T0)).toBe(0);
+  });
+
   it('claims a nonce once per window, per scope', async () => {
     expect(await store.claimNonce('s1', 'n', 1000, T0)).toBe(true);
     expect(await store.claimNonce('s1', 'n', 1000, T0 + 999)).toBe(false);

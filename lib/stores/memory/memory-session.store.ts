@@ -161,7 +161,7 @@ export class MemorySessionStore extends SessionStore {
     // it through the `sessionKey` getter would make one more copy.
     const slot = this.#slab.store(sessionKeyBuffer(session) ?? session.sessionKey, session);
     bindSessionKey(session, this.#slab, slot);
-    this.services.add(session);
+    this.services.add(session, slot);
     this.ids.insert(entry, session, slot);
     this.expiry.file(slot);
   }
@@ -188,7 +188,7 @@ export class MemorySessionStore extends SessionStore {
     const slot = sessionKeySlot(session);
     if (slot === -1) return;
     this.ids.delete(session, slot);
-    this.services.delete(session);
+    this.services.delete(slot);
     this.expiry.forget(slot);
     // The session gives up its slot before the slot is wiped and can be reused.
     releaseSessionKey(session);

@@ -4,56 +4,79 @@ import { sessionKeySlot, type MeshSession } from '../../core/mesh-session.js';
 interface ServiceGroup {
   /** The service id string all sessions of the group share. */
   readonly serviceId: string;
+  /** The group's number: its place in `ServiceIndex.groupList` and `ServiceIndex.live`. */
+  readonly number: number;
   /** The group's sessions, and sessions removed since the last compaction. */
   sessions: MeshSession[];
-  /** How many of `sessions` are still stored. */
-  live: number;
 }
+
+/** Smallest capacity of the per-slot and per-group arrays. */
+const MIN_CAPACITY = 1 << 10;
 
 /**
  * A memory store's sessions by service id. Removing a session only counts it out of its group;
  * the group drops removed sessions when it is read, or when it has grown to twice its live
  * sessions, so that a removal costs no search.
  *
+ * Each slab slot in use knows its group's number, and the live counts sit in one typed array by
+ * group number: a removal reads one entry beside the slot's and decrements one counter. It
+ * reads neither the session nor its service id, and looks nothing up by string: a sweep that
+ * removes many scattered sessions would otherwise pay a hash lookup (and its cache misses) for
+ * each.
+ *
  * @example
  * ```ts
- * services.add(session);
+ * services.add(session, slot);
  * services.find('billing', now); // the live sessions of billing
- * services.delete(session); // once the session left the store
+ * services.delete(slot); // once the session in the slot left the store
  * ```
  */
 export class ServiceIndex {
   private readonly groups = new Map<string, ServiceGroup>();
+  /** Groups by number; `undefined` for a free number. */
+  private readonly groupList: (ServiceGroup | undefined)[] = [];
+  /** Group numbers given back, for reuse. */
+  private readonly freeNumbers: number[] = [];
+  /** How many sessions of each group are still stored, by group number. */
+  private live = new Int32Array(MIN_CAPACITY);
+  /** The group number of the session in each slab slot. */
+  private groupOfSlot = new Int32Array(MIN_CAPACITY);
 
   /**
    * Adds a stored session to its service's group.
    *
    * @param session a session just stored
+   * @param slot its slab slot
    */
-  add(session: MeshSession): void {
+  add(session: MeshSession, slot: number): void {
     let group = this.groups.get(session.serviceId);
     if (group === undefined) {
-      group = { serviceId: session.serviceId, sessions: [], live: 0 };
-      this.groups.set(session.serviceId, group);
+      group = this.newGroup(session.serviceId);
     } else {
       // All sessions of a service share one id string; `serviceId` is read-only for callers,
       // and the store is the one place that may swap it for an equal string.
       (session as { serviceId: string }).serviceId = group.serviceId;
-      if (group.sessions.length >= 2 * group.live + 16) this.compact(group);
+      if (group.sessions.length >= 2 * this.live[group.number] + 16) this.compact(group);
     }
     group.sessions.push(session);
-    group.live++;
+    this.live[group.number]++;
+    if (slot >= this.groupOfSlot.length) this.groupOfSlot = grown(this.groupOfSlot, slot);
+    this.groupOfSlot[slot] = group.number;
   }
 
   /**
-   * Counts a session out of its service's group, once it left the store (the group drops it
-   * later).
+   * Counts the session in `slot` out of its service's group, once it left the store (the group
+   * drops it later). Call it before the slot is reused.
    *
-   * @param session the removed session
+   * @param slot the removed session's slab slot
    */
-  delete(session: MeshSession): void {
-    const group = this.groups.get(session.serviceId);
-    if (group !== undefined && --group.live === 0) this.groups.delete(session.serviceId);
+  delete(slot: number): void {
+    const number = this.groupOfSlot[slot];
+    if (--this.live[number] > 0) return;
+    const group = this.groupList[number] as ServiceGroup;
+    this.groups.delete(group.serviceId);
+    this.groupList[number] = undefined;
+    this.freeNumbers.push(number);
   }
 
   /**
@@ -83,16 +106,35 @@ export class ServiceIndex {
   deleteAll(serviceId: string, remove: (session: MeshSession) => void): number {
     const group = this.groups.get(serviceId);
     if (group === undefined) return 0;
-    const removed = group.live;
+    const removed = this.live[group.number];
     for (const session of group.sessions) {
       if (sessionKeySlot(session) !== -1) remove(session);
     }
     return removed;
   }
 
+  /** A new, empty group for a service, under a free number. */
+  private newGroup(serviceId: string): ServiceGroup {
+    const number = this.freeNumbers.pop() ?? this.groupList.length;
+    if (number >= this.live.length) this.live = grown(this.live, number);
+    const group: ServiceGroup = { serviceId, number, sessions: [] };
+    this.groupList[number] = group;
+    this.groups.set(serviceId, group);
+    return group;
+  }
+
   /** Drops removed sessions from a service group. */
   private compact(group: ServiceGroup): void {
-    if (group.sessions.length === group.live) return;
+    if (group.sessions.length === this.live[group.number]) return;
     group.sessions = group.sessions.filter((s) => sessionKeySlot(s) !== -1);
   }
+}
+
+/** A copy of `array`, doubled until `index` fits. */
+function grown(array: Int32Array<ArrayBuffer>, index: number): Int32Array<ArrayBuffer> {
+  let length = array.length * 2;
+  while (length <= index) length *= 2;
+  const copy = new Int32Array(length);
+  copy.set(array);
+  return copy;
 }
