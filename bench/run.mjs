@@ -6,8 +6,8 @@
 //   (bench/store/worker.mjs, bench/store/cleanup-worker.mjs), each after a warm-up; every figure
 //   is the median of the rounds, with the spread (largest distance from the median).
 // - HTTP scenarios: Nest apps in child processes (bench/http/server.mjs), autocannon driven from
-//   this process (50 connections, 10 s per run), warm-up first, runs interleaved A/B/A/B, and
-//   the median of the per-round ratios.
+//   this process (50 connections, 4 s per run, 8 rounds), warm-up first, runs interleaved
+//   A/B/A/B, and the median of the per-round ratios.
 // - A private redis-server on a free port serves every Redis scenario, so INFO commandstats
 //   counts only the benchmark's own commands.
 //
@@ -60,7 +60,10 @@ const PLAN = QUICK
       lookups: 200_000,
       cleanupSizes: [100_000, 1_000_000],
       redisCleanupSize: 1_000_000,
-      http: { duration: 10, warmup: 1, rounds: 3, fillerSessions: 10_000 },
+      // Short runs, many rounds: on a shared machine the load drifts within seconds, so two
+      // servers compared within a round should run close together, and the median of the
+      // per-round ratios needs enough rounds to shrug off a round that met a burst.
+      http: { duration: 4, warmup: 1, rounds: 8, fillerSessions: 10_000 },
     };
 
 const startedAt = new Date();
@@ -644,7 +647,7 @@ function grpcScenarios() {
   log('grpc: unguarded, session-id and signature mode');
   const settings = QUICK
     ? ['--duration', '1', '--warmup', '0', '--rounds', '3', '--filler', '100']
-    : ['--duration', '10', '--warmup', '1', '--rounds', '3', '--filler', '10000'];
+    : ['--duration', '4', '--warmup', '1', '--rounds', '8', '--filler', '10000'];
   return runWorker('grpc.bench.mjs', settings, QUICK ? 120_000 : 1_200_000);
 }
 
