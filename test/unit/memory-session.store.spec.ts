@@ -133,7 +133,7 @@ describe('MemorySessionStore', () => {
   });
 
   it('keeps services apart when a service leaves and its place and slots are reused', async () => {
-    const ids = (list: MeshSession[]) => list.map((x) => x.id).sort();
+    const ids = (list: { id: string }[]) => list.map((x) => x.id).sort();
     const a = [session('a', T0, T0 + MIN), session('a', T0, T0 + MIN)];
     const b = [session('b', T0, T0 + 2 * MIN), session('b', T0, T0 + 2 * MIN)];
     for (const s of [...a, ...b]) await store.create(s);
