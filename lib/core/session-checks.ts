@@ -4,11 +4,7 @@ import { isSessionId } from './session-id.js';
 import type { Session } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import type { SessionStore } from './session-store.js';
-import {
-  NOOP_SESSION_TELEMETRY,
-  type SessionTelemetry,
-  type StoreCallMark,
-} from './session-telemetry.js';
+import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemetry.js';
 import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
 
 /**
@@ -66,7 +62,9 @@ export class SessionChecks {
       t.storeCallFailed('touch', mark, error);
       throw error;
     }
-    const session = this.liveTouched(touched, now, mark);
+    t.storeCallSucceeded('touch', mark);
+    const session = this.unlessExpired(touched, now);
+    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
     if (session.metadata?.revoked === true) {
       await this.remove(id, 'session_revoked');
       throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
@@ -85,20 +83,10 @@ export class SessionChecks {
    * @throws whatever the store throws when it fails
    */
   validateSessionNow(id: string | undefined): Session | undefined {
-    const store = this.store;
-    if (store.touchNow === undefined) return undefined;
+    if (this.store.touchNow === undefined) return undefined;
     this.checkId(id);
-    const now = Date.now();
-    const t = this.telemetry;
-    const mark = t.startStoreCall('touch');
-    let touched: Session | undefined;
-    try {
-      touched = store.touchNow(id, now, this.policy.sessionTimeout, this.policy.maxSessionLifetime);
-    } catch (error) {
-      t.storeCallFailed('touch', mark, error);
-      throw error;
-    }
-    const session = this.liveTouched(touched, now, mark);
+    const session = this.slideNow(id, Date.now());
+    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
     if (session.metadata?.revoked === true) {
       // A store in this process removes the session before its Promise settles, so it is gone
       // before the refusal is answered, as with validateSession. A failed removal is counted by
@@ -109,12 +97,33 @@ export class SessionChecks {
     return session;
   }
 
-  /** What a touch answered, reported as a successful store call: the live session, or a refusal. */
-  private liveTouched(touched: Session | undefined, now: number, mark: StoreCallMark): Session {
-    this.telemetry.storeCallSucceeded('touch', mark);
-    const session = this.unlessExpired(touched, now);
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
-    return session;
+  /**
+   * The slide `getSession` and `validateSessionNow` share, on a store that answers in this
+   * process: the store's `touchNow`, reported as a store call, with an expired session counted.
+   * Call it only when the store has `touchNow`.
+   *
+   * @param id a session id, already checked to be a UUID
+   * @param now the current time (ms)
+   * @returns the live session, slid; `undefined` when it is unknown or has expired
+   * @throws whatever the store throws when it fails
+   */
+  slideNow(id: string, now: number): Session | undefined {
+    const t = this.telemetry;
+    const mark = t.startStoreCall('touch');
+    let touched: Session | undefined;
+    try {
+      touched = this.store.touchNow?.(
+        id,
+        now,
+        this.policy.sessionTimeout,
+        this.policy.maxSessionLifetime,
+      );
+    } catch (error) {
+      t.storeCallFailed('touch', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('touch', mark);
+    return this.unlessExpired(touched, now);
   }
 
   /** Refuses a missing id, or one that is not a UUID, before any store call. */

@@ -155,27 +155,10 @@ export class SessionManager {
     if (this.#store.touchNow === undefined) return this.slide(id);
     // A store in this process answers at once: the caller's Promise is the only one made.
     try {
-      return Promise.resolve(this.slideNow(id));
+      return Promise.resolve(this.#checks.slideNow(id, Date.now()));
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** `getSession` on a store that answers without a Promise (`SessionStore.touchNow`). */
-  private slideNow(id: string): Session | undefined {
-    const now = Date.now();
-    const t = this.#telemetry;
-    const mark = t.startStoreCall('touch');
-    let touched: Session | undefined;
-    try {
-      // Only called when the store has touchNow.
-      touched = this.#store.touchNow?.(id, now, this.#sessionTimeout, this.#maxLifetime);
-    } catch (error) {
-      t.storeCallFailed('touch', mark, error);
-      throw error;
-    }
-    t.storeCallSucceeded('touch', mark);
-    return this.#checks.unlessExpired(touched, now);
   }
 
   /** `getSession` once the id is known to be well-formed. */
