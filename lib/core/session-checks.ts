@@ -163,6 +163,34 @@ export class SessionChecks {
   }
 
   /**
+   * `readSession` without a Promise, for a store that answers in this process
+   * (`SessionStore.getNow` and `claimNonceAndTouchNow`, as the memory store has): the same
+   * checks, counts and audit.
+   *
+   * @param id the signature's `keyid`
+   * @param now the request's time (ms)
+   * @returns the session, not slid; `undefined` when the store cannot answer without a Promise
+   * @throws {SessionValidationError} as `readSession` does
+   * @throws whatever the store throws when it fails
+   */
+  readSessionNow(id: string, now: number = Date.now()): Session | undefined {
+    const store = this.store;
+    if (store.getNow === undefined || store.claimNonceAndTouchNow === undefined) return undefined;
+    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
+    const t = this.telemetry;
+    const mark = t.startStoreCall('get');
+    let session: Session | undefined;
+    try {
+      session = store.getNow(id, now);
+    } catch (error) {
+      t.storeCallFailed('get', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('get', mark);
+    return this.refuseRevokedNow(session);
+  }
+
+  /**
    * Signature mode's write, once the request's signature has verified: claims its nonce in the
    * session's scope and, when the nonce is fresh, slides the session, in one store call
    * (`SessionStore.claimNonceAndTouch`). A session that ended or was revoked since
@@ -201,22 +229,91 @@ export class SessionChecks {
     t.storeCallSucceeded('claim_nonce_and_touch', mark);
     const { session, nonceFresh } = claimed;
     if (!nonceFresh) return { session: undefined, nonceFresh };
+    return { session: await this.refuseRevoked(this.unlessEnded(session, id, now)), nonceFresh };
+  }
+
+  /**
+   * `claimNonceAndTouch` without a Promise, once `readSessionNow` has answered (the store has
+   * `claimNonceAndTouchNow`): the same refusals, counts and audit.
+   *
+   * @param id the session id (the signature's `keyid`)
+   * @param nonce the request's nonce
+   * @param ttl how long the nonce stays claimed (ms)
+   * @param now the request's time (ms)
+   * @returns as `claimNonceAndTouch` resolves
+   * @throws {SessionValidationError} 'not_found' or 'revoked'
+   * @throws {TypeError} when the store has no `claimNonceAndTouchNow`
+   * @throws whatever the store throws when it fails
+   */
+  claimNonceAndTouchNow(
+    id: string,
+    nonce: string,
+    ttl: number,
+    now: number = Date.now(),
+  ): { session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false } {
+    const store = this.store;
+    if (store.claimNonceAndTouchNow === undefined) {
+      throw new TypeError(SessionMessages.storeAnswersLater('claimNonceAndTouchNow'));
+    }
+    const t = this.telemetry;
+    const mark = t.startStoreCall('claim_nonce_and_touch');
+    let claimed: ReturnType<NonNullable<SessionStore['claimNonceAndTouchNow']>>;
+    try {
+      claimed = store.claimNonceAndTouchNow(
+        id,
+        nonce,
+        ttl,
+        now,
+        this.policy.sessionTimeout,
+        this.policy.maxSessionLifetime,
+      );
+    } catch (error) {
+      t.storeCallFailed('claim_nonce_and_touch', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('claim_nonce_and_touch', mark);
+    if (!claimed.nonceFresh) return { session: undefined, nonceFresh: false };
+    return {
+      session: this.refuseRevokedNow(this.unlessEnded(claimed.session, id, now)),
+      nonceFresh: true,
+    };
+  }
+
+  /** A claim's session, refused ('not_found') when it ended since it was read. */
+  private unlessEnded(session: Session | undefined, id: string, now: number): Session | undefined {
     if (session !== undefined && session.expiresAt <= now) {
       this.events.sessionExpired(session.serviceId, id);
       throw this.reject('not_found', SessionMessages.sessionNotFound());
     }
-    return { session: await this.refuseRevoked(session), nonceFresh };
+    return session;
   }
 
   /** Refuses a missing session ('not_found') or a revoked one ('revoked', invalidated). */
   private async refuseRevoked(session: Session | undefined): Promise<Session> {
-    if (session === undefined) {
-      throw this.reject('not_found', SessionMessages.sessionNotFound());
+    const found = this.refuseMissing(session);
+    if (found.metadata?.revoked === true) {
+      await this.remove(found.id, 'session_revoked');
+      throw this.reject('revoked', SessionMessages.sessionRevoked(), found.serviceId);
     }
-    if (session.metadata?.revoked === true) {
-      await this.remove(session.id, 'session_revoked');
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
+    return found;
+  }
+
+  /**
+   * `refuseRevoked` for a store in this process: its removal has happened by the time the
+   * store's Promise is made, so the refusal needs not wait for it. A failed removal is counted
+   * by the telemetry, and the session, still revoked, is refused again on its next request.
+   */
+  private refuseRevokedNow(session: Session | undefined): Session {
+    const found = this.refuseMissing(session);
+    if (found.metadata?.revoked === true) {
+      this.remove(found.id, 'session_revoked').catch(() => undefined);
+      throw this.reject('revoked', SessionMessages.sessionRevoked(), found.serviceId);
     }
+    return found;
+  }
+
+  private refuseMissing(session: Session | undefined): Session {
+    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
     return session;
   }
 

@@ -351,6 +351,46 @@ export class SessionManager {
   }
 
   /**
+   * {@link readSession} without a Promise, when the store keeps its sessions in this process
+   * (the memory store): the same checks, counts and audit. `RequestVerifier` tries it first,
+   * and then claims the nonce with {@link claimNonceAndTouchNow}.
+   *
+   * @param id the signature's `keyid`
+   * @param now the request's time (ms)
+   * @returns the session, not slid; `undefined` when the store keeps its sessions elsewhere
+   *   (then use `readSession`)
+   * @throws {SessionValidationError} 'invalid', 'not_found' or 'revoked'
+   * @example
+   * ```ts
+   * const session = manager.readSessionNow(keyid) ?? (await manager.readSession(keyid));
+   * ```
+   */
+  readSessionNow(id: string, now: number = Date.now()): Session | undefined {
+    return this.#checks.readSessionNow(id, now);
+  }
+
+  /**
+   * {@link claimNonceAndTouch} without a Promise, once {@link readSessionNow} has answered.
+   *
+   * @param id the session id (the signature's `keyid`)
+   * @param nonce the request's nonce
+   * @param ttl how long the nonce stays claimed (ms)
+   * @param now the request's time (ms)
+   * @returns `nonceFresh: false` for a nonce already used, or the slid session
+   * @throws {SessionValidationError} 'not_found' or 'revoked'
+   * @throws {TypeError} when the store answers through a Promise only (`readSessionNow`
+   *   gave `undefined`)
+   */
+  claimNonceAndTouchNow(
+    id: string,
+    nonce: string,
+    ttl: number,
+    now: number = Date.now(),
+  ): { session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false } {
+    return this.#checks.claimNonceAndTouchNow(id, nonce, ttl, now);
+  }
+
+  /**
    * Signature mode's write, once the signature verified: claims the nonce and slides the
    * session in one store call (see {@link SessionChecks.claimNonceAndTouch}).
    *

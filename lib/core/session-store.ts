@@ -117,6 +117,18 @@ export abstract class SessionStore {
   ): Session | undefined;
 
   /**
+   * `get`, answered without a Promise: signature mode's read, for a store that keeps its
+   * sessions in this process (the memory store does). Implement it together with
+   * {@link claimNonceAndTouchNow}, or neither: `SessionGuard` then verifies a signed request
+   * with no Promise at all. A remote store leaves both out, and `get` is used.
+   *
+   * @param id session id, already checked to be a UUID
+   * @param now the current time (ms)
+   * @returns what `get` would resolve to
+   */
+  getNow?(id: string, now: number): Session | undefined;
+
+  /**
    * Reads a live session without sliding it.
    *
    * @param id session id, already checked to be a UUID
@@ -232,6 +244,27 @@ export abstract class SessionStore {
     }
     return { session: await this.touch(id, now, idleTimeout, maxLifetime), nonceFresh: true };
   }
+
+  /**
+   * `claimNonceAndTouch`, answered without a Promise, by a store that also has
+   * {@link getNow}; claim and slide happen in one synchronous step.
+   *
+   * @param id session id, already checked to be a UUID; also the nonce's scope
+   * @param nonce the request's nonce
+   * @param nonceTtl how long the claim lasts (ms)
+   * @param now the current time (ms)
+   * @param idleTimeout sliding idle timeout (ms)
+   * @param maxLifetime absolute lifetime cap (ms), or `undefined` for none
+   * @returns what `claimNonceAndTouch` would resolve to
+   */
+  claimNonceAndTouchNow?(
+    id: string,
+    nonce: string,
+    nonceTtl: number,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): { session: Session | undefined; nonceFresh: boolean };
 
   /**
    * Builds the rate limiter that counts requests in this store, so that a shared store gives a

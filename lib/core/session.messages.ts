@@ -35,6 +35,9 @@ export const SessionMessages = {
   /** TypeError for a bad argument of a public method. */
   invalidArgument: (argument: string, expected: string, got: unknown): string =>
     `Argument "${argument}" must be ${expected}; got ${describe(got)}`,
+  /** A synchronous store call on a store that answers only through a Promise. */
+  storeAnswersLater: (method: string): string =>
+    `This session store has no ${method}(): it answers through a Promise only`,
   /** A stored session id was already taken. */
   sessionIdCollision: (): string => 'Session id collision: a session with this id already exists',
 } as const;

@@ -339,25 +339,47 @@ export class SessionGuard implements CanActivate {
 
   /**
    * Signature mode: verifies the RFC 9421 signature of a request or gRPC call with its session's
-   * key and slides the session, mapping every failure to an HTTP error.
+   * key and slides the session, mapping every failure to an HTTP error: without a Promise when
+   * the store keeps its sessions in this process (`RequestVerifier.verifyNow`).
    */
-  protected async verifySignature(
+  protected verifySignature(
     signed: SignedRequestParts,
     response: SessionGuardResponse,
-  ): Promise<Session> {
-    this.verifier ??= new RequestVerifier(this.sessions, {
+  ): Session | Promise<Session> {
+    const verifier = (this.verifier ??= new RequestVerifier(this.sessions, {
       warn: (message) => this.logger.error(message),
-    });
+    }));
+    let result: Session | Promise<Session>;
     try {
-      const session = await this.withStoreTimeout(this.verifier.verify(signed));
+      result = verifier.verifyNow(signed);
+    } catch (error) {
+      throw this.verificationFailure(response, error);
+    }
+    if (isPending(result)) return this.verifyLater(result, response);
+    this.storeFailures.answered();
+    return result;
+  }
+
+  /** `verifySignature` through the store's Promise, bounded by `storeTimeout`. */
+  private async verifyLater(
+    pending: Promise<Session>,
+    response: SessionGuardResponse,
+  ): Promise<Session> {
+    try {
+      const session = await this.withStoreTimeout(pending);
       this.storeFailures.answered();
       return session;
     } catch (error) {
-      if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {
-        throw new SessionUnauthorizedException(error.message, { cause: error });
-      }
-      throw this.storeUnavailable(response, error);
+      throw this.verificationFailure(response, error);
     }
+  }
+
+  /** A refused signature or session as a 401; any other failure, the store's, as a 503. */
+  private verificationFailure(response: SessionGuardResponse, error: unknown): HttpException {
+    if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {
+      return new SessionUnauthorizedException(error.message, { cause: error });
+    }
+    return this.storeUnavailable(response, error);
   }
 
   /** Limits a store call to `storeTimeout`, so a slow store gives a 503, not a hang. */

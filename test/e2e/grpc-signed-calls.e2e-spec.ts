@@ -17,6 +17,7 @@ import {
   type SessionStore,
 } from '../../lib/index.js';
 import { storeFactories } from '../support/store-factories.js';
+import { failStoreCalls, recordStoreCalls } from '../support/store-faults.js';
 import {
   encodeGreetRequest as encode,
   expectRefusal,
@@ -516,13 +517,13 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     ])('refuses one with %s as malformed, before any store lookup', async (_case, rewrite) => {
       const bytes = encode(message);
       const entry = rewrite(await entryFor(bytes));
-      const get = jest.spyOn(store, 'get');
+      const reads = recordStoreCalls(store, 'get');
       expectRefusal(
         await rawCall(client, GREET, bytes, metadataOf({ 'x-mesh-signature': entry })),
         UNAUTHENTICATED,
         'Malformed request signature headers',
       );
-      expect(get).not.toHaveBeenCalled();
+      expect(reads()).toEqual([]);
       expect(received).toEqual([]);
     });
 
@@ -583,7 +584,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
   it('answers UNAVAILABLE with retry-after: 1 when the store fails', async () => {
     const session = await newSession();
     const bytes = encode(message);
-    jest.spyOn(store, 'get').mockRejectedValue(new Error('connection refused'));
+    failStoreCalls(store, 'get', new Error('connection refused'));
     const error = expectRefusal(
       await rawCall(client, GREET, bytes, signed(GREET, bytes, session)),
       status.UNAVAILABLE,
@@ -607,7 +608,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
     const session = await newSession();
     const logger = grpcApp.logger as CapturingLogger;
     const logsBefore = logger.lines.length;
-    const get = jest.spyOn(store, 'get');
+    const reads = recordStoreCalls(store, 'get');
     // No signature covers a stream of messages: one made over the first message, none, or a
     // live session id instead, the call is refused alike.
     for (const metadata of [
@@ -622,7 +623,7 @@ describe.each(stores)('SessionGuard on gRPC handlers, signature mode, $name stor
       );
     }
     expect(SigningMessages.streamUnsignable()).toBe('Client-streaming calls cannot be signed');
-    expect(get).not.toHaveBeenCalled();
+    expect(reads()).toEqual([]);
     expect(received).toEqual([]);
     const lines = logger.lines.slice(logsBefore);
     expect(lines.filter((line) => line.includes('meshGrpcOptions'))).toEqual([]);

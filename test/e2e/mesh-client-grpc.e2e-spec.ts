@@ -27,6 +27,7 @@ import { MeshGrpcCallError } from '../../lib/client/mesh-client.errors.js';
 import { meshGrpcInterceptor } from '../../lib/grpc/mesh-grpc.interceptor.js';
 import { keyEncodings } from '../support/audit-recorder.js';
 import { storeFactories, teardownStoreFactories } from '../support/store-factories.js';
+import { failStoreCalls } from '../support/store-faults.js';
 import { GREETER_PROTO_PATH, startGrpcApp, type GrpcApp } from '../support/grpc/grpc-app.js';
 import { keys } from './handshake-fixtures.js';
 
@@ -211,8 +212,9 @@ describe.each(stores)('MeshClient over gRPC against a Nest greeter, $name store'
     await connection.connect();
     const id = connection.sessionId as string;
 
-    jest.spyOn(store, 'get').mockRejectedValueOnce(new Error('connection refused'));
+    const restore = failStoreCalls(store, 'get', new Error('connection refused'));
     const unavailable = await connection.call('Greet', { name: 'x' }).catch((e: unknown) => e);
+    restore();
     expect(unavailable).toBeInstanceOf(MeshGrpcCallError);
     expect(unavailable).toMatchObject({
       reason: 'grpc',

@@ -8,6 +8,7 @@ import { sessionOfRequest } from '../../lib/guard/request-sessions.js';
 import { RateLimiter } from '../../lib/core/rate-limiter.js';
 import { SessionManager } from '../../lib/core/session-manager.js';
 import { MemorySessionStore } from '../../lib/stores/memory/memory-session.store.js';
+import { signRequest } from '../../lib/protocol/signing/request-signer.js';
 
 /** A context for one route, with a request that carries no session header. */
 function routeContext(controller: object, handler: object): ExecutionContext {
@@ -149,5 +150,78 @@ describe('SessionGuard: a check that needs no Promise', () => {
     expect(byStore).toBeInstanceOf(Promise);
     await expect(byStore).resolves.toBe(true);
     expect(validate).toHaveBeenCalledTimes(1);
+  });
+
+  describe('in signature mode', () => {
+    const signing = { ...options, requestSigning: true };
+
+    /** A context for a GET /orders signed with `key` for session `id`. */
+    function signedContext(
+      id: string,
+      key: Buffer,
+    ): { context: ExecutionContext; request: object } {
+      const headers = signRequest({
+        method: 'GET',
+        url: 'http://orders.internal/orders',
+        sessionId: id,
+        sessionKey: key,
+      });
+      const request = {
+        method: 'GET',
+        url: '/orders',
+        protocol: 'http',
+        headers: { host: 'orders.internal', ...headers },
+      };
+      const http = { getRequest: () => request, getResponse: () => ({ header() {} }) };
+      const context = {
+        getType: () => 'http',
+        getHandler: () => OpenController.prototype.closed,
+        getClass: () => OpenController,
+        switchToHttp: () => http,
+      } as unknown as ExecutionContext;
+      return { context, request };
+    }
+
+    it('answers true itself for a signed request on a store in this process', async () => {
+      const manager = new SessionManager(new MemorySessionStore());
+      const guard = new SessionGuard(manager, new Reflector(), signing);
+      const key = randomBytes(32);
+      const session = await manager.createSession('billing', key);
+      const { context, request } = signedContext(session.id, key);
+      expect(guard.canActivate(context)).toBe(true);
+      expect(sessionOfRequest(request)).toMatchObject({ id: session.id, serviceId: 'billing' });
+      // The same signed request again, as a new request: its nonce is spent.
+      const replay = guard.canActivate({
+        ...context,
+        switchToHttp: () => ({
+          getRequest: () => ({ ...request }),
+          getResponse: () => ({ header() {} }),
+        }),
+      } as ExecutionContext);
+      expect(replay).toBeInstanceOf(Promise);
+      await expect(replay).rejects.toThrow('Request nonce already used');
+    });
+
+    it('refuses a forged signature with a rejection, never a throw', async () => {
+      const manager = new SessionManager(new MemorySessionStore());
+      const guard = new SessionGuard(manager, new Reflector(), signing);
+      const session = await manager.createSession('billing', randomBytes(32));
+      const answer = guard.canActivate(signedContext(session.id, randomBytes(32)).context);
+      expect(answer).toBeInstanceOf(Promise);
+      await expect(answer).rejects.toThrow('Invalid request signature');
+    });
+
+    it('answers with a Promise when the store answers through its Promise only', async () => {
+      const manager = new SessionManager(new MemorySessionStore());
+      const key = randomBytes(32);
+      const session = await manager.createSession('billing', key);
+      jest.spyOn(manager, 'readSessionNow').mockReturnValue(undefined);
+      const read = jest.spyOn(manager, 'readSession');
+      const guard = new SessionGuard(manager, new Reflector(), signing);
+      const answer = guard.canActivate(signedContext(session.id, key).context);
+      expect(answer).toBeInstanceOf(Promise);
+      await expect(answer).resolves.toBe(true);
+      expect(read).toHaveBeenCalledTimes(1);
+    });
   });
 });

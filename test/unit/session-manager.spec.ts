@@ -6,6 +6,7 @@ import {
   MeshSession,
   MemorySessionStore,
   SessionManager,
+  SessionMessages,
   SessionValidationError,
   type SessionStore,
 } from '../../lib/index.js';
@@ -297,6 +298,63 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
       expect(await manager.getSession(revoked.id)).toBeUndefined();
       expect(audit.actions()).toContain('session_revoked');
       expect(manager.validateSessionNow(live.id)?.id).toBe(live.id);
+    });
+
+    it('readSessionNow and claimNonceAndTouchNow answer without a Promise only on a store in this process', async () => {
+      const session = await manager.createSession('svc', randomBytes(32));
+      const revoked = await manager.createSession('svc', randomBytes(32));
+      await manager.updateSessionMetadata(revoked.id, { revoked: true });
+      jest.setSystemTime(T0 + 60_000);
+      if (factory.name !== 'memory') {
+        // A remote store answers through readSession: nothing was read, claimed or refused.
+        expect(manager.readSessionNow(session.id)).toBeUndefined();
+        expect(manager.readSessionNow(revoked.id)).toBeUndefined();
+        expect(() => manager.claimNonceAndTouchNow(session.id, 'n'.repeat(16), 1_000)).toThrow(
+          new TypeError(SessionMessages.storeAnswersLater('claimNonceAndTouchNow')),
+        );
+        expect((await manager.getStats()).rejected).toBe(0);
+        return;
+      }
+      // Read, not slid.
+      expect(manager.readSessionNow(session.id)).toMatchObject({
+        id: session.id,
+        lastActivity: T0,
+      });
+      const refusals: [string, string, string][] = [
+        ['nope', 'invalid', 'Invalid session id'],
+        ['3b241101-e2bb-4255-8caf-4136c566a962', 'not_found', 'Session not found or expired'],
+        [revoked.id, 'revoked', 'Session has been revoked'],
+      ];
+      for (const [id, reason, message] of refusals) {
+        let error: unknown;
+        try {
+          manager.readSessionNow(id);
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(SessionValidationError);
+        expect(error).toMatchObject({ reason, message });
+      }
+      expect((await manager.getStats()).rejected).toBe(3);
+      expect(audit.actions()).toContain('session_revoked');
+      expect(await manager.getSession(revoked.id)).toBeUndefined();
+
+      const nonce = 'n'.repeat(16);
+      const claimed = manager.claimNonceAndTouchNow(session.id, nonce, 1_000);
+      expect(claimed).toMatchObject({
+        nonceFresh: true,
+        session: { id: session.id, lastActivity: T0 + 60_000 },
+      });
+      expect(manager.claimNonceAndTouchNow(session.id, nonce, 1_000)).toEqual({
+        session: undefined,
+        nonceFresh: false,
+      });
+      // The claim ends with its window.
+      jest.setSystemTime(T0 + 61_001);
+      expect(manager.claimNonceAndTouchNow(session.id, nonce, 1_000).nonceFresh).toBe(true);
+      expect(() =>
+        manager.claimNonceAndTouchNow('3b241101-e2bb-4255-8caf-4136c566a962', nonce, 1_000),
+      ).toThrow('Session not found or expired');
     });
 
     it.each([

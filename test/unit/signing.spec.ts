@@ -10,7 +10,7 @@ import {
   SessionManager,
   SessionMessages,
   SessionValidationError,
-  type SignatureVerificationError,
+  SignatureVerificationError,
   SigningMessages,
   signRequest,
   verifyContentDigest,
@@ -419,6 +419,68 @@ describe('RequestVerifier', () => {
     expect(verifier.maxClockSkew).toBe(60_000);
     expect(new RequestVerifier(manager).maxClockSkew).toBe(60_000);
     expect(new RequestVerifier(manager, { maxClockSkew: 5_000 }).maxClockSkew).toBe(5_000);
+  });
+
+  it('verifyNow gives the answers of verify without a Promise on a store in this process', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    const revoked = await manager.createSession('svc', key);
+    await manager.updateSessionMetadata(revoked.id, { revoked: true });
+    const claims = jest.spyOn(store, 'claimNonceAndTouchNow');
+    const now = Date.now() + 5;
+    const created = Math.floor(now / 1000);
+    const refusal = (headers: Record<string, string>): unknown => {
+      try {
+        return verifier.verifyNow(parts(headers), now);
+      } catch (error) {
+        return error;
+      }
+    };
+
+    const forged = signedGet(session.id, randomBytes(32), { created });
+    expect(refusal(forged)).toMatchObject({
+      constructor: SignatureVerificationError,
+      reason: 'signature_invalid',
+    });
+    expect(claims).not.toHaveBeenCalled();
+    expect(refusal(signedGet(randomUUID(), key, { created }))).toMatchObject({
+      constructor: SessionValidationError,
+      reason: 'not_found',
+    });
+    expect(refusal(signedGet(revoked.id, key, { created }))).toMatchObject({
+      constructor: SessionValidationError,
+      reason: 'revoked',
+    });
+    expect(await manager.getSession(revoked.id)).toBeUndefined();
+
+    const good = signedGet(session.id, key, { created, nonce: 'nonce-verified-now-1' });
+    const answer = verifier.verifyNow(parts(good), now);
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect(answer).toMatchObject({ id: session.id, lastActivity: now });
+    expect(claims).toHaveBeenCalledWith(
+      session.id,
+      'nonce-verified-now-1',
+      created * 1000 + 60_000 - now + 1_000,
+      now,
+      SESSION_TIMEOUT,
+      undefined,
+    );
+    expect(refusal(good)).toMatchObject({ reason: 'signature_replayed' });
+    // The nonce is spent for verify too: both ways share one store.
+    await expect(verifier.verify(parts(good), now)).rejects.toMatchObject({
+      reason: 'signature_replayed',
+    });
+  });
+
+  it('verifyNow returns the Promise of verify on a store that answers through Promises only', async () => {
+    const key = randomBytes(32);
+    const session = await manager.createSession('svc', key);
+    jest.spyOn(manager, 'readSessionNow').mockReturnValue(undefined);
+    const read = jest.spyOn(manager, 'readSession');
+    const answer = verifier.verifyNow(parts(signedGet(session.id, key)));
+    expect(answer).toBeInstanceOf(Promise);
+    await expect(answer).resolves.toMatchObject({ id: session.id });
+    expect(read).toHaveBeenCalledTimes(1);
   });
 
   it('checks the session before the clock: an unknown session with a stale created is "not found"', async () => {

@@ -149,17 +149,71 @@ export class RequestVerifier {
    * @throws whatever the store throws when it fails
    */
   async verify(request: SignedRequestParts, now: number = Date.now()): Promise<Session> {
+    return this.verifyParsed(request, this.parse(request), now);
+  }
+
+  /**
+   * {@link verify}, answered without a Promise when the store keeps its sessions in this
+   * process (`SessionManager.readSessionNow`, as on the memory store): the same steps, checks
+   * and refusals, with no Promise, microtask or store deadline. On any other store it returns
+   * `verify`'s Promise. `SessionGuard` calls it.
+   *
+   * @param request the request's method, target URI, headers and raw body
+   * @param now the request's time (ms)
+   * @returns the session the request is signed with, or a Promise of it
+   * @throws {SignatureVerificationError} as `verify` rejects, but synchronously
+   * @throws {SessionValidationError} as `verify` rejects, but synchronously
+   * @example
+   * ```ts
+   * const checked = verifier.verifyNow(parts);
+   * const session = checked instanceof Promise ? await checked : checked;
+   * ```
+   */
+  verifyNow(request: SignedRequestParts, now: number = Date.now()): Session | Promise<Session> {
     const parsed = this.parse(request);
+    const sessions = this.sessions;
+    // A test's partial fake of SessionManager may have readSession alone.
+    const session =
+      typeof sessions.readSessionNow === 'function'
+        ? sessions.readSessionNow(parsed.params.keyid, now)
+        : undefined;
+    if (session === undefined) return this.verifyParsed(request, parsed, now);
+    this.checkSigned(request, parsed, session, now);
+    const claimed = sessions.claimNonceAndTouchNow(
+      session.id,
+      parsed.params.nonce,
+      this.nonceTtl(parsed, now),
+      now,
+    );
+    return this.freshSession(claimed, session.serviceId);
+  }
+
+  /** Steps 2 to 6 once the headers are parsed, through the store's Promises. */
+  private async verifyParsed(
+    request: SignedRequestParts,
+    parsed: ParsedSignature,
+    now: number,
+  ): Promise<Session> {
     const cache = this.#cache;
     const known = cache?.find(parsed.params.keyid, now);
     if (known !== undefined) return this.verifyKnown(request, parsed, known, now);
     const session = await this.sessions.readSession(parsed.params.keyid, now);
-    this.checkFreshness(parsed, session.serviceId, now);
-    const digest = this.checkDigest(request, parsed, session.serviceId);
-    this.checkHmac(request, parsed, digest, session);
+    this.checkSigned(request, parsed, session, now);
     const claimed = await this.claimNonce(parsed, session, now);
     cache?.remember(claimed, now);
     return claimed;
+  }
+
+  /** Steps 3 to 5 with the session read: freshness, body digest and HMAC. */
+  private checkSigned(
+    request: SignedRequestParts,
+    parsed: ParsedSignature,
+    session: Session,
+    now: number,
+  ): void {
+    this.checkFreshness(parsed, session.serviceId, now);
+    const digest = this.checkDigest(request, parsed, session.serviceId);
+    this.checkHmac(request, parsed, digest, session);
   }
 
   /**
@@ -314,23 +368,30 @@ export class RequestVerifier {
     session: Pick<Session, 'id' | 'serviceId'>,
     now: number,
   ): Promise<Session> {
-    // The nonce must stay claimed for as long as `created` would still be accepted.
-    const ttl = Math.min(
-      Math.max(parsed.params.created * 1000 + this.maxClockSkew - now + 1_000, 1),
-      2 * this.maxClockSkew + 1_000,
-    );
     const claimed = await this.sessions.claimNonceAndTouch(
       session.id,
       parsed.params.nonce,
-      ttl,
+      this.nonceTtl(parsed, now),
       now,
     );
+    return this.freshSession(claimed, session.serviceId);
+  }
+
+  /** How long a nonce stays claimed: as long as its `created` would still be accepted. */
+  private nonceTtl(parsed: ParsedSignature, now: number): number {
+    return Math.min(
+      Math.max(parsed.params.created * 1000 + this.maxClockSkew - now + 1_000, 1),
+      2 * this.maxClockSkew + 1_000,
+    );
+  }
+
+  /** The slid session of a claim, or the refusal of a nonce already used. */
+  private freshSession(
+    claimed: { session: Session; nonceFresh: true } | { session: undefined; nonceFresh: false },
+    serviceId: string,
+  ): Session {
     if (!claimed.nonceFresh) {
-      throw this.reject(
-        'signature_replayed',
-        SigningMessages.signatureReplayed(),
-        session.serviceId,
-      );
+      throw this.reject('signature_replayed', SigningMessages.signatureReplayed(), serviceId);
     }
     return claimed.session;
   }

@@ -76,6 +76,10 @@ export class MemorySessionStore extends SessionStore {
   }
 
   async get(id: string, now: number): Promise<Session | undefined> {
+    return this.getNow(id, now);
+  }
+
+  override getNow(id: string, now: number): MeshSession | undefined {
     const session = this.ids.find(id);
     return session !== undefined && session.expiresAt > now ? session : undefined;
   }
@@ -133,6 +137,17 @@ export class MemorySessionStore extends SessionStore {
     idleTimeout: number,
     maxLifetime: number | undefined,
   ): Promise<{ session: Session | undefined; nonceFresh: boolean }> {
+    return this.claimNonceAndTouchNow(id, nonce, nonceTtl, now, idleTimeout, maxLifetime);
+  }
+
+  override claimNonceAndTouchNow(
+    id: string,
+    nonce: string,
+    nonceTtl: number,
+    now: number,
+    idleTimeout: number,
+    maxLifetime: number | undefined,
+  ): { session: MeshSession | undefined; nonceFresh: boolean } {
     // One synchronous step: nothing can run between the claim and the slide.
     if (!this.nonces.claim(id, nonce, nonceTtl, now)) {
       return { session: undefined, nonceFresh: false };
