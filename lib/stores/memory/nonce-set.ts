@@ -1,10 +1,89 @@
-/** How many ended claims a new claim prunes at most, so that a claim stays cheap. */
-const PRUNE_PER_CLAIM = 8;
+import { randomBytes } from 'node:crypto';
+
+/** The fewest claims a table holds (512 KB of slots). */
+const MIN_TABLE_CLAIMS = 1 << 14;
+/**
+ * The most claims one table holds (32 MB of slots): a busier store chains more tables instead
+ * of one larger.
+ */
+const MAX_TABLE_CLAIMS = 1 << 20;
+/** Each table after the first holds this many times the claims held when it is made. */
+const TABLE_GROWTH = 4;
+/** Int32 fields per slot: both hashes and the end (ms) in two halves, in one 16-byte slot. */
+const SLOT = 4;
+const TWO_TO_32 = 2 ** 32;
+
+/**
+ * One table of claims, filled up to half its slots and never shrunk or rehashed: it is dropped
+ * whole once every claim in it has ended. A claim is two 32-bit hashes of its scope and nonce,
+ * and the time it ends, side by side so that a probe reads one cache line; a slot whose end is
+ * 0 is empty.
+ */
+class ClaimTable {
+  readonly #slots: Int32Array;
+  readonly #mask: number;
+  /** How many claims it may still take. */
+  room: number;
+  /** When its last claim ends: the table can be dropped from then on. */
+  lastEnds = 0;
+
+  constructor(readonly capacity: number) {
+    this.#slots = new Int32Array(capacity * 2 * SLOT);
+    this.#mask = capacity * 2 - 1;
+    this.room = capacity;
+  }
+
+  /** The index of the slot holding the claim `(high, low)`, or -1 when it holds none. */
+  find(high: number, low: number): number {
+    const slots = this.#slots;
+    const mask = this.#mask;
+    for (let slot = low & mask; ; slot = (slot + 1) & mask) {
+      const at = slot * SLOT;
+      if (slots[at + 2] === 0 && slots[at + 3] === 0) return -1;
+      if (slots[at + 1] === low && slots[at] === high) return at;
+    }
+  }
+
+  /** When the claim at `at` (from {@link find}) ends. */
+  endOf(at: number): number {
+    const slots = this.#slots;
+    return (slots[at + 2] >>> 0) * TWO_TO_32 + (slots[at + 3] >>> 0);
+  }
+
+  /** Claims `(high, low)` until `ends`: a new slot, or its slot here when it has one. */
+  set(high: number, low: number, ends: number): void {
+    const slots = this.#slots;
+    let at = this.find(high, low);
+    if (at === -1) {
+      const mask = this.#mask;
+      let slot = low & mask;
+      while (slots[slot * SLOT + 2] !== 0 || slots[slot * SLOT + 3] !== 0) {
+        slot = (slot + 1) & mask;
+      }
+      at = slot * SLOT;
+      slots[at] = high;
+      slots[at + 1] = low;
+      this.room--;
+    }
+    slots[at + 2] = Math.floor(ends / TWO_TO_32);
+    slots[at + 3] = ends % TWO_TO_32;
+    if (ends > this.lastEnds) this.lastEnds = ends;
+  }
+}
 
 /**
  * The nonces a memory store has seen, each claimed for a window: a claimed nonce is refused
- * until its window ends. Claims sit in one Map in claim order, so that pruning the ended ones
- * stops at the first live one.
+ * until its window ends.
+ *
+ * A claim is kept as a 64-bit hash of its scope and nonce (two 32-bit hashes, seeded at random
+ * per set) in typed-array tables, not as a string in a `Map`: a busy store holds a million
+ * claims, and as strings they cost about 250 bytes each, a `Map` that rehashes them all at once
+ * as it grows (a 200 ms pause at a million), and garbage-collector work on every claim. Here a
+ * claim costs 32 bytes, and no step copies the claims. Tables fill in turn and are dropped whole
+ * once their last claim ends; a lookup reads each live table (two or three at a steady rate).
+ *
+ * Two different nonces of a scope share a hash with a chance of about 2^-64 per claim held:
+ * the newer one is then refused as a replay. A replayed nonce is always refused.
  *
  * @example
  * ```ts
@@ -13,13 +92,26 @@ const PRUNE_PER_CLAIM = 8;
  * ```
  */
 export class NonceSet {
-  /** Claimed nonces and when each claim ends, in claim order. */
-  private readonly claims = new Map<string, number>();
-  /**
-   * When the first claim in order ends: pruning stops at the first live claim, so until then
-   * it would remove nothing, and a claim skips it without walking the map.
-   */
-  private firstEnds = Infinity;
+  /** The tables, oldest first; claims go into the last one. */
+  readonly #tables: ClaimTable[] = [];
+  readonly #seedHigh: number;
+  readonly #seedLow: number;
+  /** The hashes of the last {@link hash} call: two numbers, without an allocation. */
+  #high = 0;
+  #low = 0;
+
+  constructor() {
+    const seeds = randomBytes(8);
+    this.#seedHigh = seeds.readInt32LE(0);
+    this.#seedLow = seeds.readInt32LE(4);
+  }
+
+  /** How many claims the set holds, ended ones included until their table is dropped. */
+  get size(): number {
+    let size = 0;
+    for (const table of this.#tables) size += table.capacity - table.room;
+    return size;
+  }
 
   /**
    * Claims a nonce within a scope, unless it is claimed already.
@@ -31,37 +123,78 @@ export class NonceSet {
    * @returns whether the nonce was free (and is now claimed)
    */
   claim(scope: string, nonce: string, ttl: number, now: number): boolean {
-    const key = `${scope}\u0000${nonce}`;
-    const until = this.claims.get(key);
-    if (until !== undefined) {
-      if (until > now) return false;
-      // Re-inserted, so that the map stays ordered by claim time for pruning.
-      this.claims.delete(key);
-      // The first claim may have been this one: the hint must not skip a due prune.
-      this.firstEnds = -Infinity;
+    this.prune(now);
+    // A claim that ends at once holds nothing (and an end of 0 marks an empty slot).
+    if (!(ttl > 0)) return true;
+    this.hash(scope, nonce);
+    const high = this.#high;
+    const low = this.#low;
+    const tables = this.#tables;
+    for (let i = tables.length - 1; i >= 0; i--) {
+      const slot = tables[i].find(high, low);
+      if (slot !== -1 && tables[i].endOf(slot) > now) return false;
     }
-    this.claims.set(key, now + ttl);
-    if (this.claims.size === 1) this.firstEnds = now + ttl;
-    if (now >= this.firstEnds) this.prune(now, PRUNE_PER_CLAIM);
+    this.tableWithRoom().set(high, low, now + ttl);
     return true;
   }
 
   /**
-   * Forgets claims that ended by `now`, oldest first.
+   * Drops the tables whose claims have all ended by `now`, oldest first.
    *
    * @param now the current time (ms)
-   * @param limit how many ended claims to forget at most
-   * @default limit Infinity
    */
-  prune(now: number, limit = Infinity): void {
-    let seen = 0;
-    this.firstEnds = Infinity;
-    for (const [key, until] of this.claims) {
-      if (until > now || seen++ >= limit) {
-        this.firstEnds = until;
-        break;
-      }
-      this.claims.delete(key);
-    }
+  prune(now: number): void {
+    const tables = this.#tables;
+    let ended = 0;
+    while (ended < tables.length && tables[ended].lastEnds <= now) ended++;
+    if (ended > 0) tables.splice(0, ended);
   }
+
+  /** The table new claims go into: the last one, or a new one once it is full. */
+  private tableWithRoom(): ClaimTable {
+    const tables = this.#tables;
+    const last = tables[tables.length - 1];
+    if (last !== undefined && last.room > 0) return last;
+    // Sized for the claims held now: at a steady rate, a table then lasts about one window,
+    // and a rising rate reaches the largest tables in a few steps.
+    let capacity = MIN_TABLE_CLAIMS;
+    const wanted = this.size * TABLE_GROWTH;
+    while (capacity < wanted && capacity < MAX_TABLE_CLAIMS) capacity *= 2;
+    const table = new ClaimTable(capacity);
+    tables.push(table);
+    return table;
+  }
+
+  /**
+   * Two 32-bit hashes of `scope` and `nonce` (FNV-1a and a multiply-xorshift, each seeded, each
+   * finished with MurmurHash3's mix), into `#high` and `#low`. The scope's length goes in
+   * between, so that no other split of the same characters gives the same input.
+   */
+  private hash(scope: string, nonce: string): void {
+    let a = this.#seedHigh;
+    let b = this.#seedLow;
+    for (let i = 0; i < scope.length; i++) {
+      const c = scope.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 13;
+    }
+    a = Math.imul(a ^ scope.length, 0x01000193);
+    b = Math.imul(b ^ scope.length, 0x5bd1e995);
+    for (let i = 0; i < nonce.length; i++) {
+      const c = nonce.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
+      b ^= b >>> 13;
+    }
+    this.#high = mix(a ^ nonce.length);
+    this.#low = mix(b);
+  }
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit reaches every output bit. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
