@@ -151,18 +151,39 @@ function readParameters(
   names: readonly string[],
   values: readonly unknown[],
 ): Partial<SignatureParameters> {
-  const read: { -readonly [K in keyof SignatureParameters]?: SignatureParameters[K] } = {};
+  // Plain locals rather than stores to an object by a computed name: this runs on every signed
+  // request.
+  let created: number | undefined;
+  let expires: number | undefined;
+  let nonce: string | undefined;
+  let keyid: string | undefined;
+  let alg: string | undefined;
+  let tag: string | undefined;
   for (let i = 0; i < names.length; i++) {
-    const name = names[i];
-    if (name === 'created' || name === 'expires') {
-      read[name] = integer(values[i]);
-    } else if (name === 'nonce' || name === 'keyid' || name === 'alg' || name === 'tag') {
-      read[name] = string(values[i]);
-    } else {
-      throw malformed();
+    switch (names[i]) {
+      case 'created':
+        created = integer(values[i]);
+        break;
+      case 'expires':
+        expires = integer(values[i]);
+        break;
+      case 'nonce':
+        nonce = string(values[i]);
+        break;
+      case 'keyid':
+        keyid = string(values[i]);
+        break;
+      case 'alg':
+        alg = string(values[i]);
+        break;
+      case 'tag':
+        tag = string(values[i]);
+        break;
+      default:
+        throw malformed();
     }
   }
-  return read;
+  return { created, expires, nonce, keyid, alg, tag };
 }
 
 function isBounded(
