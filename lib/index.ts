@@ -122,11 +122,9 @@ export {
 export { HandshakeEndpointMessages } from './handshake/handshake-endpoint.messages.js';
 
 // Signed requests
-export {
-  RequestVerifier,
-  type RequestVerifierOptions,
-  type SignedRequestParts,
-} from './protocol/signing/request-verifier.js';
+export { RequestVerifier } from './protocol/signing/request-verifier.js';
+export type { RequestVerifierOptions } from './protocol/signing/request-verifier.options.js';
+export type { SignedRequestParts } from './protocol/signing/signed-request-parts.js';
 export {
   signRequest,
   type SignRequestInput,

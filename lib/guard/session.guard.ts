@@ -26,7 +26,8 @@ import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
 import { SessionValidationError } from '../core/session-validation.error.js';
 import type { Session } from '../core/session.interface.js';
-import { RequestVerifier, type SignedRequestParts } from '../protocol/signing/request-verifier.js';
+import { RequestVerifier } from '../protocol/signing/request-verifier.js';
+import type { SignedRequestParts } from '../protocol/signing/signed-request-parts.js';
 import { SignatureVerificationError } from '../protocol/signing/signature-verification.error.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import {

@@ -1,5 +1,5 @@
 import { CALL_SIGNATURE_METADATA } from '../protocol/signing/call-signature-entry.js';
-import type { SignedRequestParts } from '../protocol/signing/request-verifier.js';
+import type { SignedRequestParts } from '../protocol/signing/signed-request-parts.js';
 import { GRPC_SIGNING_PROFILE } from '../protocol/signing/signing-profile.js';
 import { messageBytesOf } from '../protocol/grpc/message-bytes.js';
 import { SigningMessages } from '../protocol/signing/signing.messages.js';

@@ -11,79 +11,16 @@ import {
   SignatureVerificationError,
   type SignatureRejectionReason,
 } from './signature-verification.error.js';
-import {
-  DIGEST_COMPONENT,
-  HMAC_SHA256_BYTES,
-  SIGNATURE_HEADER_LIMITS,
-} from './signing.constants.js';
+import { DIGEST_COMPONENT, HMAC_SHA256_BYTES } from './signing.constants.js';
 import { SigningMessages } from './signing.messages.js';
-import { HTTP_SIGNING_PROFILE, type SigningProfile } from './signing-profile.js';
+import { HTTP_SIGNING_PROFILE } from './signing-profile.js';
+import type { RequestVerifierOptions } from './request-verifier.options.js';
+import {
+  contentDigestHeader,
+  coveredValue,
+  type SignedRequestParts,
+} from './signed-request-parts.js';
 import { VerifiedSessionCache, type VerifiedSession } from './verified-session-cache.js';
-
-/**
- * What the verifier needs from an HTTP request, whatever the platform, or from a gRPC call
- * (with `profile: GRPC_SIGNING_PROFILE`, the method path in `path`, the metadata in `headers`
- * and the request message's bytes in `rawBody`).
- */
-export interface SignedRequestParts {
-  /** The request method, as received (`POST` for a gRPC call). */
-  method: string;
-  /** The rebuilt `@target-uri`, or `undefined` when the request has no host. */
-  targetUri: string | undefined;
-  /** The request headers, with lower-case names. */
-  headers: Readonly<Record<string, string | string[] | undefined>>;
-  /** The exact body bytes, when the platform kept them (`rawBody: true`). */
-  rawBody: Buffer | undefined;
-  /** Whether the request has a body (`Content-Length` above 0, chunked, or raw bytes kept). */
-  hasBody: boolean;
-  /** The `@path` value: a gRPC call's full method path. */
-  path?: string;
-  /**
-   * A gRPC call's `x-mesh-signature` entry, when it carries one: the signature in one entry,
-   * whose `content-digest` the verifier computes from `rawBody` rather than reads. The
-   * RFC 9421 entries must then be absent from `headers`.
-   */
-  callSignature?: string;
-  /**
-   * What the signature must cover.
-   *
-   * @default HTTP_SIGNING_PROFILE
-   */
-  profile?: SigningProfile;
-}
-
-/**
- * Settings of a {@link RequestVerifier}.
- *
- * @example
- * ```ts
- * new RequestVerifier(sessions, { maxClockSkew: 30_000, warn: (m) => logger.error(m) });
- * ```
- */
-export interface RequestVerifierOptions {
-  /**
-   * How far a request's `created` may be from this server's clock (ms).
-   *
-   * @default DEFAULT_MAX_CLOCK_SKEW
-   */
-  maxClockSkew?: number;
-  /**
-   * Told, once, that a body could not be verified because its raw bytes are missing: that is a
-   * setup problem of the app, not a caller's, so it goes to the operator rather than the 401.
-   *
-   * @default console.error
-   */
-  warn?: (message: string) => void;
-  /**
-   * How many verified sessions to keep the key of, so that a request of a session seen lately
-   * takes one store call (claim the nonce and slide) instead of two (read, then claim). Worth it
-   * on a remote store, where each call is a round trip; `0` turns it off. An ended or revoked
-   * session is still refused on its next request, by that one call.
-   *
-   * @default 0
-   */
-  sessionCache?: number;
-}
 
 const EMPTY = Buffer.alloc(0);
 
@@ -294,7 +231,7 @@ export class RequestVerifier {
   ): string | undefined {
     if (!parsed.components.includes(DIGEST_COMPONENT)) return undefined;
     const derived = request.callSignature !== undefined;
-    const digest = derived ? '' : singleHeader(request.headers[DIGEST_COMPONENT]);
+    const digest = derived ? '' : contentDigestHeader(request);
     if (digest === undefined) {
       throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
     }
@@ -346,7 +283,7 @@ export class RequestVerifier {
   ): void {
     const base = buildSignatureBase(
       parsed.components,
-      (component) => componentValue(request, component, digest),
+      (component) => coveredValue(request, component, digest),
       parsed.signatureParams,
     );
     if (base === undefined) {
@@ -405,28 +342,4 @@ export class RequestVerifier {
     this.sessions.recordRejection('error', reason, serviceId);
     return new SignatureVerificationError(reason, message);
   }
-}
-
-/** The value of a covered component: the parser has already refused any unknown name. */
-function componentValue(
-  request: SignedRequestParts,
-  component: string,
-  digest: string | undefined,
-): string | undefined {
-  switch (component) {
-    case '@method':
-      return request.method;
-    case '@target-uri':
-      return request.targetUri;
-    case '@path':
-      return request.path;
-    default:
-      return digest;
-  }
-}
-
-function singleHeader(value: string | string[] | undefined): string | undefined {
-  return typeof value === 'string' && value.length <= SIGNATURE_HEADER_LIMITS['content-digest']
-    ? value
-    : undefined;
 }
