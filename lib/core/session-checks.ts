@@ -4,7 +4,11 @@ import { isSessionId } from './session-id.js';
 import type { Session } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import type { SessionStore } from './session-store.js';
-import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemetry.js';
+import {
+  NOOP_SESSION_TELEMETRY,
+  type SessionTelemetry,
+  type StoreOperation,
+} from './session-telemetry.js';
 import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
 
 /**
@@ -108,22 +112,29 @@ export class SessionChecks {
    * @throws whatever the store throws when it fails
    */
   slideNow(id: string, now: number): Session | undefined {
+    const { store, policy } = this;
+    const touched = this.reportedNow('touch', () =>
+      store.touchNow?.(id, now, policy.sessionTimeout, policy.maxSessionLifetime),
+    );
+    return this.unlessExpired(touched, now);
+  }
+
+  /**
+   * A store call answered in this process, reported to the telemetry as an awaited one is: its
+   * duration, and its error when it throws.
+   */
+  private reportedNow<T>(operation: StoreOperation, call: () => T): T {
     const t = this.telemetry;
-    const mark = t.startStoreCall('touch');
-    let touched: Session | undefined;
+    const mark = t.startStoreCall(operation);
+    let result: T;
     try {
-      touched = this.store.touchNow?.(
-        id,
-        now,
-        this.policy.sessionTimeout,
-        this.policy.maxSessionLifetime,
-      );
+      result = call();
     } catch (error) {
-      t.storeCallFailed('touch', mark, error);
+      t.storeCallFailed(operation, mark, error);
       throw error;
     }
-    t.storeCallSucceeded('touch', mark);
-    return this.unlessExpired(touched, now);
+    t.storeCallSucceeded(operation, mark);
+    return result;
   }
 
   /** Refuses a missing id, or one that is not a UUID, before any store call. */
@@ -177,17 +188,7 @@ export class SessionChecks {
     const store = this.store;
     if (store.getNow === undefined || store.claimNonceAndTouchNow === undefined) return undefined;
     if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
-    const t = this.telemetry;
-    const mark = t.startStoreCall('get');
-    let session: Session | undefined;
-    try {
-      session = store.getNow(id, now);
-    } catch (error) {
-      t.storeCallFailed('get', mark, error);
-      throw error;
-    }
-    t.storeCallSucceeded('get', mark);
-    return this.refuseRevokedNow(session);
+    return this.refuseRevokedNow(this.reportedNow('get', () => store.getNow?.(id, now)));
   }
 
   /**
@@ -255,23 +256,10 @@ export class SessionChecks {
     if (store.claimNonceAndTouchNow === undefined) {
       throw new TypeError(SessionMessages.storeAnswersLater('claimNonceAndTouchNow'));
     }
-    const t = this.telemetry;
-    const mark = t.startStoreCall('claim_nonce_and_touch');
-    let claimed: ReturnType<NonNullable<SessionStore['claimNonceAndTouchNow']>>;
-    try {
-      claimed = store.claimNonceAndTouchNow(
-        id,
-        nonce,
-        ttl,
-        now,
-        this.policy.sessionTimeout,
-        this.policy.maxSessionLifetime,
-      );
-    } catch (error) {
-      t.storeCallFailed('claim_nonce_and_touch', mark, error);
-      throw error;
-    }
-    t.storeCallSucceeded('claim_nonce_and_touch', mark);
+    const { sessionTimeout, maxSessionLifetime } = this.policy;
+    const claimed = this.reportedNow('claim_nonce_and_touch', () =>
+      store.claimNonceAndTouchNow!(id, nonce, ttl, now, sessionTimeout, maxSessionLifetime),
+    );
     if (!claimed.nonceFresh) return { session: undefined, nonceFresh: false };
     return {
       session: this.refuseRevokedNow(this.unlessEnded(claimed.session, id, now)),

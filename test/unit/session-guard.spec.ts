@@ -90,9 +90,8 @@ describe('SessionGuard: a check that needs no Promise', () => {
     storeTimeout: 2_000,
   };
 
-  /** A context for a guarded route, whose request carries `id` in the session header. */
-  function withSessionId(id: string): { context: ExecutionContext; request: object } {
-    const request = { headers: { 'x-mesh-session-id': id } };
+  /** A context for a guarded route, with `request`. */
+  function guardedContext<R extends object>(request: R): { context: ExecutionContext; request: R } {
     const http = { getRequest: () => request, getResponse: () => ({ header() {} }) };
     const context = {
       getType: () => 'http',
@@ -101,6 +100,11 @@ describe('SessionGuard: a check that needs no Promise', () => {
       switchToHttp: () => http,
     } as unknown as ExecutionContext;
     return { context, request };
+  }
+
+  /** A context for a guarded route, whose request carries `id` in the session header. */
+  function withSessionId(id: string): { context: ExecutionContext; request: object } {
+    return guardedContext({ headers: { 'x-mesh-session-id': id } });
   }
 
   it('answers true itself for a live session on a store in this process', async () => {
@@ -166,20 +170,12 @@ describe('SessionGuard: a check that needs no Promise', () => {
         sessionId: id,
         sessionKey: key,
       });
-      const request = {
+      return guardedContext({
         method: 'GET',
         url: '/orders',
         protocol: 'http',
         headers: { host: 'orders.internal', ...headers },
-      };
-      const http = { getRequest: () => request, getResponse: () => ({ header() {} }) };
-      const context = {
-        getType: () => 'http',
-        getHandler: () => OpenController.prototype.closed,
-        getClass: () => OpenController,
-        switchToHttp: () => http,
-      } as unknown as ExecutionContext;
-      return { context, request };
+      });
     }
 
     it('answers true itself for a signed request on a store in this process', async () => {
@@ -191,13 +187,7 @@ describe('SessionGuard: a check that needs no Promise', () => {
       expect(guard.canActivate(context)).toBe(true);
       expect(sessionOfRequest(request)).toMatchObject({ id: session.id, serviceId: 'billing' });
       // The same signed request again, as a new request: its nonce is spent.
-      const replay = guard.canActivate({
-        ...context,
-        switchToHttp: () => ({
-          getRequest: () => ({ ...request }),
-          getResponse: () => ({ header() {} }),
-        }),
-      } as ExecutionContext);
+      const replay = guard.canActivate(guardedContext({ ...request }).context);
       expect(replay).toBeInstanceOf(Promise);
       await expect(replay).rejects.toThrow('Request nonce already used');
     });
