@@ -380,6 +380,11 @@ export class SessionManager {
    * @throws {SessionValidationError} 'not_found' or 'revoked'
    * @throws {TypeError} when the store answers through a Promise only (`readSessionNow`
    *   gave `undefined`)
+   * @example
+   * ```ts
+   * const { nonceFresh } = manager.claimNonceAndTouchNow(session.id, nonce, 121_000);
+   * if (!nonceFresh) throw new Error('replayed');
+   * ```
    */
   claimNonceAndTouchNow(
     id: string,

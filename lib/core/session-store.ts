@@ -125,6 +125,19 @@ export abstract class SessionStore {
    * @param id session id, already checked to be a UUID
    * @param now the current time (ms)
    * @returns what `get` would resolve to
+   * @example
+   * ```ts
+   * class MapStore extends SessionStore {
+   *   getNow(id: string, now: number) {
+   *     const session = this.sessions.get(id);
+   *     return session !== undefined && session.expiresAt > now ? session : undefined;
+   *   }
+   *   async get(id: string, now: number) {
+   *     return this.getNow(id, now);
+   *   }
+   *   // ...
+   * }
+   * ```
    */
   getNow?(id: string, now: number): Session | undefined;
 
@@ -256,6 +269,15 @@ export abstract class SessionStore {
    * @param idleTimeout sliding idle timeout (ms)
    * @param maxLifetime absolute lifetime cap (ms), or `undefined` for none
    * @returns what `claimNonceAndTouch` would resolve to
+   * @example
+   * ```ts
+   * claimNonceAndTouchNow(id, nonce, nonceTtl, now, idleTimeout, maxLifetime) {
+   *   if (!this.nonces.claim(id, nonce, nonceTtl, now)) {
+   *     return { session: undefined, nonceFresh: false };
+   *   }
+   *   return { session: this.touchNow(id, now, idleTimeout, maxLifetime), nonceFresh: true };
+   * }
+   * ```
    */
   claimNonceAndTouchNow?(
     id: string,
