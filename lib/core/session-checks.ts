@@ -230,7 +230,7 @@ export class SessionChecks {
     t.storeCallSucceeded('claim_nonce_and_touch', mark);
     const { session, nonceFresh } = claimed;
     if (!nonceFresh) return { session: undefined, nonceFresh };
-    return { session: await this.refuseRevoked(this.unlessEnded(session, id, now)), nonceFresh };
+    return { session: await this.refuseRevoked(this.unlessEnded(session, now)), nonceFresh };
   }
 
   /**
@@ -262,15 +262,14 @@ export class SessionChecks {
     );
     if (!claimed.nonceFresh) return { session: undefined, nonceFresh: false };
     return {
-      session: this.refuseRevokedNow(this.unlessEnded(claimed.session, id, now)),
+      session: this.refuseRevokedNow(this.unlessEnded(claimed.session, now)),
       nonceFresh: true,
     };
   }
 
   /** A claim's session, refused ('not_found') when it ended since it was read. */
-  private unlessEnded(session: Session | undefined, id: string, now: number): Session | undefined {
-    if (session !== undefined && session.expiresAt <= now) {
-      this.events.sessionExpired(session.serviceId, id);
+  private unlessEnded(session: Session | undefined, now: number): Session | undefined {
+    if (session !== undefined && this.unlessExpired(session, now) === undefined) {
       throw this.reject('not_found', SessionMessages.sessionNotFound());
     }
     return session;

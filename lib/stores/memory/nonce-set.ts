@@ -33,34 +33,35 @@ class ClaimTable {
     this.room = capacity;
   }
 
-  /** The index of the slot holding the claim `(high, low)`, or -1 when it holds none. */
-  find(high: number, low: number): number {
+  /**
+   * Where the claim `(high, low)` is: the index of its slot when the table holds it, otherwise
+   * `-1 - index` of the empty slot where it would go (the end of the same probe).
+   */
+  probe(high: number, low: number): number {
     const slots = this.#slots;
     const mask = this.#mask;
     for (let slot = low & mask; ; slot = (slot + 1) & mask) {
       const at = slot * SLOT;
-      if (slots[at + 2] === 0 && slots[at + 3] === 0) return -1;
+      if (slots[at + 2] === 0 && slots[at + 3] === 0) return -1 - at;
       if (slots[at + 1] === low && slots[at] === high) return at;
     }
   }
 
-  /** When the claim at `at` (from {@link find}) ends. */
+  /** When the claim held at `at` (a non-negative {@link probe}) ends. */
   endOf(at: number): number {
     const slots = this.#slots;
     return (slots[at + 2] >>> 0) * TWO_TO_32 + (slots[at + 3] >>> 0);
   }
 
-  /** Claims `(high, low)` until `ends`: a new slot, or its slot here when it has one. */
-  set(high: number, low: number, ends: number): void {
+  /**
+   * Claims `(high, low)` until `ends`, where {@link probe} found it: in its slot when the table
+   * holds it, in the empty slot it gave otherwise (the table must have room).
+   */
+  put(probe: number, high: number, low: number, ends: number): void {
     const slots = this.#slots;
-    let at = this.find(high, low);
-    if (at === -1) {
-      const mask = this.#mask;
-      let slot = low & mask;
-      while (slots[slot * SLOT + 2] !== 0 || slots[slot * SLOT + 3] !== 0) {
-        slot = (slot + 1) & mask;
-      }
-      at = slot * SLOT;
+    let at = probe;
+    if (probe < 0) {
+      at = -1 - probe;
       slots[at] = high;
       slots[at + 1] = low;
       this.room--;
@@ -130,11 +131,21 @@ export class NonceSet {
     const high = this.#high;
     const low = this.#low;
     const tables = this.#tables;
-    for (let i = tables.length - 1; i >= 0; i--) {
-      const slot = tables[i].find(high, low);
-      if (slot !== -1 && tables[i].endOf(slot) > now) return false;
+    const lastIndex = tables.length - 1;
+    // The newest table's probe is kept: a new claim goes where it ended, with no second probe.
+    let lastProbe = -1;
+    for (let i = lastIndex; i >= 0; i--) {
+      const probe = tables[i].probe(high, low);
+      if (probe >= 0 && tables[i].endOf(probe) > now) return false;
+      if (i === lastIndex) lastProbe = probe;
     }
-    this.tableWithRoom().set(high, low, now + ttl);
+    const last = tables[lastIndex];
+    if (last !== undefined && (lastProbe >= 0 || last.room > 0)) {
+      last.put(lastProbe, high, low, now + ttl);
+    } else {
+      const table = this.addTable();
+      table.put(table.probe(high, low), high, low, now + ttl);
+    }
     return true;
   }
 
@@ -150,45 +161,44 @@ export class NonceSet {
     if (ended > 0) tables.splice(0, ended);
   }
 
-  /** The table new claims go into: the last one, or a new one once it is full. */
-  private tableWithRoom(): ClaimTable {
-    const tables = this.#tables;
-    const last = tables[tables.length - 1];
-    if (last !== undefined && last.room > 0) return last;
+  /** A new table for the claims to come, once the last one is full. */
+  private addTable(): ClaimTable {
     // Sized for the claims held now: at a steady rate, a table then lasts about one window,
     // and a rising rate reaches the largest tables in a few steps.
     let capacity = MIN_TABLE_CLAIMS;
     const wanted = this.size * TABLE_GROWTH;
     while (capacity < wanted && capacity < MAX_TABLE_CLAIMS) capacity *= 2;
     const table = new ClaimTable(capacity);
-    tables.push(table);
+    this.#tables.push(table);
     return table;
   }
 
   /**
    * Two 32-bit hashes of `scope` and `nonce` (FNV-1a and a multiply-xorshift, each seeded, each
-   * finished with MurmurHash3's mix), into `#high` and `#low`. The scope's length goes in
-   * between, so that no other split of the same characters gives the same input.
+   * finished with MurmurHash3's mix), into `#high` and `#low`. Each string's length follows its
+   * characters, so that no other split of the same characters gives the same input.
    */
   private hash(scope: string, nonce: string): void {
-    let a = this.#seedHigh;
-    let b = this.#seedLow;
-    for (let i = 0; i < scope.length; i++) {
-      const c = scope.charCodeAt(i);
+    this.#high = this.#seedHigh;
+    this.#low = this.#seedLow;
+    this.absorb(scope);
+    this.absorb(nonce);
+    this.#high = mix(this.#high);
+    this.#low = mix(this.#low);
+  }
+
+  /** Folds `text`'s characters, then its length, into `#high` and `#low`. */
+  private absorb(text: string): void {
+    let a = this.#high;
+    let b = this.#low;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
       a = Math.imul(a ^ c, 0x01000193);
       b = Math.imul(b ^ c, 0x5bd1e995);
       b ^= b >>> 13;
     }
-    a = Math.imul(a ^ scope.length, 0x01000193);
-    b = Math.imul(b ^ scope.length, 0x5bd1e995);
-    for (let i = 0; i < nonce.length; i++) {
-      const c = nonce.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
-      b ^= b >>> 13;
-    }
-    this.#high = mix(a ^ nonce.length);
-    this.#low = mix(b);
+    this.#high = Math.imul(a ^ text.length, 0x01000193);
+    this.#low = Math.imul(b ^ text.length, 0x5bd1e995);
   }
 }
 
