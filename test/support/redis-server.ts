@@ -272,14 +272,27 @@ export class RedisServer {
   }
 }
 
-/** Runs redis-cli with these arguments and returns its output. */
+/**
+ * Runs redis-cli with these arguments and returns its output. A failure names what redis-cli
+ * printed, or that it ran out of time.
+ */
 export async function redisCli(...args: string[]): Promise<string> {
+  return redisCliWithin(15_000, args);
+}
+
+async function redisCliWithin(timeout: number, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('redis-cli', args, { timeout: 15_000 });
+    const { stdout } = await run('redis-cli', args, { timeout });
     return stdout;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw redisMissingError('redis-cli');
-    throw error;
+    const failed = error as Error & { killed?: boolean; stdout?: string; stderr?: string };
+    const said = `${failed.stdout ?? ''}${failed.stderr ?? ''}`.trim();
+    throw new Error(
+      `redis-cli ${args.join(' ')}: ${failed.killed === true ? `no answer within ${timeout} ms` : 'failed'}` +
+        (said === '' ? '' : `: ${said.slice(-2_000)}`),
+      { cause: error },
+    );
   }
 }
 
@@ -300,14 +313,15 @@ export class RedisCluster {
     const nodes: RedisServer[] = [];
     try {
       for (let i = 0; i < masters; i++) nodes.push(await RedisServer.start({ cluster: true }));
-      await redisCli(
+      // Joining waits for the nodes to agree, which takes longer on a loaded machine.
+      await redisCliWithin(60_000, [
         '--cluster',
         'create',
         ...nodes.map((node) => `127.0.0.1:${node.port}`),
         '--cluster-replicas',
         '0',
         '--cluster-yes',
-      );
+      ]);
       const deadline = realNow() + 20_000;
       for (const node of nodes) {
         while (!(await node.cli('cluster', 'info')).includes('cluster_state:ok')) {
