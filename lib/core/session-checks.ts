@@ -1,6 +1,6 @@
 import type { ResolvedSessionPolicy } from './session-policy.js';
-import type { SessionEvents } from './session-events.js';
 import { isSessionId } from './session-id.js';
+import type { SessionRefusals } from './session-refusals.js';
 import type { Session } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import type { SessionStore } from './session-store.js';
@@ -9,18 +9,17 @@ import {
   type SessionTelemetry,
   type StoreOperation,
 } from './session-telemetry.js';
-import { SessionValidationError, type SessionRejectionReason } from './session-validation.error.js';
 
 /**
  * The checks a guarded request runs against the store, for `SessionManager`: in session-id mode
  * one atomic get-and-touch, in signature mode a read before the signature is verified and a
  * nonce claim with the slide after it. Every refusal is counted and audited through
- * {@link SessionEvents}; a revoked session is removed on sight. Each store call is reported to
+ * {@link SessionRefusals}; a revoked session is removed on sight. Each store call is reported to
  * the telemetry (its duration, and its error when it fails).
  *
  * @example
  * ```ts
- * const checks = new SessionChecks(store, policy, events);
+ * const checks = new SessionChecks(store, policy, new SessionRefusals(store, events));
  * const session = await checks.validateSession(idFromHeader);
  * ```
  */
@@ -28,13 +27,13 @@ export class SessionChecks {
   /**
    * @param store where sessions live
    * @param policy idle timeout and absolute lifetime
-   * @param events counts and audits what happens
+   * @param refusals refuses, counts and audits
    * @param telemetry times the store calls
    */
   constructor(
     private readonly store: SessionStore,
     private readonly policy: ResolvedSessionPolicy,
-    private readonly events: SessionEvents,
+    private readonly refusals: SessionRefusals,
     private readonly telemetry: SessionTelemetry = NOOP_SESSION_TELEMETRY,
   ) {}
 
@@ -48,7 +47,7 @@ export class SessionChecks {
    * @throws whatever the store throws when it fails
    */
   async validateSession(id: string | undefined): Promise<Session> {
-    this.checkId(id);
+    this.refusals.checkId(id);
     // The slide inline rather than through `slide`: one Promise less on every guarded request.
     const now = Date.now();
     // Reported around the await, not through endStoreCall: no promise added to the request.
@@ -67,11 +66,13 @@ export class SessionChecks {
       throw error;
     }
     t.storeCallSucceeded('touch', mark);
-    const session = this.unlessExpired(touched, now);
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
+    const session = this.refusals.unlessExpired(touched, now);
+    if (session === undefined) {
+      throw this.refusals.reject('not_found', SessionMessages.sessionNotFound());
+    }
     if (session.metadata?.revoked === true) {
-      await this.remove(id, 'session_revoked');
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
+      await this.refusals.remove(id, 'session_revoked');
+      throw this.refusals.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
     }
     return session;
   }
@@ -88,15 +89,17 @@ export class SessionChecks {
    */
   validateSessionNow(id: string | undefined): Session | undefined {
     if (this.store.touchNow === undefined) return undefined;
-    this.checkId(id);
+    this.refusals.checkId(id);
     const session = this.slideNow(id, Date.now());
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
+    if (session === undefined) {
+      throw this.refusals.reject('not_found', SessionMessages.sessionNotFound());
+    }
     if (session.metadata?.revoked === true) {
       // A store in this process removes the session before its Promise settles, so it is gone
       // before the refusal is answered, as with validateSession. A failed removal is counted by
       // the telemetry, and the session, still revoked, is refused again on its next request.
-      this.remove(id, 'session_revoked').catch(() => undefined);
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
+      this.refusals.remove(id, 'session_revoked').catch(() => undefined);
+      throw this.refusals.reject('revoked', SessionMessages.sessionRevoked(), session.serviceId);
     }
     return session;
   }
@@ -116,7 +119,27 @@ export class SessionChecks {
     const touched = this.reportedNow('touch', () =>
       store.touchNow?.(id, now, policy.sessionTimeout, policy.maxSessionLifetime),
     );
-    return this.unlessExpired(touched, now);
+    return this.refusals.unlessExpired(touched, now);
+  }
+
+  /**
+   * `getSession` once the id is known to be well-formed.
+   *
+   * @param id a session id, already checked to be a UUID
+   * @returns the live session, slid; `undefined` when it is unknown or has expired
+   * @throws whatever the store throws when it fails
+   */
+  async slide(id: string): Promise<Session | undefined> {
+    const now = Date.now();
+    const t = this.telemetry;
+    return this.refusals.unlessExpired(
+      await t.endStoreCall(
+        'touch',
+        t.startStoreCall('touch'),
+        this.store.touch(id, now, this.policy.sessionTimeout, this.policy.maxSessionLifetime),
+      ),
+      now,
+    );
   }
 
   /**
@@ -137,14 +160,6 @@ export class SessionChecks {
     return result;
   }
 
-  /** Refuses a missing id, or one that is not a UUID, before any store call. */
-  private checkId(id: string | undefined): asserts id is string {
-    if (id === undefined || id === '') {
-      throw this.reject('missing', SessionMessages.missingSessionId());
-    }
-    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
-  }
-
   /**
    * Signature mode's read, before the signature is checked: the live session, read without
    * sliding it and without writing anything to the store, so that a request signed without
@@ -159,7 +174,9 @@ export class SessionChecks {
    * @throws whatever the store throws when it fails
    */
   async readSession(id: string, now: number = Date.now()): Promise<Session> {
-    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
+    if (!isSessionId(id)) {
+      throw this.refusals.reject('invalid', SessionMessages.invalidSessionId());
+    }
     const t = this.telemetry;
     const mark = t.startStoreCall('get');
     let session: Session | undefined;
@@ -170,7 +187,7 @@ export class SessionChecks {
       throw error;
     }
     t.storeCallSucceeded('get', mark);
-    return this.refuseRevoked(session);
+    return this.refusals.refuseRevoked(session);
   }
 
   /**
@@ -187,8 +204,10 @@ export class SessionChecks {
   readSessionNow(id: string, now: number = Date.now()): Session | undefined {
     const store = this.store;
     if (store.getNow === undefined || store.claimNonceAndTouchNow === undefined) return undefined;
-    if (!isSessionId(id)) throw this.reject('invalid', SessionMessages.invalidSessionId());
-    return this.refuseRevokedNow(this.reportedNow('get', () => store.getNow?.(id, now)));
+    if (!isSessionId(id)) {
+      throw this.refusals.reject('invalid', SessionMessages.invalidSessionId());
+    }
+    return this.refusals.refuseRevokedNow(this.reportedNow('get', () => store.getNow?.(id, now)));
   }
 
   /**
@@ -230,7 +249,11 @@ export class SessionChecks {
     t.storeCallSucceeded('claim_nonce_and_touch', mark);
     const { session, nonceFresh } = claimed;
     if (!nonceFresh) return { session: undefined, nonceFresh };
-    return { session: await this.refuseRevoked(this.unlessEnded(session, now)), nonceFresh };
+    const refusals = this.refusals;
+    return {
+      session: await refusals.refuseRevoked(refusals.unlessEnded(session, now)),
+      nonceFresh,
+    };
   }
 
   /**
@@ -261,85 +284,10 @@ export class SessionChecks {
       store.claimNonceAndTouchNow!(id, nonce, ttl, now, sessionTimeout, maxSessionLifetime),
     );
     if (!claimed.nonceFresh) return { session: undefined, nonceFresh: false };
+    const refusals = this.refusals;
     return {
-      session: this.refuseRevokedNow(this.unlessEnded(claimed.session, now)),
+      session: refusals.refuseRevokedNow(refusals.unlessEnded(claimed.session, now)),
       nonceFresh: true,
     };
-  }
-
-  /** A claim's session, refused ('not_found') when it ended since it was read. */
-  private unlessEnded(session: Session | undefined, now: number): Session | undefined {
-    if (session !== undefined && this.unlessExpired(session, now) === undefined) {
-      throw this.reject('not_found', SessionMessages.sessionNotFound());
-    }
-    return session;
-  }
-
-  /** Refuses a missing session ('not_found') or a revoked one ('revoked', invalidated). */
-  private async refuseRevoked(session: Session | undefined): Promise<Session> {
-    const found = this.refuseMissing(session);
-    if (found.metadata?.revoked === true) {
-      await this.remove(found.id, 'session_revoked');
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), found.serviceId);
-    }
-    return found;
-  }
-
-  /**
-   * `refuseRevoked` for a store in this process: its removal has happened by the time the
-   * store's Promise is made, so the refusal needs not wait for it. A failed removal is counted
-   * by the telemetry, and the session, still revoked, is refused again on its next request.
-   */
-  private refuseRevokedNow(session: Session | undefined): Session {
-    const found = this.refuseMissing(session);
-    if (found.metadata?.revoked === true) {
-      this.remove(found.id, 'session_revoked').catch(() => undefined);
-      throw this.reject('revoked', SessionMessages.sessionRevoked(), found.serviceId);
-    }
-    return found;
-  }
-
-  private refuseMissing(session: Session | undefined): Session {
-    if (session === undefined) throw this.reject('not_found', SessionMessages.sessionNotFound());
-    return session;
-  }
-
-  private reject(
-    reason: SessionRejectionReason,
-    message: string,
-    serviceId?: string,
-  ): SessionValidationError {
-    this.events.requestRejected('error', reason, serviceId);
-    return new SessionValidationError(reason, message);
-  }
-
-  /**
-   * Removes a session on purpose, counted and audited.
-   *
-   * @param id session id
-   * @param action the audit action
-   * @returns whether a session was removed
-   */
-  async remove(id: string, action: 'session_invalidated' | 'session_revoked'): Promise<boolean> {
-    if (!isSessionId(id)) return false;
-    const t = this.telemetry;
-    const removed = await t.endStoreCall(
-      'delete',
-      t.startStoreCall('delete'),
-      this.store.delete(id),
-    );
-    if (removed === undefined) return false;
-    this.events.sessionRemoved(removed.serviceId, action, id);
-    return true;
-  }
-
-  /** What `touch` answered, with an expired session counted, audited and dropped. */
-  unlessExpired(session: Session | undefined, now: number): Session | undefined {
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= now) {
-      this.events.sessionExpired(session.serviceId, session.id);
-      return undefined;
-    }
-    return session;
   }
 }

@@ -1,14 +1,14 @@
 import { NO_AUDIT, type AuditSink } from './audit-sink.js';
 import { createDefaultSessionStore } from './default-session-store.js';
+import { ExpiredSessionCleanup } from './expired-session-cleanup.js';
 import { SessionChecks } from './session-checks.js';
 import { SessionEvents } from './session-events.js';
 import type { MeshAuditEventType } from './mesh-audit-event.interface.js';
-import { MeshSession } from './mesh-session.js';
-import { createSessionId, isSessionId } from './session-id.js';
+import { isSessionId } from './session-id.js';
 import { resolveSessionPolicy, type SessionPolicy } from './session-policy.js';
 import { redactDumps } from './redacted.js';
-import { SESSION_KEY_LENGTH } from './session.constants.js';
-import { assertServiceId, assertSessionKey, copyMetadata } from './session-arguments.js';
+import { SessionRecords } from './session-records.js';
+import { SessionRefusals } from './session-refusals.js';
 import type { Session, SessionStats } from './session.interface.js';
 import { SessionMessages } from './session.messages.js';
 import { SessionStore } from './session-store.js';
@@ -38,15 +38,16 @@ import { NOOP_SESSION_TELEMETRY, type SessionTelemetry } from './session-telemet
  * ```
  */
 export class SessionManager {
-  // Private fields: the store (and the checks, which hold it) may hold keys, and no generic dump
-  // (util.inspect with showHidden, structuredClone, Object.keys) sees these.
+  // Private fields: the store (and the helpers below, which hold it) may hold keys, and no
+  // generic dump (util.inspect with showHidden, structuredClone, Object.keys) sees these.
   readonly #store: SessionStore;
   readonly #sessionTimeout: number;
   readonly #maxLifetime: number | undefined;
   readonly #events: SessionEvents;
+  readonly #refusals: SessionRefusals;
   readonly #checks: SessionChecks;
-  readonly #telemetry: SessionTelemetry;
-  #runningCleanup: Promise<number> | undefined;
+  readonly #records: SessionRecords;
+  readonly #cleanup: ExpiredSessionCleanup;
 
   /**
    * A manager with its own memory store.
@@ -95,12 +96,15 @@ export class SessionManager {
       store = createDefaultSessionStore();
     }
     const resolved = resolveSessionPolicy(policy);
+    const events = new SessionEvents(audit, telemetry);
     this.#store = store;
-    this.#telemetry = telemetry;
-    this.#events = new SessionEvents(audit, telemetry);
-    this.#checks = new SessionChecks(store, resolved, this.#events, telemetry);
     this.#sessionTimeout = resolved.sessionTimeout;
     this.#maxLifetime = resolved.maxSessionLifetime;
+    this.#events = events;
+    this.#refusals = new SessionRefusals(store, events, telemetry);
+    this.#checks = new SessionChecks(store, resolved, this.#refusals, telemetry);
+    this.#records = new SessionRecords(store, resolved, events, telemetry);
+    this.#cleanup = new ExpiredSessionCleanup(store, events, telemetry);
   }
 
   /**
@@ -116,31 +120,12 @@ export class SessionManager {
    * const session = await sessions.createSession('billing', randomBytes(32));
    * ```
    */
-  async createSession(
+  createSession(
     serviceId: string,
     sessionKey: Buffer,
     metadata?: Record<string, unknown>,
   ): Promise<Session> {
-    assertServiceId(serviceId);
-    assertSessionKey(sessionKey);
-    const safeMetadata = metadata === undefined ? undefined : copyMetadata(metadata, 'metadata');
-    const now = Date.now();
-    // A private copy: the caller may reuse or wipe its buffer.
-    const key = Buffer.allocUnsafe(SESSION_KEY_LENGTH);
-    sessionKey.copy(key);
-    const session = new MeshSession(
-      createSessionId(),
-      serviceId,
-      key,
-      now,
-      now,
-      this.expiryFor(now, now),
-      safeMetadata,
-    );
-    const t = this.#telemetry;
-    await t.endStoreCall('create', t.startStoreCall('create'), this.#store.create(session));
-    this.#events.sessionCreated(serviceId, session.id);
-    return session;
+    return this.#records.create(serviceId, sessionKey, metadata);
   }
 
   /**
@@ -152,27 +137,13 @@ export class SessionManager {
    */
   getSession(id: string): Promise<Session | undefined> {
     if (!isSessionId(id)) return Promise.resolve(undefined);
-    if (this.#store.touchNow === undefined) return this.slide(id);
+    if (this.#store.touchNow === undefined) return this.#checks.slide(id);
     // A store in this process answers at once: the caller's Promise is the only one made.
     try {
       return Promise.resolve(this.#checks.slideNow(id, Date.now()));
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** `getSession` once the id is known to be well-formed. */
-  private async slide(id: string): Promise<Session | undefined> {
-    const now = Date.now();
-    const t = this.#telemetry;
-    return this.#checks.unlessExpired(
-      await t.endStoreCall(
-        'touch',
-        t.startStoreCall('touch'),
-        this.#store.touch(id, now, this.#sessionTimeout, this.#maxLifetime),
-      ),
-      now,
-    );
   }
 
   /**
@@ -182,13 +153,8 @@ export class SessionManager {
    * @param serviceId remote service id
    * @returns the session, or `undefined`
    */
-  async getSessionByServiceId(serviceId: string): Promise<Session | undefined> {
-    if (typeof serviceId !== 'string' || serviceId.length === 0) return undefined;
-    let latest: Session | undefined;
-    for (const session of await this.findByServiceId(serviceId)) {
-      if (latest === undefined || session.lastActivity > latest.lastActivity) latest = session;
-    }
-    return latest;
+  getSessionByServiceId(serviceId: string): Promise<Session | undefined> {
+    return this.#records.latestOf(serviceId);
   }
 
   /**
@@ -197,18 +163,8 @@ export class SessionManager {
    * @param serviceId remote service id
    * @returns the sessions, in no particular order
    */
-  async getSessionsByServiceId(serviceId: string): Promise<Session[]> {
-    if (typeof serviceId !== 'string' || serviceId.length === 0) return [];
-    return this.findByServiceId(serviceId);
-  }
-
-  private findByServiceId(serviceId: string): Promise<Session[]> {
-    const t = this.#telemetry;
-    return t.endStoreCall(
-      'find_by_service',
-      t.startStoreCall('find_by_service'),
-      this.#store.findByServiceId(serviceId, Date.now()),
-    );
+  getSessionsByServiceId(serviceId: string): Promise<Session[]> {
+    return this.#records.allOf(serviceId);
   }
 
   /**
@@ -219,18 +175,8 @@ export class SessionManager {
    * @returns the updated session, or `undefined` when there is no live session with this id
    * @throws {TypeError} when `patch` is not a plain JSON-serialisable object
    */
-  async updateSessionMetadata(
-    id: string,
-    patch: Record<string, unknown>,
-  ): Promise<Session | undefined> {
-    const safePatch = copyMetadata(patch, 'patch');
-    if (!isSessionId(id)) return undefined;
-    const t = this.#telemetry;
-    return t.endStoreCall(
-      'update_metadata',
-      t.startStoreCall('update_metadata'),
-      this.#store.updateMetadata(id, safePatch, Date.now()),
-    );
+  updateSessionMetadata(id: string, patch: Record<string, unknown>): Promise<Session | undefined> {
+    return this.#records.updateMetadata(id, patch);
   }
 
   /**
@@ -240,7 +186,7 @@ export class SessionManager {
    * @returns whether a session was removed
    */
   async invalidateSession(id: string): Promise<boolean> {
-    return this.#checks.remove(id, 'session_invalidated');
+    return this.#refusals.remove(id, 'session_invalidated');
   }
 
   /**
@@ -249,16 +195,8 @@ export class SessionManager {
    * @param serviceId remote service id
    * @returns how many sessions were removed
    */
-  async invalidateSessionsByServiceId(serviceId: string): Promise<number> {
-    if (typeof serviceId !== 'string' || serviceId.length === 0) return 0;
-    const t = this.#telemetry;
-    const count = await t.endStoreCall(
-      'delete_by_service',
-      t.startStoreCall('delete_by_service'),
-      this.#store.deleteByServiceId(serviceId),
-    );
-    this.#events.serviceInvalidated(serviceId, count);
-    return count;
+  invalidateSessionsByServiceId(serviceId: string): Promise<number> {
+    return this.#records.removeAllOf(serviceId);
   }
 
   /**
@@ -269,40 +207,15 @@ export class SessionManager {
    * @returns how many sessions were removed
    */
   cleanupExpiredSessions(): Promise<number> {
-    this.#runningCleanup ??= this.#telemetry
-      .cleanup(() => this.deleteExpired())
-      .then(
-        (count) => {
-          this.#runningCleanup = undefined;
-          this.#events.sessionsExpired(count);
-          return count;
-        },
-        (error: unknown) => {
-          this.#runningCleanup = undefined;
-          throw error;
-        },
-      );
-    return this.#runningCleanup;
-  }
-
-  private deleteExpired(): Promise<number> {
-    const t = this.#telemetry;
-    return t.endStoreCall(
-      'delete_expired',
-      t.startStoreCall('delete_expired'),
-      this.#store.deleteExpired(Date.now()),
-    );
+    return this.#cleanup.run();
   }
 
   /**
    * Session counters. `activeSessions` is the store's count of live sessions (expired sessions
    * that cleanup has not removed yet are not counted); the others count since start.
    */
-  async getStats(): Promise<SessionStats> {
-    const t = this.#telemetry;
-    return this.#events.stats(
-      await t.endStoreCall('count', t.startStoreCall('count'), this.#store.count(Date.now())),
-    );
+  getStats(): Promise<SessionStats> {
+    return this.#records.stats();
   }
 
   /**
@@ -434,10 +347,5 @@ export class SessionManager {
       sessionTimeout: self.#sessionTimeout,
       maxSessionLifetime: self.#maxLifetime,
     }));
-  }
-
-  private expiryFor(now: number, createdAt: number): number {
-    const idle = now + this.#sessionTimeout;
-    return this.#maxLifetime === undefined ? idle : Math.min(idle, createdAt + this.#maxLifetime);
   }
 }
