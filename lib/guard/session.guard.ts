@@ -1,54 +1,36 @@
 import {
-  BadRequestException,
-  HttpException,
   Inject,
   Injectable,
   Logger,
   Optional,
   type CanActivate,
   type ExecutionContext,
+  type HttpException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { STORE_UNAVAILABLE_RETRY_AFTER } from './session-guard.constants.js';
-import { GuardMessages } from './guard.messages.js';
 import { SESSION_GUARD_OPTIONS, type SessionGuardOptions } from './session-guard.options.js';
 import { StoreFailureLog } from './store-failure-log.js';
 import type { SessionGuardRequest, SessionGuardResponse } from './session-guard-request.js';
-import { describeContext, metadataValue, readGrpcCall, type GrpcCall } from './grpc-call.js';
-import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
-import { sessionOfCall, setSessionOfCall } from './call-sessions.js';
-import { sessionOfRequest, setSessionOfRequest } from './request-sessions.js';
-import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
+import { metadataValue, type GrpcCall } from './grpc-call.js';
+import { CallTrailers } from './grpc-refusal.js';
+import { sessionOfCall } from './call-sessions.js';
+import { sessionOfRequest } from './request-sessions.js';
 import { SkippedRoutes } from './skipped-routes.js';
-import { writeRateLimitHeaders, writeRateLimitRefusal } from './rate-limit-headers.js';
 import { requestTargetUri, signedCallParts, signedRequestParts } from './signed-parts.js';
 import { RateLimiter } from '../core/rate-limiter.js';
 import { SessionManager } from '../core/session-manager.js';
-import { SessionValidationError } from '../core/session-validation.error.js';
 import type { Session } from '../core/session.interface.js';
 import { RequestVerifier } from '../protocol/signing/request-verifier.js';
 import type { SignedRequestParts } from '../protocol/signing/signed-request-parts.js';
-import { SignatureVerificationError } from '../protocol/signing/signature-verification.error.js';
 import { DeadlineQueue } from '../core/deadline-queue.js';
-import {
-  NOOP_SESSION_TELEMETRY,
-  SESSION_TELEMETRY,
-  type SessionTelemetry,
-} from '../core/session-telemetry.js';
-import { refusalReasonOf } from './refusal-reasons.js';
-import {
-  SessionRateLimitException,
-  SessionStoreUnavailableException,
-  SessionUnauthorizedException,
-} from './session.exceptions.js';
-
-/** Whether a step's answer is still pending. */
-function isPending<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** What `canActivate` resolves to once a pending check passed. */
-const allowed = (): boolean => true;
+import { NOOP_SESSION_TELEMETRY, SESSION_TELEMETRY } from '../core/session-telemetry.js';
+import type { SessionTelemetry } from '../core/session-telemetry.js';
+import { allowCall, allowRequest, callRefused, requestRefused } from './check-outcomes.js';
+import { allowed, isPending } from './pending.js';
+import { storeUnavailableRefusal } from './check-refusals.js';
+import type { GuardSteps } from './guard-steps.js';
+import { activateCall, unsupportedContext } from './rpc-activation.js';
+import { defaultVerifier, StoreChecks } from './store-checks.js';
 
 /**
  * Validates the session of every request: the id in the session header must name a live,
@@ -88,6 +70,10 @@ export class SessionGuard implements CanActivate {
   private readonly deadlines: DeadlineQueue;
   /** Which routes `@SkipSession()` exempts. */
   private readonly skippedRoutes: SkippedRoutes;
+  /** This guard's steps, for its helpers to call back. */
+  private readonly steps: GuardSteps;
+  /** Validation, verification, the rate-limit count and the rest of a pending check. */
+  private readonly storeChecks: StoreChecks;
 
   /**
    * @param sessions the session manager
@@ -115,6 +101,16 @@ export class SessionGuard implements CanActivate {
   ) {
     this.deadlines = new DeadlineQueue(options.storeTimeout);
     this.skippedRoutes = new SkippedRoutes(reflector);
+    // The helpers call these rather than copies of the steps, so that a subclass's overrides run.
+    this.steps = {
+      isSkipped: (context) => this.isSkipped(context),
+      authenticateCall: (call) => this.authenticateCall(call),
+      checkRateLimit: (limiter, session, response) =>
+        this.checkRateLimit(limiter, session, response),
+      withStoreTimeout: (pending) => this.withStoreTimeout(pending),
+      storeUnavailable: (response, cause) => this.storeUnavailable(response, cause),
+    };
+    this.storeChecks = new StoreChecks(sessions, storeFailures, telemetry, this.steps);
   }
 
   /**
@@ -130,11 +126,9 @@ export class SessionGuard implements CanActivate {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const type = context.getType<string>();
-    if (type === 'rpc') return this.activateCall(context);
+    if (type === 'rpc') return activateCall(context, this.telemetry, this.steps);
     if (this.isSkipped(context)) return true;
-    if (type !== 'http') {
-      return Promise.reject(new Error(GuardMessages.unsupportedContext(describeContext(context))));
-    }
+    if (type !== 'http') return Promise.reject(unsupportedContext(context));
     const http = context.switchToHttp();
     let checked: Session | Promise<Session>;
     try {
@@ -146,26 +140,6 @@ export class SessionGuard implements CanActivate {
       return Promise.reject(error as Error);
     }
     return isPending(checked) ? checked.then(allowed) : true;
-  }
-
-  /**
-   * An `rpc` context: a gRPC call is checked (an undecodable message is refused even on a
-   * skipped route); any other transport is refused with an error naming it.
-   */
-  private async activateCall(context: ExecutionContext): Promise<boolean> {
-    const call = readGrpcCall(context);
-    if (call === undefined) {
-      if (this.isSkipped(context)) return true;
-      throw new Error(GuardMessages.unsupportedContext(describeContext(context)));
-    }
-    if (isUndecodableMessage(call.message)) {
-      const refusal = new BadRequestException(GuardMessages.messageUndecodable());
-      const telemetry = this.telemetry;
-      telemetry.guardRefused('grpc', telemetry.startGuardCheck(), refusalReasonOf(refusal));
-      throw await grpcRefusal(refusal, new CallTrailers(), call.metadata);
-    }
-    if (!this.isSkipped(context)) await this.authenticateCall(call);
-    return true;
   }
 
   /**
@@ -207,42 +181,11 @@ export class SessionGuard implements CanActivate {
         ? this.verifySignature(this.getSignedRequest(request), response)
         : this.validate(this.getSessionId(request), response);
     } catch (error) {
-      throw this.refused(started, error);
+      throw requestRefused(this.telemetry, started, error);
     }
     return this.rateLimiter !== null || isPending(result)
-      ? this.checkLater(request, response, started, result)
-      : this.allow(request, started, result);
-  }
-
-  /** The rest of a check that needs a Promise: the session, then the rate limit. */
-  private async checkLater(
-    request: SessionGuardRequest,
-    response: SessionGuardResponse,
-    started: number,
-    result: Session | Promise<Session>,
-  ): Promise<Session> {
-    let session: Session;
-    try {
-      session = await result;
-      if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, response);
-    } catch (error) {
-      throw this.refused(started, error);
-    }
-    return this.allow(request, started, session);
-  }
-
-  /** Counts a refused request; returns the error to throw. */
-  private refused(started: number, error: unknown): unknown {
-    const telemetry = this.telemetry;
-    if (telemetry.enabled) telemetry.guardRefused('http', started, refusalReasonOf(error));
-    return error;
-  }
-
-  /** Counts an allowed request and keeps its session beside it for `@CurrentSession()`. */
-  private allow(request: SessionGuardRequest, started: number, session: Session): Session {
-    this.telemetry.guardAllowed('http', started, session.serviceId);
-    setSessionOfRequest(request, session);
-    return session;
+      ? this.storeChecks.finish(request, response, this.rateLimiter, started, result)
+      : allowRequest(this.telemetry, request, started, result);
   }
 
   /**
@@ -265,13 +208,9 @@ export class SessionGuard implements CanActivate {
         ? await this.verifySignature(this.getSignedCall(call), trailers)
         : await this.validate(this.getCallSessionId(call), trailers);
       if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, trailers);
-      telemetry.guardAllowed('grpc', started, session.serviceId);
-      setSessionOfCall(call.call, session);
-      return session;
+      return allowCall(telemetry, call, started, session);
     } catch (error) {
-      if (telemetry.enabled) telemetry.guardRefused('grpc', started, refusalReasonOf(error));
-      if (error instanceof HttpException) throw await grpcRefusal(error, trailers, call.metadata);
-      throw error;
+      throw await callRefused(telemetry, started, error, trailers, call.metadata);
     }
   }
 
@@ -299,43 +238,7 @@ export class SessionGuard implements CanActivate {
     id: string | undefined,
     response: SessionGuardResponse,
   ): Session | Promise<Session> {
-    const sessions = this.sessions;
-    let session: Session | undefined;
-    try {
-      // A test's partial fake of SessionManager may have validateSession alone.
-      session =
-        typeof sessions.validateSessionNow === 'function'
-          ? sessions.validateSessionNow(id)
-          : undefined;
-    } catch (error) {
-      throw this.validationFailure(response, error);
-    }
-    if (session === undefined) return this.validateLater(id, response);
-    this.storeFailures.answered();
-    return session;
-  }
-
-  /** `validate` through the store's Promise, bounded by `storeTimeout`. */
-  private async validateLater(
-    id: string | undefined,
-    response: SessionGuardResponse,
-  ): Promise<Session> {
-    try {
-      const session = await this.withStoreTimeout(this.sessions.validateSession(id));
-      this.storeFailures.answered();
-      return session;
-    } catch (error) {
-      throw this.validationFailure(response, error);
-    }
-  }
-
-  /** A refusal as a 401; any other failure, the store's, as a 503. */
-  private validationFailure(response: SessionGuardResponse, error: unknown): HttpException {
-    if (error instanceof SessionValidationError) {
-      this.storeFailures.answered();
-      return new SessionUnauthorizedException(error.message, { cause: error });
-    }
-    return this.storeUnavailable(response, error);
+    return this.storeChecks.validate(id, response);
   }
 
   /**
@@ -347,40 +250,8 @@ export class SessionGuard implements CanActivate {
     signed: SignedRequestParts,
     response: SessionGuardResponse,
   ): Session | Promise<Session> {
-    const verifier = (this.verifier ??= new RequestVerifier(this.sessions, {
-      warn: (message) => this.logger.error(message),
-    }));
-    let result: Session | Promise<Session>;
-    try {
-      result = verifier.verifyNow(signed);
-    } catch (error) {
-      throw this.verificationFailure(response, error);
-    }
-    if (isPending(result)) return this.verifyLater(result, response);
-    this.storeFailures.answered();
-    return result;
-  }
-
-  /** `verifySignature` through the store's Promise, bounded by `storeTimeout`. */
-  private async verifyLater(
-    pending: Promise<Session>,
-    response: SessionGuardResponse,
-  ): Promise<Session> {
-    try {
-      const session = await this.withStoreTimeout(pending);
-      this.storeFailures.answered();
-      return session;
-    } catch (error) {
-      throw this.verificationFailure(response, error);
-    }
-  }
-
-  /** A refused signature or session as a 401; any other failure, the store's, as a 503. */
-  private verificationFailure(response: SessionGuardResponse, error: unknown): HttpException {
-    if (error instanceof SignatureVerificationError || error instanceof SessionValidationError) {
-      return new SessionUnauthorizedException(error.message, { cause: error });
-    }
-    return this.storeUnavailable(response, error);
+    const verifier = (this.verifier ??= defaultVerifier(this.sessions, this.logger));
+    return this.storeChecks.verify(verifier, signed, response);
   }
 
   /** Limits a store call to `storeTimeout`, so a slow store gives a 503, not a hang. */
@@ -408,24 +279,12 @@ export class SessionGuard implements CanActivate {
   }
 
   /** Counts the request against `session.serviceId`'s budget. */
-  protected async checkRateLimit(
+  protected checkRateLimit(
     limiter: RateLimiter,
     session: Session,
     response: SessionGuardResponse,
   ): Promise<void> {
-    let result;
-    try {
-      result = await this.withStoreTimeout(limiter.checkLimit(session.serviceId));
-    } catch (error) {
-      throw this.storeUnavailable(response, error);
-    }
-    if (result.allowed) {
-      writeRateLimitHeaders(response, limiter.maxRequests, result);
-      return;
-    }
-    writeRateLimitRefusal(response, limiter.maxRequests, result);
-    this.sessions.recordRejection('rate_limit', 'rate_limited', session.serviceId);
-    throw new SessionRateLimitException();
+    return this.storeChecks.countRateLimit(limiter, session, response);
   }
 
   /**
@@ -434,9 +293,6 @@ export class SessionGuard implements CanActivate {
    * request.
    */
   protected storeUnavailable(response: SessionGuardResponse, cause: unknown): HttpException {
-    this.storeFailures.failed(cause);
-    this.sessions.recordRejection('error', 'store_unavailable');
-    response.header('Retry-After', String(STORE_UNAVAILABLE_RETRY_AFTER));
-    return new SessionStoreUnavailableException(undefined, { cause });
+    return storeUnavailableRefusal(this.storeFailures, this.sessions, response, cause);
   }
 }

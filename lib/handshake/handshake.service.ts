@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import {
-  HttpException,
+  type HttpException,
   Inject,
   Injectable,
   Logger,
@@ -28,38 +28,22 @@ import {
   NOOP_SESSION_TELEMETRY,
   SESSION_TELEMETRY,
   type SessionTelemetry,
-  type TelemetryTransport,
 } from '../core/session-telemetry.js';
 import {
   HANDSHAKE_ENDPOINT_OPTIONS,
   type HandshakeEndpointOptions,
 } from './handshake-endpoint.options.js';
 import {
-  createEphemeralKeyPair,
-  createHandshakeNonce,
-} from '../protocol/handshake/ephemeral-keys.js';
-import {
   type ParsedClientHello,
   type ServerHello,
 } from '../protocol/handshake/handshake-hello.interface.js';
-import { signWithIdentity, verifyWithAnyKey } from '../protocol/handshake/identity-signatures.js';
-import { deriveSessionKey } from '../protocol/handshake/session-key-derivation.js';
-import { serverHelloBytes } from '../protocol/handshake/transcript-encoding.js';
+import type { HandshakePeer } from './handshake-peer.js';
+import { handshakeOutcomeOf } from './handshake-outcome.js';
+import { checkClientHello } from './client-hello-checks.js';
+import { claimHelloNonce } from './hello-nonces.js';
+import { serverKeyExchange, signedServerHello } from './server-hello.js';
 
-/** Who sent a handshake. */
-export interface HandshakePeer {
-  /** The peer's address, as the platform reports it; the rate limit keys on it. */
-  address: string;
-  /**
-   * The transport the hello came by, for metrics and traces.
-   *
-   * @default 'http'
-   */
-  transport?: TelemetryTransport;
-}
-
-// Replay-cache scope of handshake nonces; session ids (UUIDs) can never collide with it.
-const NONCE_SCOPE = 'mesh-handshake:';
+export type { HandshakePeer } from './handshake-peer.js';
 
 /** The shortest time between two summaries of failed handshakes in the log (ms). */
 const FAILURE_LOG_INTERVAL = 10_000;
@@ -224,32 +208,10 @@ export class HandshakeService implements OnApplicationShutdown {
    * timestamp, and a nonce never seen inside the window (the replay cache is the store).
    */
   protected async verifyHello(client: ParsedClientHello, now: number): Promise<void> {
-    const { clientId, serverId, timestamp, nonce } = client.hello;
-    const keys = this.#handshake.trustedServices.get(clientId);
-    if (keys === undefined) {
-      // The same work as for a known service, so that timing does not tell which ids are pinned.
-      verifyWithAnyKey(client.signedBytes, client.signature, [this.decoyKey]);
-      throw new HandshakeError(HandshakeMessages.handshakeUnknownService());
-    }
-    if (!verifyWithAnyKey(client.signedBytes, client.signature, keys)) {
-      throw new HandshakeError(HandshakeMessages.handshakeBadSignature());
-    }
-    if (serverId !== this.#handshake.serviceId) {
-      throw new HandshakeError(HandshakeMessages.handshakeWrongTarget(serverId));
-    }
-    const skew = this.#handshake.maxClockSkew;
-    if (Math.abs(now - timestamp) > skew) {
-      throw new HandshakeError(HandshakeMessages.handshakeClockSkew(now - timestamp));
-    }
-    // Claimed for as long as the timestamp would still be accepted.
-    const ttl = Math.min(Math.max(timestamp + skew - now, 0) + 1_000, 2 * skew + 1_000);
-    const telemetry = this.telemetry;
+    const handshake = this.#handshake;
+    checkClientHello(client, handshake, this.decoyKey, now);
     const fresh = await this.storeCall(
-      telemetry.endStoreCall(
-        'claim_nonce',
-        telemetry.startStoreCall('claim_nonce'),
-        this.store.claimNonce(`${NONCE_SCOPE}${clientId}`, nonce, ttl, now),
-      ),
+      claimHelloNonce(this.store, this.telemetry, client.hello, handshake.maxClockSkew, now),
     );
     if (!fresh) throw new HandshakeError(HandshakeMessages.handshakeReplayed());
   }
@@ -260,19 +222,11 @@ export class HandshakeService implements OnApplicationShutdown {
     peer: HandshakePeer,
   ): Promise<ServerHello> {
     const { clientId, clientVersion } = client.hello;
-    const ephemeral = createEphemeralKeyPair();
-    const serverNonce = createHandshakeNonce();
-    const key = deriveSessionKey({
-      ownPrivateKey: ephemeral.privateKey,
-      peerPublicKey: client.ephemeralKey,
-      client,
-      serverEphemeralKey: ephemeral.publicKey,
-      serverNonce,
-    });
+    const exchange = serverKeyExchange(client);
     let session: Session;
     try {
       session = await this.storeCall(
-        this.sessions.createSession(clientId, key, {
+        this.sessions.createSession(clientId, exchange.key, {
           peerAddress: peer.address,
           ...(clientVersion === undefined ? {} : { clientVersion }),
           handshakeVersion: HANDSHAKE_PROTOCOL_VERSION,
@@ -280,23 +234,9 @@ export class HandshakeService implements OnApplicationShutdown {
       );
     } finally {
       // The session holds its own copy.
-      key.fill(0);
+      exchange.key.fill(0);
     }
-    const reply = {
-      sessionId: session.id,
-      ephemeralKey: ephemeral.publicKey,
-      nonce: serverNonce,
-      expiresAt: session.expiresAt,
-    };
-    const signature = signWithIdentity(serverHelloBytes(client, reply), this.#handshake.privateKey);
-    return {
-      version: HANDSHAKE_PROTOCOL_VERSION,
-      sessionId: session.id,
-      ephemeralKey: ephemeral.publicKey.toString('base64url'),
-      nonce: serverNonce.toString('base64url'),
-      expiresAt: session.expiresAt,
-      signature: signature.toString('base64url'),
-    };
+    return signedServerHello(client, exchange, session, this.#handshake.privateKey);
   }
 
   /** Logs and audits the precise reason, and builds the generic 401. */
@@ -352,15 +292,4 @@ export class HandshakeService implements OnApplicationShutdown {
     );
     return new SessionStoreUnavailableException();
   }
-}
-
-/**
- * The `mesh_session.outcome` of a handshake that threw: `failed` (401), `rate_limited` (429),
- * `store_unavailable` (503, also answered on an unexpected error), `error` otherwise.
- */
-function handshakeOutcomeOf(error: unknown): string {
-  if (error instanceof HandshakeFailedException) return 'failed';
-  if (error instanceof HandshakeRateLimitException) return 'rate_limited';
-  if (error instanceof SessionStoreUnavailableException) return 'store_unavailable';
-  return error instanceof HttpException ? 'failed' : 'error';
 }
