@@ -77,13 +77,21 @@ export class SessionRecords {
    * @param serviceId remote service id
    * @returns the session, or `undefined`
    */
-  async latestOf(serviceId: string): Promise<Session | undefined> {
-    if (typeof serviceId !== 'string' || serviceId.length === 0) return undefined;
-    let latest: Session | undefined;
-    for (const session of await this.findByServiceId(serviceId)) {
-      if (latest === undefined || session.lastActivity > latest.lastActivity) latest = session;
+  latestOf(serviceId: string): Promise<Session | undefined> {
+    if (typeof serviceId !== 'string' || serviceId.length === 0) {
+      return Promise.resolve(undefined);
     }
-    return latest;
+    const t = this.telemetry;
+    const mark = t.startStoreCall('find_by_service');
+    let pending: Promise<Session | undefined>;
+    try {
+      pending = this.store.findLatestByServiceId(serviceId, Date.now());
+    } catch (error) {
+      // A store that throws instead of rejecting still gives the caller a rejected Promise.
+      pending = Promise.reject(error);
+    }
+    // No async layer of its own: on the memory store, the store's Promise is the only one.
+    return t.endStoreCall('find_by_service', mark, pending);
   }
 
   /**

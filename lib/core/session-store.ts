@@ -182,6 +182,27 @@ export abstract class SessionStore {
   abstract findByServiceId(serviceId: string, now: number): Promise<Session[]>;
 
   /**
+   * The live session of one service with the latest `lastActivity` (the first found, on a
+   * tie). The default picks it from {@link findByServiceId}; a store that can answer without
+   * building the list overrides it (the memory store reads each session's times in place).
+   *
+   * @param serviceId remote service id
+   * @param now the current time (ms)
+   * @returns the session, or `undefined` when the service has no live session
+   * @example
+   * ```ts
+   * const session = await store.findLatestByServiceId('billing', Date.now());
+   * ```
+   */
+  async findLatestByServiceId(serviceId: string, now: number): Promise<Session | undefined> {
+    let latest: Session | undefined;
+    for (const session of await this.findByServiceId(serviceId, now)) {
+      if (latest === undefined || session.lastActivity > latest.lastActivity) latest = session;
+    }
+    return latest;
+  }
+
+  /**
    * Removes every session of one service.
    *
    * @param serviceId remote service id

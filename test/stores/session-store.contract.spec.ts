@@ -227,6 +227,27 @@ describe.each(storeFactories)('SessionStore contract on the $name store', (facto
       expect(new Set(found.map((s) => s.id))).toEqual(ids);
     });
 
+    it('finds the live session of a service with the latest activity', async () => {
+      const first = session({ serviceId: 'latest' });
+      const second = session({ serviceId: 'latest' });
+      const touchedLast = session({ serviceId: 'latest', expiresAt: T + 5_000 });
+      const other = session({ serviceId: 'not-latest' });
+      for (const s of [first, second, touchedLast, other]) await store.create(s);
+      await store.touch(second.id, T + 200, MIN, undefined);
+      await store.touch(touchedLast.id, T + 400, 2_000, undefined);
+      await store.touch(other.id, T + 900, MIN, undefined);
+      expect((await store.findLatestByServiceId('latest', T + 500))?.id).toBe(touchedLast.id);
+      // Once the one touched last has expired, the next most recent live one.
+      expect((await store.findLatestByServiceId('latest', T + 2_500))?.id).toBe(second.id);
+      await store.delete(second.id);
+      expect((await store.findLatestByServiceId('latest', T + 2_500))?.id).toBe(first.id);
+      const found = await store.findLatestByServiceId('latest', T + 2_500);
+      expect(found).toBeInstanceOf(MeshSession);
+      expect(found?.sessionKey.equals(first.sessionKey)).toBe(true);
+      expect(await store.findLatestByServiceId('latest', T + MIN + 1)).toBeUndefined();
+      expect(await store.findLatestByServiceId('nobody', T)).toBeUndefined();
+    });
+
     it('removes every session of one service and counts them', async () => {
       for (let i = 0; i < 5; i++) await store.create(session({ serviceId: 'doomed' }));
       const kept = session({ serviceId: 'kept' });

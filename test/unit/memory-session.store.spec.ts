@@ -156,6 +156,25 @@ describe('MemorySessionStore', () => {
     expect(await store.count(T0)).toBe(0);
   });
 
+  it('reads the times of a service in place, after its slots changed hands', async () => {
+    const a = [session('a', T0, T0 + MIN), session('a', T0, T0 + 2 * MIN)];
+    for (const s of a) await store.create(s);
+    await store.delete(a[1].id);
+    // b's session takes the slot a[1] gave up, with a later activity and expiry than a[0].
+    const b = new MeshSession(randomUUID(), 'b', randomBytes(32), T0, T0 + 500, T0 + 5 * MIN);
+    await store.create(b);
+    expect((await store.findLatestByServiceId('a', T0))?.id).toBe(a[0].id);
+    expect((await store.findByServiceId('a', T0 + 2 * MIN)).map((x) => x.id)).toEqual([]);
+    expect((await store.findLatestByServiceId('b', T0))?.id).toBe(b.id);
+    // A removed session cannot come back (its key left with it), and the index stays as it was.
+    await store.delete(a[0].id);
+    await expect(store.create(a[0])).rejects.toThrow('no longer available');
+    expect(await store.findByServiceId('a', T0)).toEqual([]);
+    expect(await store.findLatestByServiceId('a', T0)).toBeUndefined();
+    expect(await store.get(a[0].id, T0)).toBeUndefined();
+    expect(await store.count(T0)).toBe(1);
+  });
+
   it('claims a nonce once per window, per scope', async () => {
     expect(await store.claimNonce('s1', 'n', 1000, T0)).toBe(true);
     expect(await store.claimNonce('s1', 'n', 1000, T0 + 999)).toBe(false);

@@ -185,6 +185,25 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
       expect(await manager.getSessionByServiceId('nobody')).toBeUndefined();
     });
 
+    it('rejects when the store fails, even by throwing, and never throws synchronously', async () => {
+      await manager.createSession('svc', randomBytes(32));
+      const failure = new Error('store down');
+      const spy = jest.spyOn(store, 'findLatestByServiceId').mockImplementation(() => {
+        throw failure;
+      });
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = manager.getSessionByServiceId('svc');
+      }).not.toThrow();
+      await expect(pending).rejects.toBe(failure);
+      spy.mockRejectedValueOnce(failure);
+      await expect(manager.getSessionByServiceId('svc')).rejects.toBe(failure);
+      spy.mockRestore();
+      expect(await manager.getSessionByServiceId('svc')).toBeDefined();
+      expect(await manager.getSessionByServiceId('' as string)).toBeUndefined();
+      expect(await manager.getSessionByServiceId(42 as unknown as string)).toBeUndefined();
+    });
+
     it('ignores expired sessions', async () => {
       await manager.createSession('svc', randomBytes(32));
       jest.setSystemTime(T0 + HOUR);

@@ -47,7 +47,7 @@ export class MemorySessionStore extends SessionStore {
   private readonly ids = new SessionIdTable();
   /** Keys and times. */
   readonly #slab = new SessionSlab();
-  private readonly services = new ServiceIndex();
+  private readonly services = new ServiceIndex(this.#slab);
   private readonly expiry = new ExpiryBuckets(this.#slab);
   private readonly nonces = new NonceSet();
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
@@ -103,6 +103,13 @@ export class MemorySessionStore extends SessionStore {
 
   async findByServiceId(serviceId: string, now: number): Promise<Session[]> {
     return this.services.find(serviceId, now);
+  }
+
+  override async findLatestByServiceId(
+    serviceId: string,
+    now: number,
+  ): Promise<Session | undefined> {
+    return this.services.latest(serviceId, now);
   }
 
   async deleteByServiceId(serviceId: string): Promise<number> {

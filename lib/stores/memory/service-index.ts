@@ -1,4 +1,10 @@
 import { sessionKeySlot, type MeshSession } from '../../core/mesh-session.js';
+import {
+  EXPIRES_AT_INDEX,
+  LAST_ACTIVITY_INDEX,
+  TIMES_STRIDE,
+  type SessionSlab,
+} from './session-slab.js';
 
 /** The sessions of one service, with removed ones dropped lazily. */
 interface ServiceGroup {
@@ -8,6 +14,8 @@ interface ServiceGroup {
   readonly number: number;
   /** The group's sessions, and sessions removed since the last compaction. */
   sessions: MeshSession[];
+  /** The slab slot of each entry of `sessions`, at the same index. */
+  slots: number[];
 }
 
 /** Smallest capacity of the per-slot and per-group arrays. */
@@ -23,6 +31,11 @@ const MIN_CAPACITY = 1 << 10;
  * reads neither the session nor its service id, and looks nothing up by string: a sweep that
  * removes many scattered sessions would otherwise pay a hash lookup (and its cache misses) for
  * each.
+ *
+ * A group keeps each session's slab slot beside it. Once compacted, every slot it holds is in
+ * use by its session (a slot changes hands only after its session has left, and the session is
+ * then dropped), so a lookup reads the times straight from the slab: the sessions' objects are
+ * not visited, only the one returned.
  *
  * @example
  * ```ts
@@ -42,6 +55,9 @@ export class ServiceIndex {
   /** The group number of the session in each slab slot. */
   private groupOfSlot = new Int32Array(MIN_CAPACITY);
 
+  /** @param slab the store's slab: the sessions' times */
+  constructor(private readonly slab: SessionSlab) {}
+
   /**
    * Adds a stored session to its service's group.
    *
@@ -59,6 +75,7 @@ export class ServiceIndex {
       if (group.sessions.length >= 2 * this.live[group.number] + 16) this.compact(group);
     }
     group.sessions.push(session);
+    group.slots.push(slot);
     this.live[group.number]++;
     if (slot >= this.groupOfSlot.length) this.groupOfSlot = grown(this.groupOfSlot, slot);
     this.groupOfSlot[slot] = group.number;
@@ -90,10 +107,38 @@ export class ServiceIndex {
     const live: MeshSession[] = [];
     if (group === undefined) return live;
     this.compact(group);
-    for (const session of group.sessions) {
-      if (session.expiresAt > now) live.push(session);
+    const { sessions, slots } = group;
+    const times = this.slab.times;
+    for (let i = 0; i < slots.length; i++) {
+      if (times[slots[i] * TIMES_STRIDE + EXPIRES_AT_INDEX] > now) live.push(sessions[i]);
     }
     return live;
+  }
+
+  /**
+   * The most recently active session of a service that is live at `now` (the first found, on
+   * a tie).
+   *
+   * @param serviceId the service id
+   * @param now the current time (ms)
+   */
+  latest(serviceId: string, now: number): MeshSession | undefined {
+    const group = this.groups.get(serviceId);
+    if (group === undefined) return undefined;
+    this.compact(group);
+    const slots = group.slots;
+    const times = this.slab.times;
+    let best = -1;
+    let bestActivity = -Infinity;
+    for (let i = 0; i < slots.length; i++) {
+      const at = slots[i] * TIMES_STRIDE;
+      const activity = times[at + LAST_ACTIVITY_INDEX];
+      if (times[at + EXPIRES_AT_INDEX] > now && (best === -1 || activity > bestActivity)) {
+        best = i;
+        bestActivity = activity;
+      }
+    }
+    return best === -1 ? undefined : group.sessions[best];
   }
 
   /**
@@ -117,16 +162,27 @@ export class ServiceIndex {
   private newGroup(serviceId: string): ServiceGroup {
     const number = this.freeNumbers.pop() ?? this.groupList.length;
     if (number >= this.live.length) this.live = grown(this.live, number);
-    const group: ServiceGroup = { serviceId, number, sessions: [] };
+    const group: ServiceGroup = { serviceId, number, sessions: [], slots: [] };
     this.groupList[number] = group;
     this.groups.set(serviceId, group);
     return group;
   }
 
-  /** Drops removed sessions from a service group. */
+  /** Drops removed sessions (and their slots) from a service group. */
   private compact(group: ServiceGroup): void {
     if (group.sessions.length === this.live[group.number]) return;
-    group.sessions = group.sessions.filter((s) => sessionKeySlot(s) !== -1);
+    const sessions: MeshSession[] = [];
+    const slots: number[] = [];
+    for (let i = 0; i < group.sessions.length; i++) {
+      const session = group.sessions[i];
+      // An entry from before its session left (and was stored again elsewhere) is stale too.
+      if (sessionKeySlot(session) === group.slots[i]) {
+        sessions.push(session);
+        slots.push(group.slots[i]);
+      }
+    }
+    group.sessions = sessions;
+    group.slots = slots;
   }
 }
 

@@ -15,6 +15,8 @@ const MIN_SLOTS = 1 << 10;
 const CREATED_AT = 0;
 const LAST_ACTIVITY = 1;
 const EXPIRES_AT = 2;
+/** Index of a slot's `lastActivity` within its stride. */
+export const LAST_ACTIVITY_INDEX = TIMES_OFFSET + LAST_ACTIVITY;
 /** Index of a slot's `expiresAt` within its stride. */
 export const EXPIRES_AT_INDEX = TIMES_OFFSET + EXPIRES_AT;
 /**
