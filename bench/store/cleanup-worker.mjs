@@ -7,7 +7,8 @@
 // monitors use the monotonic clock and stay real. Patterns:
 // - oldest (default): exactly the oldest tenth is expired in each round. Sessions are created in
 //   generations of size/10, one per fake ms; round r expires generation r, then a new
-//   generation tops the store back up to `size`. A small generation 0 is the warm-up round's.
+//   generation tops the store back up to `size`. Generation 0, as large as the others, is the
+//   warm-up round's.
 // - scattered: a random tenth of the sessions sits idle while the others are used: every other
 //   session is read (a touch) as the round starts and again half a timeout later, and the clock
 //   then moves on until exactly the idle tenth has expired, scattered among live sessions in
@@ -100,9 +101,11 @@ async function createGeneration(g, count = generation) {
   generations[g] = ids;
 }
 
-// Generation 0 is small and expires first: the warm-up round removes it. Generations 1 to 10
-// hold the `size` sessions the timed rounds start from.
-const warmUp = Math.max(100, Math.floor(generation / 10));
+// Generation 0 expires first: the warm-up round removes it. It is as large as a timed round's,
+// so that the code of every implementation is compiled for the work it measures (a smaller
+// warm-up left part of the compilation inside the first timed round). Generations 1 to 10 hold
+// the `size` sessions the timed rounds start from.
+const warmUp = generation;
 if (pattern === 'oldest') {
   for (let g = 0; g <= 10; g++) await createGeneration(g, g === 0 ? warmUp : generation);
 }
