@@ -45,8 +45,11 @@ const CLIENT = args.client === 'grpc-js' ? 'grpc-js' : 'h2';
 // 'carried': session-id mode, with the metadata of a signed call carried but not verified: the
 // cost of transporting a signature, a floor for signature mode on this wire format.
 // 'hmac-floor': carried, plus one HMAC over a signature base: the most signature mode can reach.
+// 'allow-guard': Nest's plain options and a guard that lets everything through, its calls
+// carrying a session id: what Nest's guard machinery costs, the most any guard can reach.
 const ALL_VARIANTS = [
   'unguarded',
+  'allow-guard',
   'guarded',
   'carried',
   'hmac-floor',
@@ -58,6 +61,8 @@ const PATH = '/bench.v1.Bench/Echo';
 // Each ratio: its name in the result, then the variant measured against the baseline.
 const RATIOS = [
   ['guardedOverUnguarded', 'guarded', 'unguarded'],
+  ['allowGuardOverUnguarded', 'allow-guard', 'unguarded'],
+  ['guardedOverAllowGuard', 'guarded', 'allow-guard'],
   ['signatureOverSessionId', 'signature', 'guarded'],
   ['rfc9421OverSessionId', 'signature-rfc9421', 'guarded'],
   ['hmacFloorOverSessionId', 'hmac-floor', 'guarded'],
@@ -129,7 +134,7 @@ async function startServer(variant, sessionKey) {
 /** Metadata for each call of a run: a fresh id string, or a signature with its own nonce. */
 function metadataSource(server, count) {
   if (server.variant === 'unguarded') return () => ({});
-  if (server.variant === 'guarded') {
+  if (server.variant === 'guarded' || server.variant === 'allow-guard') {
     // A fresh string per call, as one read from the wire would be.
     return () => ({ 'x-mesh-session-id': `${server.sessionId} `.trimEnd() });
   }

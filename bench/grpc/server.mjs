@@ -2,12 +2,15 @@
 // bench/grpc.bench.mjs), so that the server and the load generator never share an event loop.
 //
 // The parent sends one config message over IPC (the session key never goes on a command line):
-//   { variant: 'unguarded' | 'guarded' | 'carried' | 'hmac-floor' | 'signature'
+//   { variant: 'unguarded' | 'allow-guard' | 'guarded' | 'carried' | 'hmac-floor' | 'signature'
 //     | 'signature-rfc9421', port, sessionKey (hex), fillerSessions }
 // The child answers { sessionId } once listening; then { mark: true } answers the calls served
 // so far and this process's CPU time, so the parent measures the server alone.
 // Every variant serves bench.v1.Bench/Echo with the same handler; only the guard differs:
 // - unguarded: no guard, Nest's plain gRPC options (what an app without this library runs);
+// - allow-guard: Nest's plain gRPC options and a guard that lets everything through; its client
+//              sends a session id as for guarded: what Nest's guard machinery costs by itself,
+//              the most any guard can reach;
 // - guarded:   SessionGuard in session-id mode, started with meshGrpcOptions();
 // - carried:   as guarded; its client also sends a signed call's x-mesh-signature entry, which
 //              nothing reads;
@@ -31,6 +34,14 @@ import { meshGrpcOptions, messageBytesOf } from '../../dist/grpc.js';
 export const BENCH_PROTO = fileURLToPath(new URL('./bench.proto', import.meta.url));
 
 let served = 0;
+
+/** A guard that lets everything through: what Nest's guard machinery costs by itself. */
+class AllowGuard {
+  canActivate() {
+    return true;
+  }
+}
+Injectable()(AllowGuard);
 
 /**
  * The irreducible work of signature mode, in the hmac-floor variant: the SHA-256 of the message
@@ -82,12 +93,19 @@ function benchModule(config) {
       benchController(
         config.variant === 'unguarded'
           ? []
-          : config.variant === 'hmac-floor'
-            ? [SessionGuard, HmacFloorGuard]
-            : [SessionGuard],
+          : config.variant === 'allow-guard'
+            ? [AllowGuard]
+            : config.variant === 'hmac-floor'
+              ? [SessionGuard, HmacFloorGuard]
+              : [SessionGuard],
       ),
     ],
-    providers: config.variant === 'hmac-floor' ? [HmacFloorGuard] : [],
+    providers:
+      config.variant === 'hmac-floor'
+        ? [HmacFloorGuard]
+        : config.variant === 'allow-guard'
+          ? [AllowGuard]
+          : [],
   })(BenchModule);
   return BenchModule;
 }
@@ -95,7 +113,7 @@ function benchModule(config) {
 async function serve(config) {
   const options = { package: 'bench.v1', protoPath: BENCH_PROTO, url: `127.0.0.1:${config.port}` };
   const transport =
-    config.variant === 'unguarded'
+    config.variant === 'unguarded' || config.variant === 'allow-guard'
       ? { transport: Transport.GRPC, options }
       : meshGrpcOptions(options);
   const app = await NestFactory.createMicroservice(benchModule(config), {

@@ -24,6 +24,8 @@ export function grpcSection(result, target) {
   ];
   const names = {
     unguarded: 'unguarded (plain Nest gRPC options)',
+    'allow-guard':
+      'a guard that lets everything through (plain Nest gRPC options; the calls carry a session id)',
     guarded: 'SessionGuard, session-id mode',
     carried: "session-id mode, carrying a signed call's `x-mesh-signature` entry unread",
     'hmac-floor':
@@ -50,6 +52,11 @@ export function grpcSection(result, target) {
     ['signature / session-id', ratios.signatureOverSessionId, 0.85],
   ];
   const floors = [
+    [
+      'a guard that allows everything / unguarded: the most any guard can reach here',
+      ratios.allowGuardOverUnguarded,
+    ],
+    ['guarded / a guard that allows everything: our own share', ratios.guardedOverAllowGuard],
     ['carried / session-id: the cost of carrying a signature', ratios.carriedOverSessionId],
     ['signature / carried: the cost of verifying it', ratios.signatureOverCarried],
     [
