@@ -770,6 +770,23 @@ function report({
         }
       }
       push('');
+      const floor = by('floor', size);
+      if (floor !== undefined) {
+        // The most any store can reach against each peer in this loop: the synchronous floor's
+        // own ratio. A target above it is out of reach whatever the store does.
+        const reach = ['reference', 'lru-cache', 'ttlcache', 'memorystore']
+          .map((impl) => [impl, by(impl, size)])
+          .filter(([impl, r]) => r !== undefined && getTargets[impl] !== undefined)
+          .map(([impl, r]) => {
+            const ratio = r.getNs.median / floor.getNs.median;
+            const goal = getTargets[impl];
+            return `${SHORT_NAMES[impl] ?? impl} ${fmt(ratio, 2)}× (target ${goal}×: ${ratio >= goal ? 'within reach' : '**beyond the floor**'})`;
+          });
+        push(
+          `The floor itself against the same peers (their time / the floor's), the most any store reaches in this loop, where each lookup also pays for its fresh id string: ${reach.join(', ')}.`,
+          '',
+        );
+      }
       if (ours.getNowNs !== undefined) {
         // The guard's own check on this store needs no Promise: the same read, measured in the
         // same process, against the same implementations (no target: the targets are for
