@@ -18,6 +18,8 @@ let setMetadata: (
 
 /** Reads a session's key without copying it; set once by the class's static block. */
 let keyBytes: (session: MeshSession) => Buffer | undefined;
+/** Copies a session's key into a caller's Buffer; set once by the class's static block. */
+let copyKeyInto: (session: MeshSession, target: Buffer) => boolean;
 
 /** Where each time is, relative to the first of the session's times. */
 const CREATED_AT = 0;
@@ -105,6 +107,12 @@ export class MeshSession implements Session {
     };
     keySlot = (session) => session.#slot;
     keyBytes = (session) => session.#key;
+    copyKeyInto = (session, target) => {
+      const vault = session.#vault;
+      if (vault?.copyKeyInto === undefined) return false;
+      vault.copyKeyInto(session.#slot, target);
+      return true;
+    };
     setMetadata = (session, metadata) => {
       session.#metadata = metadata;
     };
@@ -277,4 +285,17 @@ export function sessionKeySlot(session: MeshSession): number {
  */
 export function sessionKeyBuffer(session: MeshSession): Buffer | undefined {
   return keyBytes(session);
+}
+
+/**
+ * Copies a stored session's key into `target` when its store's vault can (the memory store's
+ * can), for a caller that uses it at once, then wipes `target`. Internal.
+ *
+ * @param session any session
+ * @param target at least 32 bytes
+ * @returns `false`, copying nothing, when it cannot: read `sessionKey` then
+ * @internal
+ */
+export function copySessionKeyInto(session: MeshSession, target: Buffer): boolean {
+  return copyKeyInto(session, target);
 }

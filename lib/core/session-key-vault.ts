@@ -25,6 +25,15 @@ export interface SessionKeyVault {
    */
   copyKey(slot: number): Buffer;
   /**
+   * Copies the key in `slot` into the first 32 bytes of `target`, for a caller that wipes it
+   * once used: no Buffer is made. A vault that cannot (one that decrypts its key, say) leaves it
+   * out, and {@link SessionKeyVault.copyKey} is used.
+   *
+   * @param slot the slot the store bound the session to
+   * @param target at least 32 bytes
+   */
+  copyKeyInto?(slot: number, target: Buffer): void;
+  /**
    * The times of the sessions in the vault. A session reads `createdAt`, `lastActivity` and
    * `expiresAt` at `timesIndex(slot)` and the next two indexes. A vault may replace the array
    * (to grow it): sessions read this property anew on every access.

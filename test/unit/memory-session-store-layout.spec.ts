@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
+import { copySessionKeyInto } from '../../lib/core/mesh-session.js';
 import { MemorySessionStore, MeshSession, type Session } from '../../lib/index.js';
 
 // The memory store's compact layout: keys in a slab, ids in an open-addressing table, service
@@ -36,6 +37,23 @@ describe('MemorySessionStore layout', () => {
       const copy = found.sessionKey;
       copy.fill(0);
       expect(((await store.get(s.id, T0)) as Session).sessionKey.equals(key)).toBe(true);
+    });
+
+    it('copies a stored key into a Buffer it is given, and nothing once removed', async () => {
+      const key = randomBytes(32);
+      const s = new MeshSession(randomUUID(), 'svc', Buffer.from(key), T0, T0, T0 + MIN);
+      const target = Buffer.alloc(40);
+      // Not stored yet: the session holds its own key, and the caller reads `sessionKey`.
+      expect(copySessionKeyInto(s, target)).toBe(false);
+      expect(target.equals(Buffer.alloc(40))).toBe(true);
+      await store.create(s);
+      expect(copySessionKeyInto(s, target)).toBe(true);
+      expect(target.subarray(0, 32).equals(key)).toBe(true);
+      expect(target.subarray(32).equals(Buffer.alloc(8))).toBe(true);
+      target.fill(0);
+      await store.delete(s.id);
+      expect(copySessionKeyInto(s, target)).toBe(false);
+      expect(target.equals(Buffer.alloc(40))).toBe(true);
     });
 
     it('never shows the key in JSON, inspect or own keys', async () => {

@@ -4,6 +4,7 @@ import { Reflector } from '@nestjs/core';
 import {
   createContentDigest,
   MemorySessionStore,
+  MeshSession,
   MeshAuditEmitter,
   RequestVerifier,
   SessionGuard,
@@ -19,6 +20,7 @@ import {
   type SignRequestInput,
 } from '../../lib/index.js';
 import { parseSignatureHeaders } from '../../lib/protocol/signing/signature-headers.js';
+import { sessionMacMatches } from '../../lib/protocol/signing/session-mac.js';
 import {
   buildSignatureBase,
   hmacSha256,
@@ -97,6 +99,37 @@ describe('Signature base (RFC 9421 §2.5)', () => {
   it('refuses a component without a value or with a line break', () => {
     expect(buildSignatureBase(['@method'], () => undefined, '()')).toBeUndefined();
     expect(buildSignatureBase(['x'], () => 'a\n"@method": GET', '()')).toBeUndefined();
+  });
+
+  it('checks a MAC with the key of a stored, an unstored and a plain session alike', async () => {
+    const key = randomBytes(32);
+    const base = '"@method": GET\n"@signature-params": ("@method");created=1';
+    const mac = hmacSha256(key, base);
+    const wrong = Buffer.from(mac).fill(1, 0, 1);
+    const store = new MemorySessionStore();
+    const stored = new MeshSession(
+      randomUUID(),
+      'svc',
+      Buffer.from(key),
+      1,
+      1,
+      Date.now() + 60_000,
+    );
+    await store.create(stored);
+    const unstored = new MeshSession(randomUUID(), 'svc', Buffer.from(key), 1, 1, 2);
+    // A custom store's plain Session hands out the Buffer it keeps: it must stay intact.
+    const kept = Buffer.from(key);
+    const plain = { ...stored.toJSON(), sessionKey: kept };
+    for (const session of [stored, unstored, plain]) {
+      expect(sessionMacMatches(session, mac, base)).toBe(true);
+      expect(sessionMacMatches(session, wrong, base)).toBe(false);
+      expect(sessionMacMatches(session, mac.subarray(0, 31), base)).toBe(false);
+      expect(sessionMacMatches(session, mac, `${base} `)).toBe(false);
+    }
+    expect(kept.equals(key)).toBe(true);
+    expect(stored.sessionKey.equals(key)).toBe(true);
+    await store.delete(stored.id);
+    expect(() => sessionMacMatches(stored, mac, base)).toThrow('no longer available');
   });
 
   it('builds @target-uri from a WHATWG URL: lower-case host, no default port, no fragment', () => {

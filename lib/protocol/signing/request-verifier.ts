@@ -1,17 +1,16 @@
-import { timingSafeEqual } from 'node:crypto';
-import { MeshSession } from '../../core/mesh-session.js';
 import type { SessionManager } from '../../core/session-manager.js';
 import type { Session } from '../../core/session.interface.js';
 import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
 import { parseCallSignature } from './call-signature-entry.js';
 import { createContentDigest, verifyContentDigest } from './content-digest.js';
-import { buildSignatureBase, hmacSha256 } from './signature-base.js';
+import { buildSignatureBase, macMatches } from './signature-base.js';
+import { sessionMacMatches } from './session-mac.js';
 import { parseSignatureHeaders, type ParsedSignature } from './signature-headers.js';
 import {
   SignatureVerificationError,
   type SignatureRejectionReason,
 } from './signature-verification.error.js';
-import { DIGEST_COMPONENT, HMAC_SHA256_BYTES } from './signing.constants.js';
+import { DIGEST_COMPONENT } from './signing.constants.js';
 import { SigningMessages } from './signing.messages.js';
 import { HTTP_SIGNING_PROFILE } from './signing-profile.js';
 import type { RequestVerifierOptions } from './request-verifier.options.js';
@@ -263,13 +262,9 @@ export class RequestVerifier {
     digest: string | undefined,
     session: Session,
   ): void {
-    const key = session.sessionKey;
-    try {
-      this.checkHmacWith(request, parsed, digest, key, session.serviceId);
-    } finally {
-      // A MeshSession hands out a copy, wiped once used; a plain Session from a custom store
-      // may hand out the Buffer it keeps, which must stay intact.
-      if (session instanceof MeshSession) key.fill(0);
+    const base = this.signatureBase(request, parsed, digest, session.serviceId);
+    if (!sessionMacMatches(session, parsed.signature, base)) {
+      throw this.reject('signature_invalid', SigningMessages.signatureInvalid(), session.serviceId);
     }
   }
 
@@ -281,22 +276,26 @@ export class RequestVerifier {
     key: Buffer,
     serviceId: string,
   ): void {
-    const base = buildSignatureBase(
-      parsed.components,
-      (component) => coveredValue(request, component, digest),
-      parsed.signatureParams,
-    );
-    if (base === undefined) {
-      throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
-    }
-    // Length first: timingSafeEqual throws on different lengths, and the length is public.
-    const signature = parsed.signature;
     if (
-      signature.length !== HMAC_SHA256_BYTES ||
-      !timingSafeEqual(signature, hmacSha256(key, base))
+      !macMatches(parsed.signature, key, this.signatureBase(request, parsed, digest, serviceId))
     ) {
       throw this.reject('signature_invalid', SigningMessages.signatureInvalid(), serviceId);
     }
+  }
+
+  /** The signature base (RFC 9421 §2.5); a component with no value makes it malformed. */
+  private signatureBase(
+    request: SignedRequestParts,
+    parsed: ParsedSignature,
+    digest: string | undefined,
+    serviceId: string,
+  ): string {
+    const valueOf = (component: string) => coveredValue(request, component, digest);
+    const base = buildSignatureBase(parsed.components, valueOf, parsed.signatureParams);
+    if (base === undefined) {
+      throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
+    }
+    return base;
   }
 
   /** Step 6: claims the nonce and slides the session, in one store round trip. */

@@ -1,4 +1,5 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { HMAC_SHA256_BYTES } from './signing.constants.js';
 
 const LINE_BREAK = /[\r\n]/;
 
@@ -44,6 +45,26 @@ export function buildSignatureBase(
  */
 export function hmacSha256(key: Buffer, base: string): Buffer {
   return createHmac('sha256', key).update(base, 'utf8').digest();
+}
+
+/**
+ * Whether `signature` is the hmac-sha256 of `base` under `key`: its length first (public), then
+ * its bytes in constant time.
+ *
+ * @param signature the signature bytes received
+ * @param key the session key
+ * @param base the signature base
+ * @returns `true` when they match
+ * @example
+ * ```ts
+ * macMatches(parsed.signature, key, base);
+ * ```
+ */
+export function macMatches(signature: Buffer, key: Buffer, base: string): boolean {
+  // timingSafeEqual throws on different lengths.
+  return (
+    signature.length === HMAC_SHA256_BYTES && timingSafeEqual(signature, hmacSha256(key, base))
+  );
 }
 
 /**

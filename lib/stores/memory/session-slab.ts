@@ -77,6 +77,18 @@ export class SessionSlab implements SessionKeyVault {
   }
 
   /**
+   * Copies the key in `slot` into the first 32 bytes of `target` (see
+   * {@link SessionKeyVault.copyKeyInto}).
+   *
+   * @param slot a slot in use
+   * @param target at least 32 bytes
+   */
+  copyKeyInto(slot: number, target: Buffer): void {
+    const start = slot * SLOT_BYTES;
+    this.#bytes.copy(target, 0, start, start + SESSION_KEY_LENGTH);
+  }
+
+  /**
    * Where the times of `slot` start in {@link SessionSlab.times}.
    *
    * @param slot any slot
