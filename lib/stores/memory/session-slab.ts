@@ -84,8 +84,10 @@ export class SessionSlab implements SessionKeyVault {
    * @param target at least 32 bytes
    */
   copyKeyInto(slot: number, target: Buffer): void {
+    // Byte by byte: `Buffer#copy` of a range makes a view of the source on every call.
+    const bytes = this.#bytes;
     const start = slot * SLOT_BYTES;
-    this.#bytes.copy(target, 0, start, start + SESSION_KEY_LENGTH);
+    for (let i = 0; i < SESSION_KEY_LENGTH; i++) target[i] = bytes[start + i];
   }
 
   /**
