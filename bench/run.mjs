@@ -774,12 +774,12 @@ function report({
       if (floor !== undefined) {
         // The most any store can reach against each peer in this loop: the synchronous floor's
         // own ratio. A target above it is out of reach whatever the store does.
-        const reach = ['reference', 'lru-cache', 'ttlcache', 'memorystore']
-          .map((impl) => [impl, by(impl, size)])
-          .filter(([impl, r]) => r !== undefined && getTargets[impl] !== undefined)
-          .map(([impl, r]) => {
+        const reach = Object.entries(getTargets)
+          .filter(([impl]) => !impl.startsWith('floor'))
+          .map(([impl, goal]) => [impl, goal, by(impl, size)])
+          .filter(([, , r]) => r !== undefined)
+          .map(([impl, goal, r]) => {
             const ratio = r.getNs.median / floor.getNs.median;
-            const goal = getTargets[impl];
             return `${SHORT_NAMES[impl] ?? impl} ${fmt(ratio, 2)}× (target ${goal}×: ${ratio >= goal ? 'within reach' : '**beyond the floor**'})`;
           });
         push(

@@ -175,7 +175,7 @@ export class ServiceIndex {
     const slots: number[] = [];
     for (let i = 0; i < group.sessions.length; i++) {
       const session = group.sessions[i];
-      // An entry from before its session left (and was stored again elsewhere) is stale too.
+      // A session that left the store has given up its slot (-1).
       if (sessionKeySlot(session) === group.slots[i]) {
         sessions.push(session);
         slots.push(group.slots[i]);
