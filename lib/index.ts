@@ -31,7 +31,8 @@ export { StoreTimeoutError } from './core/with-timeout.js';
 export { SessionMessages } from './core/session.messages.js';
 
 // Stores (the Redis store: `nestjs-mesh-session/redis`)
-export { SessionStore, type SessionStoreLogger } from './core/session-store.js';
+export { SessionStore } from './core/session-store.js';
+export type { SessionStoreLogger } from './core/session-store-logger.js';
 export { MemorySessionStore } from './stores/memory/memory-session.store.js';
 
 // Rate limiting

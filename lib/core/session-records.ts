@@ -44,19 +44,32 @@ export class SessionRecords {
    * @returns the new session
    * @throws {TypeError} naming the bad argument
    */
-  async create(
+  create(
     serviceId: string,
     sessionKey: Buffer,
     metadata?: Record<string, unknown>,
   ): Promise<Session> {
+    try {
+      return this.save(this.newSession(serviceId, sessionKey, metadata));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** A new session, not stored yet; throws on a bad argument. */
+  private newSession(
+    serviceId: string,
+    sessionKey: Buffer,
+    metadata: Record<string, unknown> | undefined,
+  ): MeshSession {
     assertServiceId(serviceId);
     assertSessionKey(sessionKey);
     const safeMetadata = metadata === undefined ? undefined : copyMetadata(metadata, 'metadata');
     const now = Date.now();
     // A private copy: the caller may reuse or wipe its buffer.
     const key = Buffer.allocUnsafe(SESSION_KEY_LENGTH);
-    sessionKey.copy(key);
-    const session = new MeshSession(
+    key.set(sessionKey);
+    return new MeshSession(
       createSessionId(),
       serviceId,
       key,
@@ -65,9 +78,30 @@ export class SessionRecords {
       this.expiryFor(now, now),
       safeMetadata,
     );
+  }
+
+  /** Stores a new session; a store in this process does it at once, with no Promise of its own. */
+  private save(session: MeshSession): Promise<Session> {
+    const store = this.store;
     const t = this.telemetry;
-    await t.endStoreCall('create', t.startStoreCall('create'), this.store.create(session));
-    this.events.sessionCreated(serviceId, session.id);
+    const mark = t.startStoreCall('create');
+    if (store.createNow === undefined) {
+      return t
+        .endStoreCall('create', mark, store.create(session))
+        .then(() => this.created(session));
+    }
+    try {
+      store.createNow(session);
+    } catch (error) {
+      t.storeCallFailed('create', mark, error);
+      throw error;
+    }
+    t.storeCallSucceeded('create', mark);
+    return Promise.resolve(this.created(session));
+  }
+
+  private created(session: MeshSession): MeshSession {
+    this.events.sessionCreated(session.serviceId, session.id);
     return session;
   }
 

@@ -1,23 +1,7 @@
 import type { Session } from './session.interface.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RateLimiterOptions } from './rate-limiter-options.js';
-
-/**
- * What a store logs through: Nest's `Logger`, `console` and most loggers fit.
- */
-export interface SessionStoreLogger {
-  /** An event worth knowing, such as a connection restored. */
-  log(message: string): unknown;
-  /** A problem, such as a connection lost. */
-  warn(message: string): unknown;
-}
-
-function consoleLogger(context: string): SessionStoreLogger {
-  return {
-    log: (message) => console.log(`[${context}] ${message}`),
-    warn: (message) => console.warn(`[${context}] ${message}`),
-  };
-}
+import { consoleLogger, type SessionStoreLogger } from './session-store-logger.js';
 
 /**
  * Where sessions live. The class is also the injection token of the store in use.
@@ -75,6 +59,16 @@ export abstract class SessionStore {
    * @param session the session to save
    */
   abstract create(session: Session): Promise<void>;
+
+  /**
+   * `create`, done without a Promise. Only a store that keeps its sessions in this process
+   * implements it (the memory store does); `SessionManager.createSession` then makes only the
+   * Promise it returns. A remote store leaves it out, and `create` is used.
+   *
+   * @param session the session to save
+   * @throws {Error} when a session with this id is stored
+   */
+  createNow?(session: Session): void;
 
   /**
    * Reads a session and slides its expiry, atomically.

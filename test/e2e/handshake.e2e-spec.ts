@@ -31,6 +31,7 @@ import { deriveSessionKey } from '../../lib/protocol/handshake/session-key-deriv
 import { serverHelloBytes } from '../../lib/protocol/handshake/transcript-encoding.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { teardownStoreFactories, withEveryStore } from '../support/store-factories.js';
+import { failStoreCalls } from '../support/store-faults.js';
 import { keys, listen, platforms, startGreeter, type RunningApp } from './handshake-fixtures.js';
 
 const GENERIC_401 = { statusCode: 401, message: 'Handshake failed', error: 'Unauthorized' };
@@ -278,10 +279,7 @@ describe.each(combos)('Handshake endpoint on $label', ({ platform, factory }) =>
         jest
           .spyOn(greeter.app.get(SessionStore), 'claimNonce')
           .mockRejectedValueOnce(new Error('nonce down')),
-      () =>
-        jest
-          .spyOn(greeter.app.get(SessionStore), 'create')
-          .mockRejectedValueOnce(new Error('create down')),
+      () => failStoreCalls(greeter.app.get(SessionStore), 'create', new Error('create down')),
       () => jest.spyOn(limiter, 'checkLimit').mockRejectedValueOnce(new Error('limiter down')),
     ];
     for (const [i, fail] of failures.entries()) {

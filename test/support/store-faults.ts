@@ -2,17 +2,18 @@ import { jest } from '@jest/globals';
 import type { SessionManager, SessionStore } from '../../lib/index.js';
 
 /**
- * The store calls a guarded request makes, each with the synchronous twin a store that keeps
- * its sessions in this process answers through instead (the memory store's Promise methods go
- * through their twins too).
+ * The store calls a guarded request or a handshake makes, each with the synchronous twin a store
+ * that keeps its sessions in this process answers through instead (the memory store's Promise
+ * methods go through their twins too).
  */
 const IN_PROCESS = {
   touch: 'touchNow',
   get: 'getNow',
   claimNonceAndTouch: 'claimNonceAndTouchNow',
+  create: 'createNow',
 } as const;
 
-/** A store call the guard makes, by the name of its Promise method. */
+/** A store call the guard or the manager makes, by the name of its Promise method. */
 export type GuardStoreCall = keyof typeof IN_PROCESS;
 
 type Spied = Record<string, (...args: unknown[]) => unknown>;

@@ -118,6 +118,9 @@ describe('MemorySessionStore', () => {
     const s = session('svc', T0, T0 + MIN);
     await store.create(s);
     await expect(store.create(s)).rejects.toThrow('collision');
+    expect(() => store.createNow(session('svc', T0, T0 + MIN))).not.toThrow();
+    expect(() => store.createNow(s)).toThrow('collision');
+    expect(await store.count(T0)).toBe(2);
   });
 
   it('keeps the service index in step', async () => {

@@ -12,7 +12,7 @@ import {
 } from '../../lib/index.js';
 import { AuditRecorder, keyEncodings } from '../support/audit-recorder.js';
 import { storeFactories } from '../support/store-factories.js';
-import { countTouches, failTouches } from '../support/store-faults.js';
+import { countTouches, failStoreCalls, failTouches } from '../support/store-faults.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const HOUR = 3_600_000;
@@ -100,6 +100,21 @@ describe.each(storeFactories)('SessionManager on the $name store', (factory) => 
       await expect(manager.createSession('svc', randomBytes(32), metadata)).rejects.toThrow(
         TypeError,
       );
+    });
+
+    it('rejects when the store fails to save, never throws, and counts or audits nothing', async () => {
+      const failure = new Error('store down');
+      const restore = failStoreCalls(store, 'create', failure);
+      let pending: Promise<unknown> | undefined;
+      expect(() => {
+        pending = manager.createSession('svc', randomBytes(32));
+      }).not.toThrow();
+      await expect(pending).rejects.toBe(failure);
+      restore();
+      expect((await manager.getStats()).created).toBe(0);
+      expect(audit.actions()).not.toContain('session_created');
+      await manager.createSession('svc', randomBytes(32));
+      expect(audit.actions()).toContain('session_created');
     });
 
     it('never echoes a rejected key in the error message', async () => {

@@ -66,6 +66,10 @@ export class MemorySessionStore extends SessionStore {
     this.add(session);
   }
 
+  override createNow(session: Session): void {
+    this.add(session);
+  }
+
   async touch(
     id: string,
     now: number,

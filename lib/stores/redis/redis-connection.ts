@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import type { SessionStoreLogger } from '../../core/session-store.js';
+import type { SessionStoreLogger } from '../../core/session-store-logger.js';
 import { withTimeout } from '../../core/with-timeout.js';
 import { createRedisClient } from './redis-client.js';
 import type { RedisScript } from './redis-session-scripts.js';

@@ -1,4 +1,4 @@
-import type { SessionStoreLogger } from '../../core/session-store.js';
+import type { SessionStoreLogger } from '../../core/session-store-logger.js';
 import { RedisStoreMessages } from './redis-store.messages.js';
 
 /** Gap between two "cannot decrypt" log lines (ms). */
