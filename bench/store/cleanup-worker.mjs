@@ -12,7 +12,7 @@
 // - scattered: a random tenth of the sessions sits idle while the others are used: every other
 //   session is read (a touch) as the round starts and again half a timeout later, and the clock
 //   then moves on until exactly the idle tenth has expired, scattered among live sessions in
-//   every bucket of time. A new tenth tops the store up after each round.
+//   every bucket of creation time. A new tenth tops the store up after each round.
 // - mass: a pause longer than the timeout: every session has expired by the cleanup, and the
 //   store is filled anew for the next round.
 //

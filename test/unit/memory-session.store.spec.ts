@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { MemorySessionStore, MeshSession } from '../../lib/index.js';
+import { TimeSlices } from '../../lib/stores/memory/time-slices.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -41,6 +42,99 @@ describe('MemorySessionStore', () => {
     expect(await store.deleteExpired(T0 + MIN)).toBe(0);
     expect(await store.deleteExpired(T0 + 50_000 + MIN - 1)).toBe(0);
     expect(await store.deleteExpired(T0 + 50_000 + MIN)).toBe(1);
+  });
+
+  it('moves sessions in use out of due buckets, so a cleanup visits the expired ones only', async () => {
+    const sessions = [];
+    for (let i = 0; i < 1000; i++) {
+      const s = session('svc', T0, T0 + MIN);
+      sessions.push(s);
+      await store.create(s);
+    }
+    // Touched with less than half their remaining life to go before their bucket comes due.
+    for (const s of sessions.slice(100)) await store.touch(s.id, T0 + 40_000, MIN, undefined);
+    // Touched again soon after: no bucket of theirs is due within half their life, so no move.
+    for (const s of sessions.slice(100)) await store.touch(s.id, T0 + 41_000, MIN, undefined);
+    // A walk counts each entry it takes out of a due bucket as it goes.
+    const visits = jest.spyOn(TimeSlices.prototype, 'spent');
+    expect(await store.deleteExpired(T0 + MIN)).toBe(100);
+    expect(visits).toHaveBeenCalledTimes(100);
+    visits.mockClear();
+    expect(await store.count(T0 + 40_000 + MIN - 1)).toBe(900);
+    expect(visits).toHaveBeenCalledTimes(0);
+    expect(await store.deleteExpired(T0 + 41_000 + MIN)).toBe(900);
+    expect(visits).toHaveBeenCalledTimes(900);
+    visits.mockRestore();
+  });
+
+  it('stays exact when touches, deletes and creations land while a cleanup yields', async () => {
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed % n;
+    };
+    const now = T0 + MIN + 500;
+    // Ids and expiries of the sessions that should be stored.
+    const model = new Map<string, number>();
+    const ids: string[] = [];
+    const add = async (expiresAt: number) => {
+      const s = session('svc', T0, expiresAt);
+      await store.create(s);
+      model.set(s.id, expiresAt);
+      ids.push(s.id);
+    };
+    for (let i = 0; i < 6000; i++) await add(T0 + MIN + random(1500));
+    // Every clock read looks 10 ms later than the last: each slice ends after 128 entries.
+    let fakeNow = 0;
+    jest.spyOn(performance, 'now').mockImplementation(() => (fakeNow += 10));
+    let cleaning = true;
+    const meddle = async () => {
+      let rounds = 0;
+      while (cleaning) {
+        await new Promise((resolve) => setImmediate(resolve));
+        rounds++;
+        for (let k = 0; k < 25; k++) {
+          const id = ids[random(ids.length)];
+          const op = random(10);
+          if (op < 6) {
+            const touched = await store.touch(id, now, MIN, undefined);
+            const expiresAt = model.get(id);
+            if (expiresAt === undefined) expect(touched).toBeUndefined();
+            else if (expiresAt <= now) model.delete(id);
+            else {
+              expect(touched?.expiresAt).toBe(now + MIN);
+              model.set(id, now + MIN);
+            }
+          } else if (op < 8) {
+            await store.delete(id);
+            model.delete(id);
+          } else {
+            await add(op === 8 ? now - random(200) : now + 1 + random(2000));
+          }
+        }
+      }
+      return rounds;
+    };
+    const meddling = meddle();
+    const [removed, counted] = await Promise.all([store.deleteExpired(now), store.count(now)]);
+    cleaning = false;
+    expect(await meddling).toBeGreaterThan(5);
+    jest.restoreAllMocks();
+    expect(removed).toBeGreaterThan(0);
+    expect(counted).toBeGreaterThan(0);
+    let live = 0;
+    for (const [id, expiresAt] of model) {
+      if (expiresAt <= now) continue;
+      live++;
+      expect((await store.get(id, now))?.expiresAt).toBe(expiresAt);
+    }
+    expect(await store.count(now)).toBe(live);
+    await store.deleteExpired(now);
+    expect(await store.count(now)).toBe(live);
+    // Nothing live was removed, and nothing expired is left: a later cleanup removes each
+    // remaining session exactly when it expires.
+    expect(await store.deleteExpired(T0 + 10 * MIN)).toBe(live);
+    expect(await store.count(T0 + 10 * MIN)).toBe(0);
   });
 
   it('skips entries of sessions already deleted or expired on access', async () => {

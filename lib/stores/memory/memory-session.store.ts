@@ -25,10 +25,12 @@ import { SessionSlab } from './session-slab.js';
  *   through its slot. A removed session's slot is wiped, and the session gives up the slot (it
  *   keeps its last times) before the slot can be reused, so a stale session object never reads
  *   another session's key.
- * - Expiry candidates sit in one-second time buckets of slab slots, so cleanup only visits
- *   buckets whose time has come, and reads each candidate's expiry straight from the slab. A touch does not move a session between buckets; cleanup re-files a session it
- *   finds still alive, so each live session has exactly one bucket entry. `count()` visits the
- *   due buckets the same way, so that it counts live sessions only, without a scan.
+ * - Sessions sit in one-second time buckets by expiry, linked through the slab's slots, so
+ *   cleanup only visits buckets whose time has come, and reads each candidate's expiry straight
+ *   from the slab. A touch moves a session to a later bucket once its bucket would come due
+ *   within half its remaining life, so cleanup meets sessions in use only rarely, and its cost
+ *   follows the sessions that expired. `count()` visits the due buckets the same way, so that
+ *   it counts live sessions only, without a scan.
  * - Cleanup and `count()` work in slices of a few milliseconds and yield to the event loop
  *   between them; no step copies or grows a structure as large as the store.
  * - The slab is a private field, and `util.inspect`, `console.log`, Nest's `Logger` and
@@ -175,7 +177,9 @@ export class MemorySessionStore extends SessionStore {
     const session = this.ids.find(id);
     if (session === undefined) return undefined;
     // The times sit in the slab next to the key: the check and the slide touch one cache line.
-    if (!this.#slab.slide(this.ids.foundSlot, now, idleTimeout, maxLifetime)) this.remove(session);
+    const slot = this.ids.foundSlot;
+    if (this.#slab.slide(slot, now, idleTimeout, maxLifetime)) this.expiry.slid(slot, now);
+    else this.remove(session);
     return session;
   }
 
