@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { jest } from '@jest/globals';
 import { MemorySessionStore, MeshSession } from '../../lib/index.js';
+import { SessionSlab } from '../../lib/stores/memory/session-slab.js';
 import { TimeSlices } from '../../lib/stores/memory/time-slices.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -57,14 +58,38 @@ describe('MemorySessionStore', () => {
     for (const s of sessions.slice(100)) await store.touch(s.id, T0 + 41_000, MIN, undefined);
     // A walk counts each entry it takes out of a due bucket as it goes.
     const visits = jest.spyOn(TimeSlices.prototype, 'spent');
+    const visited = () => visits.mock.calls.reduce((sum, [count]) => sum + (count ?? 1), 0);
     expect(await store.deleteExpired(T0 + MIN)).toBe(100);
-    expect(visits).toHaveBeenCalledTimes(100);
+    expect(visited()).toBe(100);
     visits.mockClear();
     expect(await store.count(T0 + 40_000 + MIN - 1)).toBe(900);
-    expect(visits).toHaveBeenCalledTimes(0);
+    expect(visited()).toBe(0);
     expect(await store.deleteExpired(T0 + 41_000 + MIN)).toBe(900);
-    expect(visits).toHaveBeenCalledTimes(900);
+    expect(visited()).toBe(900);
     visits.mockRestore();
+  });
+
+  it('reads each expired session ahead once, in batches, before removing it', async () => {
+    const sessions = [];
+    for (let i = 0; i < 1000; i++) {
+      const s = session('svc', T0, i < 100 ? T0 + MIN : T0 + 10 * MIN);
+      sessions.push(s);
+      await store.create(s);
+    }
+    const preload = jest.spyOn(SessionSlab.prototype, 'preload');
+    const removed = jest.spyOn(SessionSlab.prototype, 'release');
+    // Found by a count first, then removed from the count's list; then straight from a bucket.
+    expect(await store.count(T0 + MIN)).toBe(900);
+    expect(await store.deleteExpired(T0 + MIN)).toBe(100);
+    expect(await store.deleteExpired(T0 + 10 * MIN)).toBe(900);
+    const preloaded = preload.mock.calls.map(([slot]) => slot);
+    const released = removed.mock.calls.map(([slot]) => slot);
+    expect(preloaded).toHaveLength(1000);
+    expect(new Set(preloaded).size).toBe(1000);
+    expect(released).toEqual(preloaded);
+    for (const s of sessions) expect(await store.get(s.id, T0)).toBeUndefined();
+    preload.mockRestore();
+    removed.mockRestore();
   });
 
   it('stays exact when touches, deletes and creations land while a cleanup yields', async () => {

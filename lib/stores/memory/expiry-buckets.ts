@@ -1,8 +1,8 @@
-import type { MeshSession } from '../../core/mesh-session.js';
 import { BucketLists, NO_SLOT } from './bucket-lists.js';
 import { EXPIRES_AT_INDEX, FILING_INDEX, TIMES_STRIDE, type SessionSlab } from './session-slab.js';
 import { SlotList } from './slot-list.js';
 import { TimeSlices } from './time-slices.js';
+import { BATCH, Walk, type SweepRemoval } from './expiry-walk.js';
 
 /** Width of one bucket (ms). */
 const BUCKET_MS = 1_000;
@@ -15,9 +15,6 @@ const FILED = 0.5;
 const IN_HAND = 0.25;
 /** Filing mark of a slot a count found expired: it waits in `expired` for the next sweep. */
 const EXPIRED = 0.75;
-
-/** What a walk does with each due entry, once it is out of its bucket. */
-type Visit = (slot: number) => void;
 
 /**
  * A memory store's sessions in one-second time buckets keyed by `expiresAt` (see
@@ -45,6 +42,11 @@ type Visit = (slot: number) => void;
  */
 export class ExpiryBuckets {
   private readonly lists = new BucketLists();
+  /**
+   * The entries of the batch a walk is on (see {@link BATCH}). A walk yields between batches
+   * only, so walks that interleave (a count during a sweep's yield) never share it.
+   */
+  private readonly batch = new Int32Array(BATCH);
   /** Slots a count found expired (marked {@link EXPIRED}), for the next sweep; may hold stale ones. */
   private expired = new SlotList();
   /** How many slots are marked {@link EXPIRED}. */
@@ -92,52 +94,45 @@ export class ExpiryBuckets {
   }
 
   /**
-   * Removes, through `remove`, every stored session filed in a due bucket that has expired by
+   * Removes, through `removal`, every stored session filed in a due bucket that has expired by
    * `now`, and files the others again. Works in slices of a few milliseconds and yields to the
    * event loop between them.
    *
    * @param now the current time (ms)
-   * @param remove takes an expired session out of the store
+   * @param removal takes expired sessions out of the store, each batch read ahead first
    * @returns how many sessions were removed
    */
-  async sweep(now: number, remove: (session: MeshSession) => void): Promise<number> {
-    const lastDueBucket = Math.floor(now / BUCKET_MS);
-    // Survivors whose new bucket is due too: filed once the walk is over, or it would meet them
-    // again.
-    const deferred = new SlotList();
+  async sweep(now: number, removal: SweepRemoval): Promise<number> {
+    const walk = new Walk(now, Math.floor(now / BUCKET_MS), removal);
     const slices = new TimeSlices();
-    let removed = 0;
-    const settle: Visit = (slot) => {
-      // The slab is read anew for each entry: it may have grown while the sweep yielded.
-      const times = this.slab.times;
-      const at = slot * TIMES_STRIDE;
-      const expiresAt = times[at + EXPIRES_AT_INDEX];
-      times[at + FILING_INDEX] = IN_HAND;
-      if (expiresAt <= now) {
-        remove(this.slab.owner(slot));
-        removed++;
-      } else if (Math.floor(expiresAt / BUCKET_MS) > lastDueBucket) this.file(slot);
-      else deferred.push(slot);
-    };
     // Those a count found expired first; `remove` makes the store forget them here. Those a
     // count finds while this sweep runs wait for the next one.
     const expired = this.expired;
     this.expired = new SlotList();
+    const batch = this.batch;
     for (let c = 0; c < expired.chunkCount; c++) {
       const chunk = expired.chunk(c);
-      for (let i = 0, n = expired.chunkLength(c); i < n; i++) {
-        const slot = chunk[i];
-        // Any other mark: the slot was released, or reused and filed, since the count.
-        if (this.slab.times[slot * TIMES_STRIDE + FILING_INDEX] === EXPIRED) {
-          this.expiredCount--;
-          settle(slot);
+      const length = expired.chunkLength(c);
+      for (let from = 0; from < length; from += BATCH) {
+        let count = 0;
+        for (let i = from, end = Math.min(length, from + BATCH); i < end; i++) {
+          // Any other mark: the slot was released, or reused and filed, since the count.
+          const slot = chunk[i];
+          if (this.slab.times[slot * TIMES_STRIDE + FILING_INDEX] === EXPIRED) {
+            batch[count++] = slot;
+          }
         }
-        if (slices.spent()) await slices.yield();
+        walk.preloaded ^= removal.preload(batch, count);
+        for (let k = 0; k < count; k++) {
+          this.expiredCount--;
+          this.settle(walk, batch[k]);
+        }
+        if (count > 0 && slices.spent(count)) await slices.yield();
       }
     }
-    await this.walkDue(lastDueBucket, settle, slices);
-    this.fileHeld(deferred);
-    return removed;
+    await this.walkDue(walk, slices);
+    this.fileHeld(walk.held);
+    return walk.removed;
   }
 
   /**
@@ -152,29 +147,9 @@ export class ExpiryBuckets {
    * @returns how many stored sessions have `expiresAt <= now`
    */
   async countExpired(now: number): Promise<number> {
-    const lastDueBucket = Math.floor(now / BUCKET_MS);
-    // Live sessions whose bucket is the current one go back in it once the walk is over.
-    const current = new SlotList();
-    await this.walkDue(
-      lastDueBucket,
-      (slot) => {
-        const times = this.slab.times;
-        const at = slot * TIMES_STRIDE;
-        const expiresAt = times[at + EXPIRES_AT_INDEX];
-        if (expiresAt <= now) {
-          times[at + FILING_INDEX] = EXPIRED;
-          this.expired.push(slot);
-          this.expiredCount++;
-        } else if (Math.floor(expiresAt / BUCKET_MS) > lastDueBucket) {
-          this.file(slot);
-        } else {
-          times[at + FILING_INDEX] = IN_HAND;
-          current.push(slot);
-        }
-      },
-      new TimeSlices(),
-    );
-    this.fileHeld(current);
+    const walk = new Walk(now, Math.floor(now / BUCKET_MS), undefined);
+    await this.walkDue(walk, new TimeSlices());
+    this.fileHeld(walk.held);
     return this.expiredCount;
   }
 
@@ -195,26 +170,74 @@ export class ExpiryBuckets {
   }
 
   /**
-   * Takes the entries of every due bucket out, earliest bucket first, and hands each to
-   * `visit`, which must file it elsewhere, hold it with a walk's mark, or remove it; never in a
-   * due bucket, or the walk would meet it again. Yields between slices, with the bucket it
-   * holds given back first, so that a touch or a removal in the meantime finds every entry in
-   * its bucket.
+   * A sweep's visit: removes the session in `slot` if it has expired, else files it under its
+   * `expiresAt`, or holds it when that bucket is due too.
    */
-  private async walkDue(lastDueBucket: number, visit: Visit, slices: TimeSlices): Promise<void> {
+  private settle(walk: Walk, slot: number): void {
+    // The slab is read anew for each entry: it may have grown while the sweep yielded.
+    const times = this.slab.times;
+    const at = slot * TIMES_STRIDE;
+    const expiresAt = times[at + EXPIRES_AT_INDEX];
+    times[at + FILING_INDEX] = IN_HAND;
+    if (expiresAt <= walk.now) {
+      (walk.removal as SweepRemoval).remove(this.slab.owner(slot));
+      walk.removed++;
+    } else if (Math.floor(expiresAt / BUCKET_MS) > walk.lastDueBucket) this.file(slot);
+    else walk.held.push(slot);
+  }
+
+  /**
+   * A count's visit: an expired session waits, marked, for the next sweep; a live one is filed
+   * under its `expiresAt`, or held when that bucket is due too.
+   */
+  private note(walk: Walk, slot: number): void {
+    const times = this.slab.times;
+    const at = slot * TIMES_STRIDE;
+    const expiresAt = times[at + EXPIRES_AT_INDEX];
+    if (expiresAt <= walk.now) {
+      times[at + FILING_INDEX] = EXPIRED;
+      this.expired.push(slot);
+      this.expiredCount++;
+    } else if (Math.floor(expiresAt / BUCKET_MS) > walk.lastDueBucket) {
+      this.file(slot);
+    } else {
+      times[at + FILING_INDEX] = IN_HAND;
+      walk.held.push(slot);
+    }
+  }
+
+  /**
+   * Takes the entries of every due bucket out, earliest bucket first, a batch at a time, and
+   * visits each ({@link settle} or {@link note}), which files it elsewhere, holds it, or removes
+   * it; never in a due bucket, or the walk would meet it again. Yields between slices, with the
+   * rest of the bucket it holds given back first, so that a touch or a removal in the meantime
+   * finds every entry in its bucket.
+   */
+  private async walkDue(walk: Walk, slices: TimeSlices): Promise<void> {
     const lists = this.lists;
+    const batch = this.batch;
+    const removal = walk.removal;
     for (
       let key = lists.earliestKey();
-      key !== undefined && key <= lastDueBucket;
+      key !== undefined && key <= walk.lastDueBucket;
       key = lists.earliestKey()
     ) {
       if (lists.dropEarliestIfEmpty()) continue;
       let slot = lists.detach(key);
       while (slot !== NO_SLOT) {
-        const next = lists.after(slot);
-        visit(slot);
-        slot = next;
-        if (slices.spent()) {
+        // The whole batch is read off the chain before any entry is visited and moved.
+        let count = 0;
+        while (slot !== NO_SLOT && count < BATCH) {
+          batch[count++] = slot;
+          slot = lists.after(slot);
+        }
+        if (removal === undefined) {
+          for (let k = 0; k < count; k++) this.note(walk, batch[k]);
+        } else {
+          walk.preloaded ^= removal.preload(batch, count);
+          for (let k = 0; k < count; k++) this.settle(walk, batch[k]);
+        }
+        if (slices.spent(count)) {
           if (slot !== NO_SLOT) lists.reattach(key, slot);
           await slices.yield();
           break;

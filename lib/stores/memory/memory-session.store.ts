@@ -10,6 +10,7 @@ import { redactDumps } from '../../core/redacted.js';
 import type { Session } from '../../core/session.interface.js';
 import { SessionStore } from '../../core/session-store.js';
 import { ExpiryBuckets } from './expiry-buckets.js';
+import type { SweepRemoval } from './expiry-walk.js';
 import { NonceSet } from './nonce-set.js';
 import { ServiceIndex } from './service-index.js';
 import { SessionIdTable } from './session-id-table.js';
@@ -54,6 +55,18 @@ export class MemorySessionStore extends SessionStore {
   private readonly nonces = new NonceSet();
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
   private readonly removeSession = (session: MeshSession): void => this.remove(session);
+  /** How a sweep removes sessions: {@link remove}, with the batch's memory read first. */
+  private readonly sweepRemoval: SweepRemoval = {
+    remove: this.removeSession,
+    preload: (slots, count) => {
+      let read = 0;
+      for (let k = 0; k < count; k++) {
+        const slot = slots[k];
+        read ^= this.#slab.preload(slot) ^ this.ids.preload(slot) ^ this.services.preload(slot);
+      }
+      return read;
+    },
+  };
 
   static {
     // Keeps the keys out of `console.log`, `util.inspect` and Nest's `Logger`.
@@ -123,7 +136,7 @@ export class MemorySessionStore extends SessionStore {
   }
 
   async deleteExpired(now: number): Promise<number> {
-    const removed = await this.expiry.sweep(now, this.removeSession);
+    const removed = await this.expiry.sweep(now, this.sweepRemoval);
     this.nonces.prune(now);
     return removed;
   }

@@ -97,6 +97,18 @@ export class ServiceIndex {
   }
 
   /**
+   * Reads the live count of the group of the session in `slot`, ahead of its removal (see
+   * `SweepRemoval.preload`).
+   *
+   * @param slot a slab slot in use
+   * @returns a number made of what was read: the caller keeps it, so that the reads are not
+   *   optimised away
+   */
+  preload(slot: number): number {
+    return this.live[this.groupOfSlot[slot]];
+  }
+
+  /**
    * The sessions of a service that are live at `now`.
    *
    * @param serviceId the service id

@@ -118,6 +118,20 @@ export class SessionIdTable {
     this.shiftBack(i);
   }
 
+  /**
+   * Reads the entry of the session in `slot`, ahead of its removal (see
+   * `SweepRemoval.preload`).
+   *
+   * @param slot a slab slot in use
+   * @returns a number made of what was read: the caller keeps it, so that the reads are not
+   *   optimised away
+   */
+  preload(slot: number): number {
+    const i = slot < this.entryOfSlot.length ? this.entryOfSlot[slot] : -1;
+    if (i === -1) return 0;
+    return this.entries[i * ENTRY_WORDS + 4] ^ (this.table[i] === undefined ? 0 : 1);
+  }
+
   /** The entry holding these id words, or else the free entry where they would go. */
   private probe(words: Int32Array): number {
     const entries = this.entries;

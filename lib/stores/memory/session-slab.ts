@@ -1,4 +1,4 @@
-import type { MeshSession } from '../../core/mesh-session.js';
+import { sessionKeySlot, type MeshSession } from '../../core/mesh-session.js';
 import { redactDumps } from '../../core/redacted.js';
 import { SESSION_KEY_LENGTH } from '../../core/session.constants.js';
 import type { SessionKeyVault } from '../../core/session-key-vault.js';
@@ -106,6 +106,21 @@ export class SessionSlab implements SessionKeyVault {
    */
   owner(slot: number): MeshSession {
     return this.#owners[slot] as MeshSession;
+  }
+
+  /**
+   * Reads the slot's times and its session's own fields, ahead of a removal (see
+   * `SweepRemoval.preload`).
+   *
+   * @param slot a slot in use
+   * @returns a number made of what was read: the caller keeps it, so that the reads are not
+   *   optimised away
+   */
+  preload(slot: number): number {
+    // Whole 32-bit numbers only: a double returned from a call may be boxed, one allocation per
+    // session preloaded.
+    const expiresAt = this.#times[slot * TIMES_STRIDE + TIMES_OFFSET + EXPIRES_AT] | 0;
+    return expiresAt ^ sessionKeySlot(this.#owners[slot] as MeshSession);
   }
 
   /**

@@ -22,14 +22,23 @@ const SLICE_CHECK_EVERY = 128;
  * ```
  */
 export class TimeSlices {
-  private handled = 0;
+  /** Entries left before the next clock read. */
+  private untilCheck = SLICE_CHECK_EVERY;
   private started = performance.now();
 
-  /** Counts one entry; whether the running slice has used its budget (checked every 128). */
-  spent(): boolean {
-    return (
-      ++this.handled % SLICE_CHECK_EVERY === 0 && performance.now() - this.started > SLICE_BUDGET_MS
-    );
+  /**
+   * Counts entries handled; whether the running slice has used its budget (the clock is read
+   * once per 128 entries).
+   *
+   * @param count how many entries were handled since the last call
+   * @default count 1
+   */
+  spent(count = 1): boolean {
+    // A countdown, not a running total divided: nothing on a walk's path makes a new number.
+    this.untilCheck -= count;
+    if (this.untilCheck > 0) return false;
+    this.untilCheck = SLICE_CHECK_EVERY;
+    return performance.now() - this.started > SLICE_BUDGET_MS;
   }
 
   /** Yields to the event loop, then starts a new slice. */
