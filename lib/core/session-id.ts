@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+/** 1 for each lower-case hex digit, by character code. */
+const LOWER_HEX = new Uint8Array(128);
+for (const digit of '0123456789abcdef') LOWER_HEX[digit.charCodeAt(0)] = 1;
+/** 1 for each digit a UUID's variant (RFC 9562) may start with, by character code. */
+const VARIANT = new Uint8Array(128);
+for (const digit of '89ab') VARIANT[digit.charCodeAt(0)] = 1;
+const DASH = '-'.charCodeAt(0);
+const VERSION_4 = '4'.charCodeAt(0);
 
 /**
  * Creates a new random session id (UUID v4, lower case).
@@ -24,5 +31,24 @@ export function createSessionId(): string {
  * ```
  */
 export function isSessionId(value: unknown): value is string {
-  return typeof value === 'string' && value.length === 36 && UUID_V4.test(value);
+  if (typeof value !== 'string' || value.length !== 36) return false;
+  // Character by character rather than a regular expression: about half the time on an id just
+  // read from a header, on the path of every guarded request.
+  if (
+    value.charCodeAt(8) !== DASH ||
+    value.charCodeAt(13) !== DASH ||
+    value.charCodeAt(18) !== DASH ||
+    value.charCodeAt(23) !== DASH ||
+    value.charCodeAt(14) !== VERSION_4
+  ) {
+    return false;
+  }
+  const variant = value.charCodeAt(19);
+  if (variant > 127 || VARIANT[variant] === 0) return false;
+  for (let i = 0; i < 36; i++) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) continue;
+    const code = value.charCodeAt(i);
+    if (code > 127 || LOWER_HEX[code] === 0) return false;
+  }
+  return true;
 }
