@@ -1,8 +1,13 @@
 import { randomUUID } from 'node:crypto';
 
-/** 1 for each lower-case hex digit, by character code. */
-const LOWER_HEX = new Uint8Array(128);
-for (const digit of '0123456789abcdef') LOWER_HEX[digit.charCodeAt(0)] = 1;
+/**
+ * The value of each lower-case hex digit by character code (below 128); -1 for anything else.
+ * Internal: the memory store reads ids into words with it too.
+ *
+ * @internal
+ */
+export const HEX_DIGIT_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 16; i++) HEX_DIGIT_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 /** 1 for each digit a UUID's variant (RFC 9562) may start with, by character code. */
 const VARIANT = new Uint8Array(128);
 for (const digit of '89ab') VARIANT[digit.charCodeAt(0)] = 1;
@@ -48,7 +53,7 @@ export function isSessionId(value: unknown): value is string {
   for (let i = 0; i < 36; i++) {
     if (i === 8 || i === 13 || i === 18 || i === 23) continue;
     const code = value.charCodeAt(i);
-    if (code > 127 || LOWER_HEX[code] === 0) return false;
+    if (code > 127 || HEX_DIGIT_VALUE[code] < 0) return false;
   }
   return true;
 }

@@ -37,7 +37,7 @@ const EXPIRED = 0.75;
  * buckets.file(slot);
  * buckets.slid(slot, now); // after a touch moved its expiry
  * const expired = await buckets.countExpired(Date.now()); // stored, but no longer live
- * const removed = await buckets.sweep(Date.now(), (expired) => store.remove(expired));
+ * const removed = await buckets.sweep(Date.now(), { remove, preload }); // see SweepRemoval
  * ```
  */
 export class ExpiryBuckets {
@@ -105,7 +105,7 @@ export class ExpiryBuckets {
   async sweep(now: number, removal: SweepRemoval): Promise<number> {
     const walk = new Walk(now, Math.floor(now / BUCKET_MS), removal);
     const slices = new TimeSlices();
-    // Those a count found expired first; `remove` makes the store forget them here. Those a
+    // Those a count found expired first; removing them makes the store forget them here. Those a
     // count finds while this sweep runs wait for the next one.
     const expired = this.expired;
     this.expired = new SlotList();
@@ -122,11 +122,8 @@ export class ExpiryBuckets {
             batch[count++] = slot;
           }
         }
-        walk.preloaded ^= removal.preload(batch, count);
-        for (let k = 0; k < count; k++) {
-          this.expiredCount--;
-          this.settle(walk, batch[k]);
-        }
+        this.expiredCount -= count;
+        this.settleBatch(walk, removal, count);
         if (count > 0 && slices.spent(count)) await slices.yield();
       }
     }
@@ -170,20 +167,23 @@ export class ExpiryBuckets {
   }
 
   /**
-   * A sweep's visit: removes the session in `slot` if it has expired, else files it under its
-   * `expiresAt`, or holds it when that bucket is due too.
+   * A sweep's visit of the first `count` slots of the batch, read ahead first: removes each
+   * session that has expired, and files again or holds the others ({@link refile}).
    */
-  private settle(walk: Walk, slot: number): void {
-    // The slab is read anew for each entry: it may have grown while the sweep yielded.
-    const times = this.slab.times;
-    const at = slot * TIMES_STRIDE;
-    const expiresAt = times[at + EXPIRES_AT_INDEX];
-    times[at + FILING_INDEX] = IN_HAND;
-    if (expiresAt <= walk.now) {
-      (walk.removal as SweepRemoval).remove(this.slab.owner(slot));
-      walk.removed++;
-    } else if (Math.floor(expiresAt / BUCKET_MS) > walk.lastDueBucket) this.file(slot);
-    else walk.held.push(slot);
+  private settleBatch(walk: Walk, removal: SweepRemoval, count: number): void {
+    const batch = this.batch;
+    walk.preloaded ^= removal.preload(batch, count);
+    for (let k = 0; k < count; k++) {
+      const slot = batch[k];
+      // The slab is read anew for each entry: it may have grown while the sweep yielded.
+      const times = this.slab.times;
+      const expiresAt = times[slot * TIMES_STRIDE + EXPIRES_AT_INDEX];
+      if (expiresAt <= walk.now) {
+        times[slot * TIMES_STRIDE + FILING_INDEX] = IN_HAND;
+        removal.remove(this.slab.owner(slot));
+        walk.removed++;
+      } else this.refile(walk, slot, expiresAt);
+    }
   }
 
   /**
@@ -198,17 +198,25 @@ export class ExpiryBuckets {
       times[at + FILING_INDEX] = EXPIRED;
       this.expired.push(slot);
       this.expiredCount++;
-    } else if (Math.floor(expiresAt / BUCKET_MS) > walk.lastDueBucket) {
+    } else this.refile(walk, slot, expiresAt);
+  }
+
+  /**
+   * A live session a walk took out: filed under its `expiresAt`, or held (marked in hand) when
+   * that bucket is due too, or the walk would meet it again.
+   */
+  private refile(walk: Walk, slot: number, expiresAt: number): void {
+    if (Math.floor(expiresAt / BUCKET_MS) > walk.lastDueBucket) {
       this.file(slot);
     } else {
-      times[at + FILING_INDEX] = IN_HAND;
+      this.slab.times[slot * TIMES_STRIDE + FILING_INDEX] = IN_HAND;
       walk.held.push(slot);
     }
   }
 
   /**
    * Takes the entries of every due bucket out, earliest bucket first, a batch at a time, and
-   * visits each ({@link settle} or {@link note}), which files it elsewhere, holds it, or removes
+   * visits each ({@link settleBatch} or {@link note}), which files it elsewhere, holds it, or removes
    * it; never in a due bucket, or the walk would meet it again. Yields between slices, with the
    * rest of the bucket it holds given back first, so that a touch or a removal in the meantime
    * finds every entry in its bucket.
@@ -234,8 +242,7 @@ export class ExpiryBuckets {
         if (removal === undefined) {
           for (let k = 0; k < count; k++) this.note(walk, batch[k]);
         } else {
-          walk.preloaded ^= removal.preload(batch, count);
-          for (let k = 0; k < count; k++) this.settle(walk, batch[k]);
+          this.settleBatch(walk, removal, count);
         }
         if (slices.spent(count)) {
           if (slot !== NO_SLOT) lists.reattach(key, slot);

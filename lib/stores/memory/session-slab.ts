@@ -119,7 +119,7 @@ export class SessionSlab implements SessionKeyVault {
   preload(slot: number): number {
     // Whole 32-bit numbers only: a double returned from a call may be boxed, one allocation per
     // session preloaded.
-    const expiresAt = this.#times[slot * TIMES_STRIDE + TIMES_OFFSET + EXPIRES_AT] | 0;
+    const expiresAt = this.#times[slot * TIMES_STRIDE + EXPIRES_AT_INDEX] | 0;
     return expiresAt ^ sessionKeySlot(this.#owners[slot] as MeshSession);
   }
 

@@ -1,7 +1,4 @@
-/** Value of each lower-case hex digit by character code; -1 for anything else. */
-const HEX_VALUE = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
-for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = 10 + i;
+import { HEX_DIGIT_VALUE } from '../../core/session-id.js';
 
 /**
  * Reads a lower-case UUID (8-4-4-4-12 hex digits) as its 128 bits, in four 32-bit words: the
@@ -50,7 +47,7 @@ function hexWord(id: string, first: number, second: number): number {
   let value = 0;
   for (let i = 0; i < 8; i++) {
     const code = id.charCodeAt(i < 4 ? first + i : second + i - 4);
-    const digit = code < 128 ? HEX_VALUE[code] : -1;
+    const digit = code < 128 ? HEX_DIGIT_VALUE[code] : -1;
     if (digit < 0) return NaN;
     value = (value << 4) | digit;
   }
