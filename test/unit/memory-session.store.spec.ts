@@ -304,6 +304,67 @@ describe('MemorySessionStore', () => {
     expect(await store.claimNonce('s1', 'n', 1000, T0 + 1000)).toBe(true);
   });
 
+  describe('the session a read found, kept for the touch that follows', () => {
+    const TIMEOUT = 10 * MIN;
+
+    it('spares the touch after a read of the same id a second lookup', async () => {
+      const s = session('svc', T0, T0 + TIMEOUT);
+      await store.create(s);
+      const ids = (store as unknown as { ids: { find(id: string): unknown } }).ids;
+      const find = jest.spyOn(ids, 'find');
+      expect(store.getNow(`${s.id}`, T0 + MIN)).toBe(s);
+      const claimed = store.claimNonceAndTouchNow(
+        s.id,
+        'n'.repeat(16),
+        MIN,
+        T0 + MIN,
+        TIMEOUT,
+        undefined,
+      );
+      expect(claimed).toEqual({ session: s, nonceFresh: true });
+      expect(s.expiresAt).toBe(T0 + MIN + TIMEOUT);
+      expect(find).toHaveBeenCalledTimes(1);
+      // Taken by that touch: the next one looks the id up again.
+      expect(store.touchNow(s.id, T0 + 2 * MIN, TIMEOUT, undefined)).toBe(s);
+      expect(find).toHaveBeenCalledTimes(2);
+    });
+
+    it('slides the session a touch names, not the one read last', async () => {
+      const a = session('svc', T0, T0 + TIMEOUT);
+      const b = session('svc', T0, T0 + TIMEOUT);
+      await store.create(a);
+      await store.create(b);
+      expect(store.getNow(a.id, T0)).toBe(a);
+      expect(store.touchNow(b.id, T0 + MIN, TIMEOUT, undefined)).toBe(b);
+      expect(b.expiresAt).toBe(T0 + MIN + TIMEOUT);
+      expect(a.expiresAt).toBe(T0 + TIMEOUT);
+      expect(store.touchNow(a.id, T0 + 2 * MIN, TIMEOUT, undefined)).toBe(a);
+      expect(a.expiresAt).toBe(T0 + 2 * MIN + TIMEOUT);
+    });
+
+    it.each([
+      ['deleted', (s: MeshSession) => store.delete(s.id)],
+      ['invalidated with its service', (s: MeshSession) => store.deleteByServiceId(s.serviceId)],
+      ['expired and swept', () => store.deleteExpired(T0 + TIMEOUT)],
+    ])(
+      'forgets it once it is %s, even when a new session takes its slot',
+      async (_case, remove) => {
+        const s = session('gone', T0, T0 + TIMEOUT);
+        await store.create(s);
+        expect(store.getNow(s.id, T0)).toBe(s);
+        await remove(s);
+        const next = session('next', T0 + TIMEOUT, T0 + 3 * TIMEOUT);
+        await store.create(next);
+        expect(store.touchNow(s.id, T0 + TIMEOUT, TIMEOUT, undefined)).toBeUndefined();
+        expect(
+          store.claimNonceAndTouchNow(s.id, 'n'.repeat(16), MIN, T0 + TIMEOUT, TIMEOUT, undefined),
+        ).toEqual({ session: undefined, nonceFresh: true });
+        expect(next.expiresAt).toBe(T0 + 3 * TIMEOUT);
+        expect(await store.count(T0 + TIMEOUT)).toBe(1);
+      },
+    );
+  });
+
   it('yields to the event loop during a long cleanup', async () => {
     for (let i = 0; i < 2048; i++) await store.create(session('svc', T0, T0 + MIN));
     // Every clock read looks 10 ms later than the last, so each slice runs over its budget.

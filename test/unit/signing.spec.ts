@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Reflector } from '@nestjs/core';
 import {
   createContentDigest,
+  GRPC_SIGNING_PROFILE,
   MemorySessionStore,
   MeshSession,
   MeshAuditEmitter,
@@ -23,6 +24,7 @@ import { parseSignatureHeaders } from '../../lib/protocol/signing/signature-head
 import { sessionMacMatches } from '../../lib/protocol/signing/session-mac.js';
 import {
   buildSignatureBase,
+  callSignatureBase,
   hmacSha256,
   targetUriOf,
 } from '../../lib/protocol/signing/signature-base.js';
@@ -99,6 +101,27 @@ describe('Signature base (RFC 9421 §2.5)', () => {
   it('refuses a component without a value or with a line break', () => {
     expect(buildSignatureBase(['@method'], () => undefined, '()')).toBeUndefined();
     expect(buildSignatureBase(['x'], () => 'a\n"@method": GET', '()')).toBeUndefined();
+  });
+
+  it("writes a call entry's base as the generic builder does for the gRPC profile", () => {
+    for (let i = 0; i < 200; i++) {
+      const path = `/pkg${i}.v1.Service/Method${randomBytes(3).toString('hex')}`;
+      const digest = createContentDigest(randomBytes(i));
+      const params = `("@path" "content-digest");created=${i};nonce="${randomBytes(24).toString('base64url')}";keyid="${randomUUID()}";alg="hmac-sha256"`;
+      const values: Record<string, string> = { '@path': path, 'content-digest': digest };
+      expect(callSignatureBase(path, digest, params)).toBe(
+        buildSignatureBase(GRPC_SIGNING_PROFILE.required, (name) => values[name], params),
+      );
+    }
+  });
+
+  it.each([
+    ['no path', undefined, 'sha-256=:AA==:'],
+    ['a path with a line feed', '/a.B/C\n"@method": GET', 'sha-256=:AA==:'],
+    ['a path with a carriage return', '/a.B/C\r', 'sha-256=:AA==:'],
+    ['a digest with a line break', '/a.B/C', 'sha-256=:AA==:\n'],
+  ])("refuses a call entry's base with %s", (_case, path, digest) => {
+    expect(callSignatureBase(path, digest, '()')).toBeUndefined();
   });
 
   it('checks a MAC with the key of a stored, an unstored and a plain session alike', async () => {

@@ -8,7 +8,7 @@ import {
 } from './call-signature-entry.js';
 import { createContentDigest } from './content-digest.js';
 import { checkSignatureInput, signComponents, type SignatureInput } from './request-signer.js';
-import { buildSignatureBase, hmacSha256 } from './signature-base.js';
+import { callSignatureBase, hmacSha256 } from './signature-base.js';
 import { SessionMessages } from '../../core/session.messages.js';
 import { GRPC_SIGNING_PROFILE } from './signing-profile.js';
 import { SigningMessages } from './signing.messages.js';
@@ -94,18 +94,15 @@ export function signGrpcCall(
     throw new TypeError(SigningMessages.callUnsignable(String(input.path)));
   }
   const digest = createContentDigest(input.message);
+  if (options.format !== 'rfc9421') return signEntry(input, digest);
   const valueOf = (name: string): string => (name === '@path' ? input.path : digest);
-  if (options.format !== 'rfc9421') return signEntry(input, valueOf);
   const signed = signComponents(GRPC_SIGNING_PROFILE.required, valueOf, input);
   if (signed === undefined) throw new TypeError(SigningMessages.callUnsignable(input.path));
   return { ...signed, 'content-digest': digest };
 }
 
 /** The default form: the same signature base, sent as one entry. */
-function signEntry(
-  input: SignGrpcCallInput,
-  valueOf: (component: string) => string,
-): CallSignatureMetadata {
+function signEntry(input: SignGrpcCallInput, digest: string): CallSignatureMetadata {
   checkSignatureInput(input);
   const { sessionId, nonce = randomBytes(32).toString('base64url') } = input;
   if (!CALL_NONCE.test(nonce)) {
@@ -117,9 +114,9 @@ function signEntry(
     throw new TypeError(SessionMessages.invalidArgument('sessionId', 'a session id', sessionId));
   }
   const created = input.created ?? Math.floor(Date.now() / 1000);
-  const base = buildSignatureBase(
-    GRPC_SIGNING_PROFILE.required,
-    valueOf,
+  const base = callSignatureBase(
+    input.path,
+    digest,
     callSignatureParams(created, nonce, sessionId),
   );
   // The path was checked above and a digest holds no line break: a base always exists.

@@ -3,7 +3,7 @@ import type { Session } from '../../core/session.interface.js';
 import { DEFAULT_MAX_CLOCK_SKEW } from '../handshake/handshake.constants.js';
 import { parseCallSignature } from './call-signature-entry.js';
 import { createContentDigest, verifyContentDigest } from './content-digest.js';
-import { buildSignatureBase, macMatches } from './signature-base.js';
+import { buildSignatureBase, callSignatureBase, macMatches } from './signature-base.js';
 import { sessionMacMatches } from './session-mac.js';
 import { parseSignatureHeaders, type ParsedSignature } from './signature-headers.js';
 import {
@@ -290,8 +290,15 @@ export class RequestVerifier {
     digest: string | undefined,
     serviceId: string,
   ): string {
-    const valueOf = (component: string) => coveredValue(request, component, digest);
-    const base = buildSignatureBase(parsed.components, valueOf, parsed.signatureParams);
+    // A call's one entry always covers its path and the digest of the bytes received.
+    const base =
+      request.callSignature !== undefined
+        ? callSignatureBase(request.path, digest ?? '', parsed.signatureParams)
+        : buildSignatureBase(
+            parsed.components,
+            (component) => coveredValue(request, component, digest),
+            parsed.signatureParams,
+          );
     if (base === undefined) {
       throw this.reject('signature_malformed', SigningMessages.signatureMalformed(), serviceId);
     }

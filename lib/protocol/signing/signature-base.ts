@@ -33,6 +33,29 @@ export function buildSignatureBase(
 }
 
 /**
+ * The signature base of a gRPC call signed in one `x-mesh-signature` entry: the string
+ * {@link buildSignatureBase} gives for the gRPC profile's `@path` and `content-digest`, written
+ * in one step (it is built on every signed call).
+ *
+ * @param path the full method path
+ * @param digest the `Content-Digest` value of the message's bytes
+ * @param signatureParams the serialised inner list, with its parameters
+ * @returns the base, or `undefined` when the path is missing or holds a line break
+ * @example
+ * ```ts
+ * callSignatureBase('/greeter.v1.Greeter/Greet', createContentDigest(bytes), params);
+ * ```
+ */
+export function callSignatureBase(
+  path: string | undefined,
+  digest: string,
+  signatureParams: string,
+): string | undefined {
+  if (path === undefined || LINE_BREAK.test(path) || LINE_BREAK.test(digest)) return undefined;
+  return `"@path": ${path}\n"content-digest": ${digest}\n"@signature-params": ${signatureParams}`;
+}
+
+/**
  * hmac-sha256 of a signature base (RFC 9421 §3.3.3).
  *
  * @param key the session key
