@@ -37,7 +37,8 @@ const EXPIRED = 0.75;
  * buckets.file(slot);
  * buckets.slid(slot, now); // after a touch moved its expiry
  * const expired = await buckets.countExpired(Date.now()); // stored, but no longer live
- * const removed = await buckets.sweep(Date.now(), { remove, preload }); // see SweepRemoval
+ * // `removal` is the store's SweepRemoval: its remove and preload
+ * const removed = await buckets.sweep(Date.now(), removal);
  * ```
  */
 export class ExpiryBuckets {
@@ -47,7 +48,10 @@ export class ExpiryBuckets {
    * only, so walks that interleave (a count during a sweep's yield) never share it.
    */
   private readonly batch = new Int32Array(BATCH);
-  /** Slots a count found expired (marked {@link EXPIRED}), for the next sweep; may hold stale ones. */
+  /**
+   * Slots a count found expired (marked {@link EXPIRED}), for the next sweep; may hold stale
+   * ones.
+   */
   private expired = new SlotList();
   /** How many slots are marked {@link EXPIRED}. */
   private expiredCount = 0;
@@ -216,10 +220,10 @@ export class ExpiryBuckets {
 
   /**
    * Takes the entries of every due bucket out, earliest bucket first, a batch at a time, and
-   * visits each ({@link settleBatch} or {@link note}), which files it elsewhere, holds it, or removes
-   * it; never in a due bucket, or the walk would meet it again. Yields between slices, with the
-   * rest of the bucket it holds given back first, so that a touch or a removal in the meantime
-   * finds every entry in its bucket.
+   * visits each ({@link settleBatch} or {@link note}), which files it elsewhere, holds it, or
+   * removes it; never in a due bucket, or the walk would meet it again. Yields between slices,
+   * with the rest of the bucket it holds given back first, so that a touch or a removal in the
+   * meantime finds every entry in its bucket.
    */
   private async walkDue(walk: Walk, slices: TimeSlices): Promise<void> {
     const lists = this.lists;

@@ -54,13 +54,12 @@ export class MemorySessionStore extends SessionStore {
   private readonly expiry = new ExpiryBuckets(this.#slab);
   private readonly nonces = new NonceSet();
   /**
-   * The session the last `getNow` found, with its slot, for the touch that follows: a signed
-   * request reads its session, checks the HMAC, then claims the nonce and slides the session by
-   * its id, and this spares that second lookup. The next touch takes it whatever its id, and any
-   * removal drops it, so it never stands for a session the store no longer holds.
+   * The session the last `getNow` found, for the touch that follows: a signed request reads its
+   * session, checks the HMAC, then claims the nonce and slides the session by its id, and this
+   * spares that second lookup. The next touch takes it whatever its id, and any removal drops
+   * it, so it never stands for a session the store no longer holds.
    */
   private lastRead: MeshSession | undefined = undefined;
-  private lastReadSlot = -1;
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
   private readonly removeSession = (session: MeshSession): void => this.remove(session);
   /** How a sweep removes sessions: {@link remove}, with the batch's memory read first. */
@@ -110,7 +109,6 @@ export class MemorySessionStore extends SessionStore {
     const session = this.ids.find(id);
     if (session === undefined) return undefined;
     this.lastRead = session;
-    this.lastReadSlot = this.ids.foundSlot;
     return session.expiresAt > now ? session : undefined;
   }
 
@@ -198,17 +196,11 @@ export class MemorySessionStore extends SessionStore {
     idleTimeout: number,
     maxLifetime: number | undefined,
   ): MeshSession | undefined {
-    let session = this.lastRead;
-    let slot = this.lastReadSlot;
-    if (session !== undefined) {
-      this.lastRead = undefined;
-      if (session.id !== id) session = undefined;
-    }
-    if (session === undefined) {
-      session = this.ids.find(id);
-      if (session === undefined) return undefined;
-      slot = this.ids.foundSlot;
-    }
+    const kept = this.lastRead;
+    this.lastRead = undefined;
+    const session = kept !== undefined && kept.id === id ? kept : this.ids.find(id);
+    if (session === undefined) return undefined;
+    const slot = session === kept ? sessionKeySlot(session) : this.ids.foundSlot;
     // The times sit in the slab next to the key: the check and the slide touch one cache line.
     if (this.#slab.slide(slot, now, idleTimeout, maxLifetime)) this.expiry.slid(slot, now);
     else this.remove(session);
