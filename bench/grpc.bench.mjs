@@ -20,10 +20,8 @@
 // The id (session-id mode) is a fresh string per call; signed calls are signed before the
 // clock starts, each with its own nonce, so the client's signing is not measured.
 // BENCH_SERVER_NODE_ARGS (such as "--cpu-prof --cpu-prof-dir=prof") passes flags to the servers.
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, URL } from 'node:url';
-import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { clearInterval, setInterval } from 'node:timers';
 import { connect, constants as http2 } from 'node:http2';
@@ -31,6 +29,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { signGrpcCall } from '../dist/index.js';
 import { BENCH_PROTO } from './grpc/server.mjs';
+import { PIN, pinProcess, spawnServer } from './lib/pinning.mjs';
 import { freePort, parseArgs, report, summarize } from './lib/stats.mjs';
 
 const args = parseArgs();
@@ -74,36 +73,15 @@ const RATIOS = [
 const method = protoLoader.loadSync(BENCH_PROTO)['bench.v1.Bench'].Echo;
 const MESSAGE = method.requestSerialize({ name: 'World' });
 
-// On a machine with two cores or more, the servers run on core 1 and this load generator on
-// core 0 (taskset), so that neither takes CPU time from the other.
-const PIN = process.platform === 'linux' && availableParallelism() >= 2 && hasTaskset();
-
-function hasTaskset() {
-  try {
-    execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function spawnPinned(script, args, options) {
-  const node = [
-    process.execPath,
-    ...process.execArgv,
-    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    fileURLToPath(script),
-    ...args,
-  ];
-  return PIN
-    ? spawn('taskset', ['-c', '1', ...node], options)
-    : spawn(node[0], node.slice(1), options);
-}
+// The servers run on core 1 and this load generator on core 0 (bench/lib/pinning.mjs).
+pinProcess(process.pid, 'load');
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function startServer(variant, sessionKey) {
   const port = await freePort();
-  const child = spawnPinned(new URL('./grpc/server.mjs', import.meta.url), [], {
+  const child = spawnServer(fileURLToPath(new URL('./grpc/server.mjs', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...process.execArgv, ...SERVER_NODE_ARGS],
   });
   const ask = (message) =>
     new Promise((resolve, reject) => {

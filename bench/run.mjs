@@ -15,7 +15,7 @@
 // --profile-servers <dir> (a CPU profile of each HTTP server), --diagnose (adds servers with a
 // guard that lets everything through, to tell Nest's cost of a guard from ours), --all-extras
 // (also runs bench/redis-store.mjs).
-import { execFile, fork, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -29,6 +29,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { signRequest } from '../dist/index.js';
 import { freePort, median, parseArgs, summarize } from './lib/stats.mjs';
+import { PIN, pinProcess, spawnServer } from './lib/pinning.mjs';
 import { grpcSection } from './lib/grpc-report.mjs';
 import { telemetrySection } from './lib/telemetry-report.mjs';
 import { QUICK_DISCLAIMER, targetLines, verdict } from './lib/quick-mode.mjs';
@@ -140,6 +141,7 @@ async function startRedis() {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: child.pid,
     version,
     stop: () =>
       new Promise((resolve) => {
@@ -150,7 +152,8 @@ async function startRedis() {
 }
 
 function startServer(config) {
-  const child = fork(join(here, 'http/server.mjs'), [], {
+  // On core 1, this process (the load generator) being on core 0: bench/lib/pinning.mjs.
+  const child = spawnServer(join(here, 'http/server.mjs'), [], {
     cwd: root,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     // --profile-servers <dir>: a CPU profile of every server, written when it stops.
@@ -529,6 +532,9 @@ async function httpGroup(name, configs, redis, admin) {
 
 async function httpScenarios(redis) {
   const admin = redis === undefined ? undefined : new Redis(redis.url);
+  // The servers run on core 1; autocannon, in this process, and Redis on core 0.
+  pinProcess(process.pid, 'load');
+  if (redis !== undefined) pinProcess(redis.pid, 'load');
   try {
     const fastify = await httpGroup(
       'Fastify',
@@ -601,6 +607,8 @@ async function httpScenarios(redis) {
     return [fastify, express];
   } finally {
     admin?.disconnect();
+    pinProcess(process.pid, 'any');
+    if (redis !== undefined) pinProcess(redis.pid, 'any');
   }
 }
 
@@ -989,7 +997,7 @@ function report({
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: autocannon shares the machine's cores, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
       '',
     );
     const rps = (group, name) => group.runs[name]?.map((r) => r.rps);

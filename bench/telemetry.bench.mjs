@@ -17,18 +17,20 @@
 //            (`telemetry: { enabled: false }`): what tracing costs an app without the library's
 //            spans, so that tracing / tracing-app-only is the library's own share.
 // Each round loads every server in turn (the order rotating between rounds) with autocannon,
-// 50 connections, and reads the server's requests served and its CPU time
+// 50 connections (on Linux with two cores or more, the servers on core 1 and autocannon on
+// core 0), and reads the server's requests served and its CPU time
 // (process.cpuUsage() in the server, user + system) around the run: server CPU per request is
 // the figure that isolates the server from the load generator on the same machine. Ratios are
 // computed per round, then the median taken.
 // Then the guard's check alone, in process (bench/telemetry/guard-path.mjs, one process per
 // variant): nanoseconds per SessionGuard.authenticate(), the library's own cost without the
 // noise of HTTP and of a load generator sharing the machine.
-import { execFile, fork } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath, URL } from 'node:url';
 import autocannon from 'autocannon';
+import { pinProcess, spawnServer } from './lib/pinning.mjs';
 import { parseArgs, report, summarize } from './lib/stats.mjs';
 
 const args = parseArgs();
@@ -48,7 +50,7 @@ const SESSION_HEADER = 'x-mesh-session-id';
 const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function startServer(variant) {
-  const child = fork(fileURLToPath(new URL('./http/server.mjs', import.meta.url)), [], {
+  const child = spawnServer(fileURLToPath(new URL('./http/server.mjs', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: [...process.execArgv, ...SERVER_NODE_ARGS],
   });
@@ -125,6 +127,9 @@ async function guardPath(variant) {
 }
 
 const servers = [];
+// The servers run on core 1 and autocannon, in this process, on core 0; the checks in process
+// that follow run on any core.
+pinProcess(process.pid, 'load');
 try {
   for (const variant of VARIANTS) servers.push(await startServer(variant));
   for (const server of servers) if (WARMUP > 0) await load(server, WARMUP);
@@ -151,6 +156,7 @@ try {
       runs[variant].map((run, r) => runs[base][r].userMicrosPerRequest / run.userMicrosPerRequest),
     ),
   });
+  pinProcess(process.pid, 'any');
   const guardNs = {};
   for (const variant of VARIANTS) guardNs[variant] = await guardPath(variant);
   report({

@@ -1,0 +1,52 @@
+// Where the benchmarks' servers and load generators run. On Linux with two cores or more, a
+// server runs on core 1 and its load generator on core 0 (taskset), so that neither takes CPU
+// time from the other: left to the scheduler, the two move between the cores, and a server's
+// CPU time per request then grows with whatever the load generator does meanwhile.
+import { execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+
+/** The core of the servers. */
+const SERVER_CORE = '1';
+/** The core of the load generators (and of anything else a benchmark runs beside a server). */
+const LOAD_CORE = '0';
+
+function tasksetWorks() {
+  try {
+    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the benchmarks pin their processes here. */
+export const PIN = process.platform === 'linux' && availableParallelism() >= 2 && tasksetWorks();
+
+/** The cores every process may use when nothing is pinned, such as `0-1`. */
+const ALL_CORES = `0-${availableParallelism() - 1}`;
+
+/**
+ * Runs a process, with every thread it has, on the load generator's core (`'load'`), or on any
+ * core again (`'any'`). Nothing happens where nothing is pinned.
+ * @param {number} pid the process
+ * @param {'load' | 'any'} where
+ */
+export function pinProcess(pid, where) {
+  if (!PIN) return;
+  const cores = where === 'load' ? LOAD_CORE : ALL_CORES;
+  execFileSync('taskset', ['-a', '-cp', cores, String(pid)], { stdio: 'ignore' });
+}
+
+/**
+ * Starts a Node.js server script on the server core (`execArgv` first), as `fork` would, with
+ * the same options (`stdio` must hold `'ipc'` for `send`).
+ * @param {string} script the script's path
+ * @param {string[]} args its arguments
+ * @param {{ execArgv?: string[] } & import('node:child_process').SpawnOptions} options
+ */
+export function spawnServer(script, args, { execArgv = process.execArgv, ...options }) {
+  const command = [process.execPath, ...execArgv, script, ...args];
+  return PIN
+    ? spawn('taskset', ['-c', SERVER_CORE, ...command], options)
+    : spawn(command[0], command.slice(1), options);
+}
