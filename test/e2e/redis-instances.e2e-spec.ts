@@ -72,7 +72,14 @@ describe.each(httpAdapters)('two instances sharing one Redis on $name', (adapter
             sessionTimeout: HOUR,
             cleanupInterval: false,
             requestSigning,
-            store: new RedisSessionStore({ url: server.url, encryptionKeys: [KEY], keyPrefix }),
+            // Four apps connect at once: on a loaded machine their clients can take longer than
+            // the default 500 ms to be ready. This file tests sharing, not timeouts.
+            store: new RedisSessionStore({
+              url: server.url,
+              encryptionKeys: [KEY],
+              keyPrefix,
+              commandTimeout: 5_000,
+            }),
             rateLimit: { maxRequests: 5, windowMs: 60_000 },
             health: { maxActiveSessions: 1_000 },
           }),
