@@ -75,13 +75,11 @@ const MESSAGE = method.requestSerialize({ name: 'World' });
 
 // The servers run on core 1 and this load generator on core 0 (bench/lib/pinning.mjs).
 pinProcess(process.pid, 'load');
-const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 async function startServer(variant, sessionKey) {
   const port = await freePort();
   const child = spawnServer(fileURLToPath(new URL('./grpc/server.mjs', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, ...SERVER_NODE_ARGS],
   });
   const ask = (message) =>
     new Promise((resolve, reject) => {

@@ -44,15 +44,10 @@ const ALL_VARIANTS = ['none', 'metrics', 'tracing', 'tracing-app-only'];
 // library's share of tracing).
 const VARIANTS = typeof args.variants === 'string' ? args.variants.split(',') : ALL_VARIANTS;
 const SESSION_HEADER = 'x-mesh-session-id';
-// Node options of the servers only, for profiling them: for example
-// BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-interval 100 --cpu-prof-dir bench/.tmp/prof'
-// (a server writes its profile when it stops).
-const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 function startServer(variant) {
   const child = spawnServer(fileURLToPath(new URL('./http/server.mjs', import.meta.url)), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, ...SERVER_NODE_ARGS],
   });
   const ask = (message) =>
     new Promise((resolve, reject) => {

@@ -10,9 +10,16 @@ const SERVER_CORE = '1';
 /** The core of the load generators (and of anything else a benchmark runs beside a server). */
 const LOAD_CORE = '0';
 
+/** The cores every process may use when nothing is pinned, such as `0-1`. */
+const ALL_CORES = `0-${availableParallelism() - 1}`;
+
+/**
+ * Whether this process may set affinities: it sets its own to every core, which changes nothing
+ * (reading it alone would pass where setting it is refused, as in some containers).
+ */
 function tasksetWorks() {
   try {
-    execFileSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' });
+    execFileSync('taskset', ['-a', '-cp', ALL_CORES, String(process.pid)], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
@@ -22,8 +29,12 @@ function tasksetWorks() {
 /** Whether the benchmarks pin their processes here. */
 export const PIN = process.platform === 'linux' && availableParallelism() >= 2 && tasksetWorks();
 
-/** The cores every process may use when nothing is pinned, such as `0-1`. */
-const ALL_CORES = `0-${availableParallelism() - 1}`;
+/**
+ * Node.js options for the servers only, for profiling them: for example
+ * BENCH_SERVER_NODE_ARGS='--cpu-prof --cpu-prof-dir bench/.tmp/prof' (a server writes its profile
+ * when it stops).
+ */
+const SERVER_NODE_ARGS = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /**
  * Runs a process, with every thread it has, on the load generator's core (`'load'`), or on any
@@ -38,13 +49,18 @@ export function pinProcess(pid, where) {
 }
 
 /**
- * Starts a Node.js server script on the server core (`execArgv` first), as `fork` would, with
- * the same options (`stdio` must hold `'ipc'` for `send`).
+ * Starts a Node.js server script on the server core, as `fork` would, with the same options
+ * (`stdio` must hold `'ipc'` for `send`). `execArgv` defaults to this process's own options
+ * plus `BENCH_SERVER_NODE_ARGS`.
  * @param {string} script the script's path
  * @param {string[]} args its arguments
  * @param {{ execArgv?: string[] } & import('node:child_process').SpawnOptions} options
  */
-export function spawnServer(script, args, { execArgv = process.execArgv, ...options }) {
+export function spawnServer(
+  script,
+  args,
+  { execArgv = [...process.execArgv, ...SERVER_NODE_ARGS], ...options },
+) {
   const command = [process.execPath, ...execArgv, script, ...args];
   return PIN
     ? spawn('taskset', ['-c', SERVER_CORE, ...command], options)
