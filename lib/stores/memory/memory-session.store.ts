@@ -56,8 +56,8 @@ export class MemorySessionStore extends SessionStore {
   /**
    * The session the last `getNow` found, for the touch that follows: a signed request reads its
    * session, checks the HMAC, then claims the nonce and slides the session by its id, and this
-   * spares that second lookup. The next touch takes it whatever its id, and any removal drops
-   * it, so it never stands for a session the store no longer holds.
+   * spares that second lookup. The next touch drops it whatever its id (and uses it only for its
+   * own), and any removal drops it, so it never stands for a session the store no longer holds.
    */
   private lastRead: MeshSession | undefined = undefined;
   /** Takes an expired or invalidated session out of the store; handed to the indexes. */
