@@ -53,7 +53,7 @@ const PLAN = QUICK
       cleanupSizes: [10_000],
       redisCleanupSize: 10_000,
       // No warm-up runs in the smoke run: the first round warms up.
-      http: { duration: 1, warmup: 0, rounds: 3, fillerSessions: 100 },
+      http: { duration: 1, warmup: 0, rounds: 3, fillerSessions: 100, pacedRounds: 2 },
     }
   : {
       sizes: [100_000, 1_000_000],
@@ -64,7 +64,8 @@ const PLAN = QUICK
       // Short runs, many rounds: on a shared machine the load drifts within seconds, so two
       // servers compared within a round should run close together, and the median of the
       // per-round ratios needs enough rounds to shrug off a round that met a burst.
-      http: { duration: 4, warmup: 1, rounds: 8, fillerSessions: 10_000 },
+      // The paced rounds run every server of a group at once (see httpGroup).
+      http: { duration: 4, warmup: 1, rounds: 8, fillerSessions: 10_000, pacedRounds: 8 },
     };
 
 const startedAt = new Date();
@@ -408,8 +409,19 @@ function callsDelta(before, after) {
 /** Whether a variant's requests are signed (each with its own nonce, before the run). */
 const signs = (server) => server.variant === 'signature' || server.variant === 'hmac-floor';
 
-/** One autocannon run against one server; every variant goes through `setupRequest`. */
-async function load(server, duration, admin, expectedRequests) {
+/**
+ * Of the server core, the share the paced rounds fill, all servers of a group together: well
+ * below saturation, so that no server queues requests and each batches them alike.
+ */
+const PACED_SHARE = 0.5;
+/** Connections per server in the paced rounds (enough for its rate at a few ms per request). */
+const PACED_CONNECTIONS = 10;
+
+/**
+ * One autocannon run against one server; every variant goes through `setupRequest`. With a
+ * `rate`, autocannon sends that many requests per second (paced) instead of as many as it can.
+ */
+async function load(server, duration, admin, expectedRequests, rate) {
   const pool = headerPool(server, Math.max(1, Math.ceil(expectedRequests)));
   let next = 0;
   let signedOnTheFly = 0;
@@ -434,8 +446,9 @@ async function load(server, duration, admin, expectedRequests) {
   const before = admin === undefined ? {} : commandCalls(await admin.info('commandstats'));
   const result = await autocannon({
     url: url.href,
-    connections: 50,
+    connections: rate === undefined ? 50 : PACED_CONNECTIONS,
     duration,
+    ...(rate === undefined ? {} : { overallRate: rate }),
     requests: [{ method: 'GET', setupRequest }],
   });
   // Requests still in flight when autocannon stopped finish on the server: let them, so that the
@@ -524,10 +537,48 @@ async function httpGroup(name, configs, redis, admin) {
         runs[server.name].push(run);
       }
     }
-    return { name, servers: configs, runs };
+    const paced = await pacedRounds(name, servers, runs);
+    return { name, servers: configs, runs, ...paced };
   } finally {
     for (const server of servers) await server.stop();
   }
+}
+
+/**
+ * The paced rounds of a group: every server at once, each sent the same rate, on the one server
+ * core. Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on
+ * one server's run and not on the next; here every server meets the same conditions at the same
+ * moment, and the per-round ratios of CPU time per request hold within a few percent where the
+ * closed-loop ones swing by tens. The rate fills `PACED_SHARE` of the core, from the servers'
+ * closed-loop CPU time per request; a paced server is never saturated, so its CPU time per
+ * request is higher than in closed loop, where each wake-up serves a batch of requests.
+ */
+async function pacedRounds(name, servers, runs) {
+  const { duration, pacedRounds: rounds } = PLAN.http;
+  let costMicros = 0;
+  for (const server of servers) costMicros += median(runs[server.name].map((r) => r.cpuPerRequest));
+  const rate = Math.max(50, Math.floor((PACED_SHARE * 1e6) / costMicros / 10) * 10);
+  const paced = Object.fromEntries(servers.map((s) => [s.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    // A signing server's pool holds its paced run's requests, with a margin.
+    const results = await Promise.all(
+      servers.map((server) =>
+        load(
+          server,
+          duration,
+          undefined,
+          signs(server) ? Math.ceil(rate * duration * 1.5) + 1_000 : 1,
+          rate,
+        ),
+      ),
+    );
+    results.forEach((run, i) => paced[servers[i].name].push(run));
+    log(
+      `http: ${name}: paced round ${round + 1} at ${rate} req/s each: ` +
+        results.map((run, i) => `${servers[i].name} ${run.cpuPerRequest.toFixed(1)} µs`).join(', '),
+    );
+  }
+  return { paced, pacedRate: rate };
 }
 
 async function httpScenarios(redis) {
@@ -999,32 +1050,42 @@ function report({
       '',
       `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
       '',
+      `Then ${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, and the per-round ratios of CPU time per request hold within a few percent. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
+      '',
     );
     const rps = (group, name) => group.runs[name]?.map((r) => r.rps);
     for (const group of http) {
       push(
         `### ${group.name}`,
         '',
-        '| server | req/s (median) | spread | server CPU µs per request | spread | p50 latency ms | p99 latency ms |',
-        '|---|---:|---:|---:|---:|---:|---:|',
+        `| server | req/s (median) | spread | server CPU µs per request | spread | p50 latency ms | p99 latency ms | server CPU µs per request, paced side by side (${fmt(group.pacedRate)} req/s each) | spread |`,
+        '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
       );
       for (const server of group.servers) {
         const runs = group.runs[server.name];
         const s = summarize(runs.map((r) => r.rps));
         const c = summarize(runs.map((r) => r.cpuPerRequest));
+        const p = summarize(group.paced[server.name].map((r) => r.cpuPerRequest));
         push(
-          `| ${server.name} | ${fmt(s.median)} | ${spread(s)} | ${fmt(c.median, 1)} | ${spread(c)} | ${fmt(median(runs.map((r) => r.latencyP50)), 1)} | ${fmt(median(runs.map((r) => r.latencyP99)), 1)} |`,
+          `| ${server.name} | ${fmt(s.median)} | ${spread(s)} | ${fmt(c.median, 1)} | ${spread(c)} | ${fmt(median(runs.map((r) => r.latencyP50)), 1)} | ${fmt(median(runs.map((r) => r.latencyP99)), 1)} | ${fmt(p.median, 1)} | ${spread(p)} |`,
         );
       }
       push('');
     }
     const cpu = (group, name) => group.runs[name]?.map((r) => r.cpuPerRequest);
+    const pacedCpu = (group, name) => group.paced[name]?.map((r) => r.cpuPerRequest);
     // Each ratio both ways: by throughput, and by the server's CPU time per request (b's over
     // a's, so that above 1 means a is cheaper), per round, then the median.
     const ratioTarget = (label, group, a, b, goal) => {
       const ways = [
         ['throughput', rps(group, a), rps(group, b), (x, y) => x / y],
         ['server CPU per request', cpu(group, a), cpu(group, b), (x, y) => y / x],
+        [
+          'server CPU per request, paced side by side',
+          pacedCpu(group, a),
+          pacedCpu(group, b),
+          (x, y) => y / x,
+        ],
       ];
       for (const [way, num, den, ratio] of ways) {
         if (num === undefined || den === undefined) continue;
