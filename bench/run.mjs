@@ -559,7 +559,9 @@ async function pacedRounds(name, servers, runs) {
   for (const server of servers) costMicros += median(runs[server.name].map((r) => r.cpuPerRequest));
   const rate = Math.max(50, Math.floor((PACED_SHARE * 1e6) / costMicros / 10) * 10);
   const paced = Object.fromEntries(servers.map((s) => [s.name, []]));
-  for (let round = 0; round < rounds; round++) {
+  // Round 0 is a warm-up, not kept: a server's first paced run after its closed-loop ones took
+  // three times its CPU per request in one full run.
+  for (let round = QUICK ? 1 : 0; round <= rounds; round++) {
     // A signing server's pool holds its paced run's requests, with a margin.
     const results = await Promise.all(
       servers.map((server) =>
@@ -572,9 +574,9 @@ async function pacedRounds(name, servers, runs) {
         ),
       ),
     );
-    results.forEach((run, i) => paced[servers[i].name].push(run));
+    if (round > 0) results.forEach((run, i) => paced[servers[i].name].push(run));
     log(
-      `http: ${name}: paced round ${round + 1} at ${rate} req/s each: ` +
+      `http: ${name}: paced ${round === 0 ? 'warm-up' : `round ${round}`} at ${rate} req/s each: ` +
         results.map((run, i) => `${servers[i].name} ${run.cpuPerRequest.toFixed(1)} µs`).join(', '),
     );
   }
@@ -1050,7 +1052,7 @@ function report({
       '',
       `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
       '',
-      `Then ${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, and the per-round ratios of CPU time per request hold within a few percent. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
+      `Then ${QUICK ? '' : 'a paced warm-up and '}${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, so that a burst moves both sides of a ratio. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
       '',
     );
     const rps = (group, name) => group.runs[name]?.map((r) => r.rps);
