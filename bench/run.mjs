@@ -64,7 +64,7 @@ const PLAN = QUICK
       // Short runs, many rounds: on a shared machine the load drifts within seconds, so two
       // servers compared within a round should run close together, and the median of the
       // per-round ratios needs enough rounds to shrug off a round that met a burst.
-      // The paced rounds run every server of a group at once (see httpGroup).
+      // The paced rounds run every server of a group at once (see pacedRounds).
       http: { duration: 4, warmup: 1, rounds: 8, fillerSessions: 10_000, pacedRounds: 8 },
     };
 
@@ -410,6 +410,13 @@ function callsDelta(before, after) {
 const signs = (server) => server.variant === 'signature' || server.variant === 'hmac-floor';
 
 /**
+ * How many requests to sign before a run of `seconds` at up to `rate` requests per second: the
+ * run's requests with a 1.5x margin, up to MAX_SIGNED_POOL; 1 for a server that signs nothing.
+ */
+const poolSize = (server, rate, seconds) =>
+  signs(server) ? Math.min(MAX_SIGNED_POOL, Math.ceil(rate * seconds * 1.5) + 1_000) : 1;
+
+/**
  * Of the server core, the share the paced rounds fill, all servers of a group together: well
  * below saturation, so that no server queues requests and each batches them alike.
  */
@@ -514,8 +521,7 @@ async function httpGroup(name, configs, redis, admin) {
     const note = (server, rps) => {
       if (!signs(server)) fastest = Math.max(fastest, rps);
     };
-    const poolFor = (server, seconds) =>
-      signs(server) ? Math.min(MAX_SIGNED_POOL, Math.ceil(fastest * seconds * 1.5) + 1_000) : 1;
+    const poolFor = (server, seconds) => poolSize(server, fastest, seconds);
     for (const server of servers) {
       if (warmup === 0) continue;
       log(`http: ${name}: warm-up ${server.name}`);
@@ -548,8 +554,8 @@ async function httpGroup(name, configs, redis, admin) {
  * The paced rounds of a group: every server at once, each sent the same rate, on the one server
  * core. Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on
  * one server's run and not on the next; here every server meets the same conditions at the same
- * moment, and the per-round ratios of CPU time per request hold within a few percent where the
- * closed-loop ones swing by tens. The rate fills `PACED_SHARE` of the core, from the servers'
+ * moment (one server can still drift from the others for a few rounds, so the report gives these
+ * ratios beside the closed-loop ones, not instead of them). The rate fills `PACED_SHARE` of the core, from the servers'
  * closed-loop CPU time per request; a paced server is never saturated, so its CPU time per
  * request is higher than in closed loop, where each wake-up serves a batch of requests.
  */
@@ -562,16 +568,9 @@ async function pacedRounds(name, servers, runs) {
   // Round 0 is a warm-up, not kept: a server's first paced run after its closed-loop ones took
   // three times its CPU per request in one full run.
   for (let round = QUICK ? 1 : 0; round <= rounds; round++) {
-    // A signing server's pool holds its paced run's requests, with a margin.
     const results = await Promise.all(
       servers.map((server) =>
-        load(
-          server,
-          duration,
-          undefined,
-          signs(server) ? Math.ceil(rate * duration * 1.5) + 1_000 : 1,
-          rate,
-        ),
+        load(server, duration, undefined, poolSize(server, rate, duration), rate),
       ),
     );
     if (round > 0) results.forEach((run, i) => paced[servers[i].name].push(run));
