@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import { inspect } from 'node:util';
 import { MemorySessionStore, MeshSession } from '../../lib/index.js';
@@ -13,12 +13,23 @@ async function storedSession(key: Buffer): Promise<MeshSession> {
   return session;
 }
 
-/** A request object as each platform hands it to a guard. */
-const requests: Record<'fastify' | 'express', () => object> = {
+/** Node's request linked to its response, with the response's `locals`, as Express does. */
+function expressRequest(): IncomingMessage {
+  const request = new IncomingMessage(new Socket());
+  const response = new ServerResponse(request);
+  Object.assign(request, { res: response });
+  Object.assign(response, { req: request, locals: Object.create(null) as object });
+  return request;
+}
+
+/** A request object as each platform hands it to a guard, or as plain Node.js does. */
+const requests: Record<'fastify' | 'express' | 'node', () => object> = {
   // Fastify wraps Node's request in `raw`.
   fastify: () => ({ id: 'req-1', raw: new IncomingMessage(new Socket()), headers: {} }),
-  // Express hands Node's request itself, with its own prototype.
-  express: () => new IncomingMessage(new Socket()),
+  // Express hands Node's request itself, with its own prototype and a link to the response.
+  express: expressRequest,
+  // Neither: nothing on the request to hold it.
+  node: () => new IncomingMessage(new Socket()),
 };
 
 describe.each(Object.entries(requests))('the session a guard checked, on %s', (platform, make) => {
@@ -35,6 +46,10 @@ describe.each(Object.entries(requests))('the session a guard checked, on %s', (p
     expect(Object.getOwnPropertySymbols(request)).toHaveLength(
       symbolsBefore + (platform === 'fastify' ? 1 : 0),
     );
+    // A second record for the same request (the guard twice on a route) replaces the first.
+    const again = await storedSession(randomBytes(32));
+    setSessionOfRequest(request, again);
+    expect(sessionOfRequest(request)).toBe(again);
   });
 
   it('adds nothing a listing, a JSON dump or an inspection of the request shows the key in', async () => {
@@ -42,12 +57,48 @@ describe.each(Object.entries(requests))('the session a guard checked, on %s', (p
     const session = await storedSession(key);
     const request = make();
     const keysBefore = Object.keys(request);
-    const jsonBefore = JSON.stringify({ ...request, socket: undefined, client: undefined });
+    const jsonBefore = JSON.stringify({
+      ...request,
+      socket: undefined,
+      client: undefined,
+      res: undefined,
+    });
     setSessionOfRequest(request, session);
     expect(Object.keys(request)).toEqual(keysBefore);
-    expect(JSON.stringify({ ...request, socket: undefined, client: undefined })).toBe(jsonBefore);
+    expect(
+      JSON.stringify({ ...request, socket: undefined, client: undefined, res: undefined }),
+    ).toBe(jsonBefore);
     const dump = inspect(request, { showHidden: true, depth: 4 });
     for (const text of keyEncodings(key)) expect(dump).not.toContain(text);
+  });
+});
+
+describe('on Express', () => {
+  it("keeps it in the response's locals, where no listing, JSON or dump shows the key", async () => {
+    const key = randomBytes(32);
+    const session = await storedSession(key);
+    const request = expressRequest();
+    const { locals } = (request as IncomingMessage & { res: { locals: object } }).res;
+    setSessionOfRequest(request, session);
+    expect(Object.keys(locals)).toEqual([]);
+    expect(JSON.stringify(locals)).toBe('{}');
+    // res.render() copies the locals into a view's options with Object.assign.
+    const viewOptions = Object.assign({}, locals);
+    expect(Object.keys(viewOptions)).toEqual([]);
+    expect(JSON.stringify(viewOptions)).toBe('{}');
+    for (const dumped of [locals, viewOptions]) {
+      const dump = inspect(dumped, { showHidden: true, depth: 6 });
+      for (const text of keyEncodings(key)) expect(dump).not.toContain(text);
+    }
+  });
+
+  it('falls back to a map when the response has no locals', async () => {
+    const session = await storedSession(randomBytes(32));
+    const request = expressRequest();
+    Object.assign((request as IncomingMessage & { res: object }).res, { locals: undefined });
+    setSessionOfRequest(request, session);
+    expect(sessionOfRequest(request)).toBe(session);
+    expect(sessionOfRequest(expressRequest())).toBeUndefined();
   });
 });
 
