@@ -21,8 +21,11 @@ import type { SessionGuardResponse } from './session-guard-request.js';
 export interface GuardSteps {
   /** Whether `@SkipSession()` exempts the route or its controller. */
   isSkipped(context: ExecutionContext): boolean;
-  /** The guard's check on one gRPC call, refusals as gRPC statuses. */
-  authenticateCall(call: GrpcCall): Promise<Session>;
+  /**
+   * The guard's check on one gRPC call, refusals as gRPC statuses: the session, or a Promise of
+   * it when the check needs one.
+   */
+  checkCall(call: GrpcCall): Session | Promise<Session>;
   /** Counts the request against `session.serviceId`'s budget. */
   checkRateLimit(
     limiter: RateLimiter,

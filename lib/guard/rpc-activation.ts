@@ -1,9 +1,11 @@
 import { BadRequestException, type ExecutionContext } from '@nestjs/common';
+import type { Session } from '../core/session.interface.js';
 import type { SessionTelemetry } from '../core/session-telemetry.js';
 import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
 import { describeContext, readGrpcCall, type GrpcMetadataLike } from './grpc-call.js';
 import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
 import type { GuardSteps } from './guard-steps.js';
+import { allowed, isPending } from './pending.js';
 import { GuardMessages } from './guard.messages.js';
 import { refusalReasonOf } from './refusal-reasons.js';
 
@@ -13,29 +15,36 @@ import { refusalReasonOf } from './refusal-reasons.js';
  *
  * @param context the handler's execution context, of type `rpc`
  * @param telemetry counts the refusal of an undecodable message
- * @param steps the guard's `isSkipped` and `authenticateCall`
- * @returns `true` once the call passed or its route is skipped
+ * @param steps the guard's `isSkipped` and `checkCall`
+ * @returns `true` once the call passed or its route is skipped: at once when the check needed no
+ *   Promise, else a Promise of it
  * @throws an `RpcException`: INVALID_ARGUMENT for an undecodable message, else as
- *   `authenticateCall`
+ *   `authenticateCall` (always as a rejected Promise)
  * @throws {Error} on a transport other than gRPC, unless the route is skipped
  * @example
  * ```ts
  * if (context.getType() === 'rpc') return activateCall(context, this.telemetry, this.steps);
  * ```
  */
-export async function activateCall(
+export function activateCall(
   context: ExecutionContext,
   telemetry: SessionTelemetry,
   steps: GuardSteps,
-): Promise<boolean> {
-  const call = readGrpcCall(context);
-  if (call === undefined) {
+): boolean | Promise<boolean> {
+  let checked: Session | Promise<Session>;
+  try {
+    const call = readGrpcCall(context);
+    if (call === undefined) {
+      if (steps.isSkipped(context)) return true;
+      return Promise.reject(unsupportedContext(context));
+    }
+    if (isUndecodableMessage(call.message)) return refuseUndecodable(telemetry, call.metadata);
     if (steps.isSkipped(context)) return true;
-    throw unsupportedContext(context);
+    checked = steps.checkCall(call);
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
-  if (isUndecodableMessage(call.message)) throw await undecodableCall(telemetry, call.metadata);
-  if (!steps.isSkipped(context)) await steps.authenticateCall(call);
-  return true;
+  return isPending(checked) ? checked.then(allowed) : true;
 }
 
 /**
@@ -54,11 +63,14 @@ export function unsupportedContext(context: ExecutionContext): Error {
 }
 
 /**
- * Counts the refusal of a gRPC call whose message could not be decoded, and builds its
+ * Counts the refusal of a gRPC call whose message could not be decoded, and rejects with its
  * INVALID_ARGUMENT status.
  */
-function undecodableCall(telemetry: SessionTelemetry, metadata: GrpcMetadataLike): Promise<Error> {
+async function refuseUndecodable(
+  telemetry: SessionTelemetry,
+  metadata: GrpcMetadataLike,
+): Promise<never> {
   const refusal = new BadRequestException(GuardMessages.messageUndecodable());
   telemetry.guardRefused('grpc', telemetry.startGuardCheck(), refusalReasonOf(refusal));
-  return grpcRefusal(refusal, new CallTrailers(), metadata);
+  throw await grpcRefusal(refusal, new CallTrailers(), metadata);
 }

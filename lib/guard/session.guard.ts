@@ -25,7 +25,7 @@ import type { SignedRequestParts } from '../protocol/signing/signed-request-part
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import { NOOP_SESSION_TELEMETRY, SESSION_TELEMETRY } from '../core/session-telemetry.js';
 import type { SessionTelemetry } from '../core/session-telemetry.js';
-import { allowCall, allowRequest, callRefused, requestRefused } from './check-outcomes.js';
+import { allowCall, allowRequest, requestRefused } from './check-outcomes.js';
 import { allowed, isPending } from './pending.js';
 import { storeUnavailableRefusal } from './check-refusals.js';
 import type { GuardSteps } from './guard-steps.js';
@@ -104,7 +104,7 @@ export class SessionGuard implements CanActivate {
     // The helpers call these rather than copies of the steps, so that a subclass's overrides run.
     this.steps = {
       isSkipped: (context) => this.isSkipped(context),
-      authenticateCall: (call) => this.authenticateCall(call),
+      checkCall: (call) => this.checkCall(call),
       checkRateLimit: (limiter, session, response) =>
         this.checkRateLimit(limiter, session, response),
       withStoreTimeout: (pending) => this.withStoreTimeout(pending),
@@ -198,20 +198,29 @@ export class SessionGuard implements CanActivate {
    * @throws an `RpcException`: UNAUTHENTICATED, RESOURCE_EXHAUSTED or UNAVAILABLE
    */
   async authenticateCall(call: GrpcCall): Promise<Session> {
+    return this.checkCall(call);
+  }
+
+  /**
+   * {@link authenticateCall}, answered without a Promise when nothing in the check needs one.
+   * @throws as `authenticateCall`, always through a rejected Promise
+   */
+  protected checkCall(call: GrpcCall): Session | Promise<Session> {
     const checked = sessionOfCall(call.call);
     if (checked !== undefined) return checked;
     const trailers = new CallTrailers();
-    const telemetry = this.telemetry;
-    const started = telemetry.startGuardCheck();
+    const started = this.telemetry.startGuardCheck();
+    let result: Session | Promise<Session>;
     try {
-      const session = this.options.requestSigning
-        ? await this.verifySignature(this.getSignedCall(call), trailers)
-        : await this.validate(this.getCallSessionId(call), trailers);
-      if (this.rateLimiter !== null) await this.checkRateLimit(this.rateLimiter, session, trailers);
-      return allowCall(telemetry, call, started, session);
+      result = this.options.requestSigning
+        ? this.verifySignature(this.getSignedCall(call), trailers)
+        : this.validate(this.getCallSessionId(call), trailers);
     } catch (error) {
-      throw await callRefused(telemetry, started, error, trailers, call.metadata);
+      return this.storeChecks.refuseCall(call, trailers, started, error);
     }
+    return this.rateLimiter !== null || isPending(result)
+      ? this.storeChecks.finishCall(call, trailers, this.rateLimiter, started, result)
+      : allowCall(this.telemetry, call, started, result);
   }
 
   /** Whether `@SkipSession()` exempts the route or its controller. */

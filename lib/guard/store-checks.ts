@@ -5,8 +5,10 @@ import type { Session } from '../core/session.interface.js';
 import type { SessionTelemetry } from '../core/session-telemetry.js';
 import { RequestVerifier } from '../protocol/signing/request-verifier.js';
 import type { SignedRequestParts } from '../protocol/signing/signed-request-parts.js';
-import { allowRequest, requestRefused } from './check-outcomes.js';
+import { allowCall, allowRequest, callRefused, requestRefused } from './check-outcomes.js';
 import { rateLimitRefusal, sessionRefusal, signatureRefusal } from './check-refusals.js';
+import type { GrpcCall } from './grpc-call.js';
+import type { CallTrailers } from './grpc-refusal.js';
 import type { GuardSteps } from './guard-steps.js';
 import { isPending } from './pending.js';
 import { writeRateLimitHeaders } from './rate-limit-headers.js';
@@ -191,6 +193,55 @@ export class StoreChecks {
       throw requestRefused(this.telemetry, started, error);
     }
     return allowRequest(this.telemetry, request, started, session);
+  }
+
+  /**
+   * The end of a gRPC call's check that needs a Promise: the store's answer awaited, then the
+   * rate limit; counted, and the session kept with the server call.
+   *
+   * @param call the call
+   * @param trailers the headers the check writes, sent as trailing metadata on a refusal
+   * @param limiter the rate limiter, if any
+   * @param started what `telemetry.startGuardCheck()` returned
+   * @param result the session, or the Promise of the store's answer
+   * @returns the session
+   * @throws an `RpcException`: UNAUTHENTICATED, RESOURCE_EXHAUSTED or UNAVAILABLE
+   */
+  async finishCall(
+    call: GrpcCall,
+    trailers: CallTrailers,
+    limiter: RateLimiter | null,
+    started: number,
+    result: Session | Promise<Session>,
+  ): Promise<Session> {
+    let session: Session;
+    try {
+      session = await result;
+      if (limiter !== null) await this.steps.checkRateLimit(limiter, session, trailers);
+    } catch (error) {
+      return this.refuseCall(call, trailers, started, error);
+    }
+    return allowCall(this.telemetry, call, started, session);
+  }
+
+  /**
+   * Refuses a gRPC call: counted, and an HTTP refusal turned into its gRPC status with the
+   * trailers the check wrote.
+   *
+   * @param call the call
+   * @param trailers the headers the check wrote
+   * @param started what `telemetry.startGuardCheck()` returned
+   * @param error what the check threw
+   * @returns a Promise rejected with the error to answer
+   * @throws an `RpcException`, or the error itself when it is not a refusal
+   */
+  async refuseCall(
+    call: GrpcCall,
+    trailers: CallTrailers,
+    started: number,
+    error: unknown,
+  ): Promise<never> {
+    throw await callRefused(this.telemetry, started, error, trailers, call.metadata);
   }
 }
 

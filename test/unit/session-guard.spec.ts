@@ -1,10 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Metadata } from '@grpc/grpc-js';
 import { jest } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { SkipSession } from '../../lib/guard/skip-session.decorator.js';
 import { SessionGuard } from '../../lib/guard/session.guard.js';
 import { sessionOfRequest } from '../../lib/guard/request-sessions.js';
+import { sessionOfCall } from '../../lib/guard/call-sessions.js';
 import { RateLimiter } from '../../lib/core/rate-limiter.js';
 import { SessionManager } from '../../lib/core/session-manager.js';
 import { MemorySessionStore } from '../../lib/stores/memory/memory-session.store.js';
@@ -212,6 +214,96 @@ describe('SessionGuard: a check that needs no Promise', () => {
       expect(answer).toBeInstanceOf(Promise);
       await expect(answer).resolves.toBe(true);
       expect(read).toHaveBeenCalledTimes(1);
+    });
+  });
+
+  describe('on a gRPC call', () => {
+    /** A context for a guarded gRPC method, whose call metadata carries `id`, if given. */
+    function callContext(id?: string): { context: ExecutionContext; call: object } {
+      const metadata = new Metadata();
+      if (id !== undefined) metadata.set('x-mesh-session-id', id);
+      const call = { getPath: () => '/orders.v1.Orders/Get', getPeer: () => 'ipv4:127.0.0.1:1' };
+      const args = [{ id: 'order-1' }, metadata, call];
+      const context = {
+        getType: () => 'rpc',
+        getHandler: () => OpenController.prototype.closed,
+        getClass: () => OpenController,
+        getArgByIndex: (index: number) => args[index],
+      } as unknown as ExecutionContext;
+      return { context, call };
+    }
+
+    it('answers true itself for a live session on a store in this process', async () => {
+      const manager = new SessionManager(new MemorySessionStore());
+      const guard = new SessionGuard(manager, new Reflector(), options);
+      const session = await manager.createSession('billing', randomBytes(32));
+      const { context, call } = callContext(session.id);
+      expect(guard.canActivate(context)).toBe(true);
+      expect(sessionOfCall(call)).toMatchObject({ id: session.id, serviceId: 'billing' });
+      // Checked once: a second run passes without a second slide.
+      const touches = jest.spyOn(manager, 'validateSessionNow');
+      expect(guard.canActivate(context)).toBe(true);
+      expect(touches).not.toHaveBeenCalled();
+      // authenticateCall() stays a Promise for callers that await it.
+      const other = callContext(session.id);
+      await expect(guard.authenticateCall({ ...readCall(other), path: '/x' })).resolves.toBe(
+        sessionOfCall(other.call),
+      );
+    });
+
+    /** The call `canActivate` would read from a context made by `callContext`. */
+    function readCall(made: { context: ExecutionContext; call: object }) {
+      const { context } = made;
+      return {
+        message: context.getArgByIndex(0) as unknown,
+        metadata: context.getArgByIndex(1) as Metadata,
+        call: made.call as { getPath(): string },
+        path: '/orders.v1.Orders/Get',
+      };
+    }
+
+    it('refuses with a rejection carrying the gRPC status, never a throw', async () => {
+      const guard = new SessionGuard(
+        new SessionManager(new MemorySessionStore()),
+        new Reflector(),
+        options,
+      );
+      for (const id of [undefined, randomUUID()]) {
+        const { context, call } = callContext(id);
+        const answer = guard.canActivate(context);
+        expect(answer).toBeInstanceOf(Promise);
+        await expect(answer).rejects.toMatchObject({
+          error: {
+            code: 16,
+            message: id === undefined ? 'Missing session id' : 'Session not found or expired',
+          },
+        });
+        expect(sessionOfCall(call)).toBeUndefined();
+      }
+    });
+
+    it('answers with a Promise when a step needs one: a rate limit, or a store elsewhere', async () => {
+      const manager = new SessionManager(new MemorySessionStore());
+      const session = await manager.createSession('billing', randomBytes(32));
+      const limited = new SessionGuard(
+        manager,
+        new Reflector(),
+        options,
+        new RateLimiter({ maxRequests: 10, windowMs: 60_000 }),
+      );
+      const byLimit = limited.canActivate(callContext(session.id).context);
+      expect(byLimit).toBeInstanceOf(Promise);
+      await expect(byLimit).resolves.toBe(true);
+
+      jest.spyOn(manager, 'validateSessionNow').mockReturnValue(undefined);
+      const validate = jest.spyOn(manager, 'validateSession');
+      const remote = new SessionGuard(manager, new Reflector(), options);
+      const { context, call } = callContext(session.id);
+      const byStore = remote.canActivate(context);
+      expect(byStore).toBeInstanceOf(Promise);
+      await expect(byStore).resolves.toBe(true);
+      expect(validate).toHaveBeenCalledTimes(1);
+      expect(sessionOfCall(call)).toMatchObject({ id: session.id });
     });
   });
 });
