@@ -65,7 +65,7 @@ const PLAN = QUICK
       // servers compared within a round should run close together, and the median of the
       // per-round ratios needs enough rounds to shrug off a round that met a burst.
       // The paced rounds run every server of a group at once (see pacedRounds).
-      http: { duration: 4, warmup: 1, rounds: 8, fillerSessions: 10_000, pacedRounds: 8 },
+      http: { duration: 4, warmup: 2, rounds: 8, fillerSessions: 10_000, pacedRounds: 8 },
     };
 
 const startedAt = new Date();
@@ -487,14 +487,13 @@ async function load(server, duration, admin, expectedRequests, rate) {
 }
 
 /**
- * Starts the servers of a group, warms each up, then runs rounds of one load per server in
- * turn (A/B/C/A/B/C...).
+ * Starts one server process per config of a group, all together; nothing is measured until
+ * every one is up.
  */
-async function httpGroup(name, configs, redis, admin) {
-  const { duration, warmup, rounds, fillerSessions } = PLAN.http;
+function startGroup(name, configs, redis) {
+  const { fillerSessions } = PLAN.http;
   log(`http: ${name}: starting ${configs.length} servers`);
-  // Started together; nothing is measured until every one is up.
-  const servers = await Promise.all(
+  return Promise.all(
     configs.map(async (config) => {
       const key = randomBytes(32);
       const server = await startServer({
@@ -506,29 +505,44 @@ async function httpGroup(name, configs, redis, admin) {
       return { ...server, key };
     }),
   );
-  try {
-    const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
-    // Signature-mode requests are all signed before their run, so a run must not need more
-    // than its pool holds. A signature-mode server's own rate is no bound (its warm-up may be
-    // the one that ran short), nor is one cold 1 s warm-up (a guarded server warmed up at a
-    // third of its later rate in one full run): the pool is sized from the fastest rate any
-    // session-id server of the group has reached so far, warm-up or measured run (none does
-    // more per request than signature mode), with a 1.5x margin, up to MAX_SIGNED_POOL.
-    // The floor (fastify-guarded's rate in the last committed full run) covers a first round
-    // sized from cold warm-ups on a busy machine: one such pool was only 14% over what its run
-    // used. Unused entries cost signing time before the run, and about 220 bytes each.
-    let fastest = warmup === 0 ? 40_000 : 25_000;
-    const note = (server, rps) => {
-      if (!signs(server)) fastest = Math.max(fastest, rps);
-    };
-    const poolFor = (server, seconds) => poolSize(server, fastest, seconds);
-    for (const server of servers) {
-      if (warmup === 0) continue;
-      log(`http: ${name}: warm-up ${server.name}`);
-      note(server, (await load(server, warmup, undefined, poolFor(server, warmup))).rps);
-    }
-    for (let round = 0; round < rounds; round++) {
+}
+
+/**
+ * Runs rounds of one load per server of a group in turn (A/B/C/A/B/C...), each round on fresh
+ * server processes, warmed up first, in an order that rotates between rounds; then the paced
+ * rounds, on one more set. A server process keeps a bias of its own for its whole life: in one
+ * full run with one process per server for all rounds, Express's allow-guard server took 5% less
+ * CPU per request than the unguarded one, and the Redis-store server 18% less than the
+ * memory-store one, every round. A new process per round turns that bias into spread between
+ * rounds, which the median of the rounds shrugs off.
+ */
+async function httpGroup(name, configs, redis, admin) {
+  const { duration, warmup, rounds } = PLAN.http;
+  const runs = Object.fromEntries(configs.map((c) => [c.name, []]));
+  // Signature-mode requests are all signed before their run, so a run must not need more
+  // than its pool holds. A signature-mode server's own rate is no bound (its warm-up may be
+  // the one that ran short), nor is one cold 1 s warm-up (a guarded server warmed up at a
+  // third of its later rate in one full run): the pool is sized from the fastest rate any
+  // session-id server of the group has reached so far, warm-up or measured run (none does
+  // more per request than signature mode), with a 1.5x margin, up to MAX_SIGNED_POOL.
+  // The floor (fastify-guarded's rate in the last committed full run) covers a first round
+  // sized from cold warm-ups on a busy machine: one such pool was only 14% over what its run
+  // used. Unused entries cost signing time before the run, and about 220 bytes each.
+  let fastest = warmup === 0 ? 40_000 : 25_000;
+  const note = (server, rps) => {
+    if (!signs(server)) fastest = Math.max(fastest, rps);
+  };
+  const poolFor = (server, seconds) => poolSize(server, fastest, seconds);
+  for (let round = 0; round < rounds; round++) {
+    const servers = await startGroup(name, configs, redis);
+    try {
       for (const server of servers) {
+        if (warmup === 0) continue;
+        log(`http: ${name}: round ${round + 1} warm-up ${server.name}`);
+        note(server, (await load(server, warmup, undefined, poolFor(server, warmup))).rps);
+      }
+      const order = servers.map((_, i) => servers[(i + round) % servers.length]);
+      for (const server of order) {
         const useAdmin = server.store === 'redis' || server.variant === 'express-session';
         const pool = poolFor(server, duration);
         if (signs(server)) {
@@ -542,7 +556,12 @@ async function httpGroup(name, configs, redis, admin) {
         );
         runs[server.name].push(run);
       }
+    } finally {
+      for (const server of servers) await server.stop();
     }
+  }
+  const servers = await startGroup(name, configs, redis);
+  try {
     const paced = await pacedRounds(name, servers, runs);
     return { name, servers: configs, runs, ...paced };
   } finally {
@@ -1045,13 +1064,13 @@ function report({
   }
 
   if (http.length > 0) {
-    const { duration, rounds } = PLAN.http;
+    const { duration, warmup, rounds } = PLAN.http;
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, a warm-up run per server, then ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B). GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.`,
       '',
-      `Then ${QUICK ? '' : 'a paced warm-up and '}${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, so that a burst moves both sides of a ratio. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
+      `Then, on one more fresh process per server, ${QUICK ? '' : 'a paced warm-up and '}${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, so that a burst moves both sides of a ratio. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
       '',
     );
     const rps = (group, name) => group.runs[name]?.map((r) => r.rps);
