@@ -510,11 +510,11 @@ function startGroup(name, configs, redis) {
 /**
  * Runs rounds of one load per server of a group in turn (A/B/C/A/B/C...), each round on fresh
  * server processes, warmed up first, in an order that rotates between rounds; then the paced
- * rounds, on one more set. A server process keeps a bias of its own for its whole life: in one
+ * rounds, on one more set. A server process can keep a bias of its own for its whole life: in one
  * full run with one process per server for all rounds, Express's allow-guard server took 5% less
- * CPU per request than the unguarded one, and the Redis-store server 18% less than the
- * memory-store one, every round. A new process per round turns that bias into spread between
- * rounds, which the median of the rounds shrugs off.
+ * CPU per request than the unguarded one in every round (2% in the median with a new process per
+ * round). A new process per round turns such a bias into spread between rounds, which the median
+ * of the rounds shrugs off.
  */
 async function httpGroup(name, configs, redis, admin) {
   const { duration, warmup, rounds } = PLAN.http;
