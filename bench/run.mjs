@@ -536,8 +536,7 @@ async function httpGroup(name, configs, redis, admin) {
   for (let round = 0; round < rounds; round++) {
     const servers = await startGroup(name, configs, redis);
     try {
-      for (const server of servers) {
-        if (warmup === 0) continue;
+      for (const server of warmup > 0 ? servers : []) {
         log(`http: ${name}: round ${round + 1} warm-up ${server.name}`);
         note(server, (await load(server, warmup, undefined, poolFor(server, warmup))).rps);
       }
@@ -574,9 +573,10 @@ async function httpGroup(name, configs, redis, admin) {
  * core. Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on
  * one server's run and not on the next; here every server meets the same conditions at the same
  * moment (one server can still drift from the others for a few rounds, so the report gives these
- * ratios beside the closed-loop ones, not instead of them). The rate fills `PACED_SHARE` of the core, from the servers'
- * closed-loop CPU time per request; a paced server is never saturated, so its CPU time per
- * request is higher than in closed loop, where each wake-up serves a batch of requests.
+ * ratios beside the closed-loop ones, not instead of them). The rate fills `PACED_SHARE` of the
+ * core, from the servers' closed-loop CPU time per request; a paced server is never saturated,
+ * so its CPU time per request is higher than in closed loop, where each wake-up serves a batch
+ * of requests.
  */
 async function pacedRounds(name, servers, runs) {
   const { duration, pacedRounds: rounds } = PLAN.http;
@@ -584,8 +584,8 @@ async function pacedRounds(name, servers, runs) {
   for (const server of servers) costMicros += median(runs[server.name].map((r) => r.cpuPerRequest));
   const rate = Math.max(50, Math.floor((PACED_SHARE * 1e6) / costMicros / 10) * 10);
   const paced = Object.fromEntries(servers.map((s) => [s.name, []]));
-  // Round 0 is a warm-up, not kept: a server's first paced run after its closed-loop ones took
-  // three times its CPU per request in one full run.
+  // Round 0 is a warm-up, not kept: the servers are fresh processes, and a server's first paced
+  // run took three times its CPU per request in one full run.
   for (let round = QUICK ? 1 : 0; round <= rounds; round++) {
     const results = await Promise.all(
       servers.map((server) =>

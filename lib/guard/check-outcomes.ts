@@ -83,19 +83,20 @@ export function allowCall(
 }
 
 /**
- * Counts a refused gRPC call, and turns an HTTP refusal into its gRPC status with the collected
- * trailers; any other error is thrown as it is.
+ * Refuses a gRPC call: counted, and an HTTP refusal turned into its gRPC status with the
+ * collected trailers; any other error is rejected with as it is.
  *
  * @param telemetry counts and times the check
  * @param started what `telemetry.startGuardCheck()` returned
  * @param error what the check threw
  * @param trailers the headers the check wrote, sent as trailing metadata
  * @param metadata the call's metadata
- * @returns the error to throw
+ * @returns a Promise rejected with the error to answer
+ * @throws an `RpcException` for an HTTP refusal, else `error` itself
  * @throws {Error} when `@nestjs/microservices` cannot be loaded to answer the refusal
  * @example
  * ```ts
- * throw await callRefused(telemetry, started, error, trailers, call.metadata);
+ * return callRefused(telemetry, started, error, trailers, call.metadata);
  * ```
  */
 export async function callRefused(
@@ -104,8 +105,7 @@ export async function callRefused(
   error: unknown,
   trailers: CallTrailers,
   metadata: GrpcMetadataLike,
-): Promise<unknown> {
+): Promise<never> {
   if (telemetry.enabled) telemetry.guardRefused('grpc', started, refusalReasonOf(error));
-  if (error instanceof HttpException) return grpcRefusal(error, trailers, metadata);
-  return error;
+  throw error instanceof HttpException ? await grpcRefusal(error, trailers, metadata) : error;
 }

@@ -3,11 +3,11 @@ import type { Session } from '../core/session.interface.js';
 import type { SessionTelemetry } from '../core/session-telemetry.js';
 import { isUndecodableMessage } from '../protocol/grpc/message-bytes.js';
 import { describeContext, readGrpcCall, type GrpcMetadataLike } from './grpc-call.js';
-import { CallTrailers, grpcRefusal } from './grpc-refusal.js';
+import { callRefused } from './check-outcomes.js';
+import { CallTrailers } from './grpc-refusal.js';
 import type { GuardSteps } from './guard-steps.js';
 import { allowed, isPending } from './pending.js';
 import { GuardMessages } from './guard.messages.js';
-import { refusalReasonOf } from './refusal-reasons.js';
 
 /**
  * `SessionGuard` on an `rpc` context: a gRPC call is checked (an undecodable message is refused
@@ -63,14 +63,13 @@ export function unsupportedContext(context: ExecutionContext): Error {
 }
 
 /**
- * Counts the refusal of a gRPC call whose message could not be decoded, and rejects with its
+ * Refuses a gRPC call whose message could not be decoded: counted, and rejected with its
  * INVALID_ARGUMENT status.
  */
-async function refuseUndecodable(
+function refuseUndecodable(
   telemetry: SessionTelemetry,
   metadata: GrpcMetadataLike,
 ): Promise<never> {
   const refusal = new BadRequestException(GuardMessages.messageUndecodable());
-  telemetry.guardRefused('grpc', telemetry.startGuardCheck(), refusalReasonOf(refusal));
-  throw await grpcRefusal(refusal, new CallTrailers(), metadata);
+  return callRefused(telemetry, telemetry.startGuardCheck(), refusal, new CallTrailers(), metadata);
 }

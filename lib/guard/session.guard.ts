@@ -25,7 +25,7 @@ import type { SignedRequestParts } from '../protocol/signing/signed-request-part
 import { DeadlineQueue } from '../core/deadline-queue.js';
 import { NOOP_SESSION_TELEMETRY, SESSION_TELEMETRY } from '../core/session-telemetry.js';
 import type { SessionTelemetry } from '../core/session-telemetry.js';
-import { allowCall, allowRequest, requestRefused } from './check-outcomes.js';
+import { allowCall, allowRequest, callRefused, requestRefused } from './check-outcomes.js';
 import { allowed, isPending } from './pending.js';
 import { storeUnavailableRefusal } from './check-refusals.js';
 import type { GuardSteps } from './guard-steps.js';
@@ -216,7 +216,7 @@ export class SessionGuard implements CanActivate {
         ? this.verifySignature(this.getSignedCall(call), trailers)
         : this.validate(this.getCallSessionId(call), trailers);
     } catch (error) {
-      return this.storeChecks.refuseCall(call, trailers, started, error);
+      return callRefused(this.telemetry, started, error, trailers, call.metadata);
     }
     return this.rateLimiter !== null || isPending(result)
       ? this.storeChecks.finishCall(call, trailers, this.rateLimiter, started, result)

@@ -219,29 +219,9 @@ export class StoreChecks {
       session = await result;
       if (limiter !== null) await this.steps.checkRateLimit(limiter, session, trailers);
     } catch (error) {
-      return this.refuseCall(call, trailers, started, error);
+      return callRefused(this.telemetry, started, error, trailers, call.metadata);
     }
     return allowCall(this.telemetry, call, started, session);
-  }
-
-  /**
-   * Refuses a gRPC call: counted, and an HTTP refusal turned into its gRPC status with the
-   * trailers the check wrote.
-   *
-   * @param call the call
-   * @param trailers the headers the check wrote
-   * @param started what `telemetry.startGuardCheck()` returned
-   * @param error what the check threw
-   * @returns a Promise rejected with the error to answer
-   * @throws an `RpcException`, or the error itself when it is not a refusal
-   */
-  async refuseCall(
-    call: GrpcCall,
-    trailers: CallTrailers,
-    started: number,
-    error: unknown,
-  ): Promise<never> {
-    throw await callRefused(this.telemetry, started, error, trailers, call.metadata);
   }
 }
 
