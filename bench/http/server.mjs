@@ -3,8 +3,8 @@
 //
 // The parent sends one config message over IPC (never on a command line or in a log):
 //   { platform: 'fastify' | 'express',
-//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'hmac-floor' | 'signature'
-//              | 'express-session',
+//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'hmac-floor' | 'redis-floor'
+//              | 'signature' | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions,
 //     telemetry?: 'metrics' | 'tracing' (an OpenTelemetry SDK, see telemetry-sdk.mjs),
 //     meshTelemetry?: false (the library's own telemetry off) }
@@ -19,6 +19,9 @@
 // - hmac-floor:      SessionGuard in session-id mode, plus (in the same guard) one HMAC-SHA256
 //                    over a signature base built from the request's Signature-Input (nothing
 //                    parsed, no nonce): the least signature mode can cost, memory store;
+// - redis-floor:     SessionGuard in session-id mode on the memory store, plus (in the same
+//                    guard) one awaited EVALSHA through ioredis of a script that slides one
+//                    key's expiry: the least a check on a Redis store can cost;
 // - signature:       SessionGuard in signature mode (RFC 9421), memory store;
 // - express-session: express-session with connect-redis, and a guard that requires a session
 //                    (Express only).
@@ -39,6 +42,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { RedisStore } from 'connect-redis';
 import session from 'express-session';
+import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
 import { hmacFloor } from '../lib/hmac-floor.mjs';
@@ -79,6 +83,25 @@ class HmacFloorGuard extends SessionGuard {
 }
 Injectable()(HmacFloorGuard);
 
+/** The redis-floor variant's one command: slides one key's expiry, as a sliding check must. */
+const FLOOR_SCRIPT = "return redis.call('PEXPIRE', KEYS[1], ARGV[1])";
+
+/**
+ * The redis-floor variant's guard: SessionGuard in session-id mode on the memory store, plus one
+ * round trip to Redis through ioredis (an EVALSHA of FLOOR_SCRIPT), awaited, in the same guard
+ * so that Nest runs one guard as on the Redis store. What no check on a Redis store can skip.
+ */
+function redisFloorGuard(redis, sha, key) {
+  class RedisFloorGuard extends SessionGuard {
+    async canActivate(context) {
+      await redis.evalsha(sha, 1, key, 3_600_000);
+      return super.canActivate(context);
+    }
+  }
+  Injectable()(RedisFloorGuard);
+  return RedisFloorGuard;
+}
+
 /** Requests the bench route answered; the parent asks for it around each run. */
 let served = 0;
 
@@ -111,12 +134,13 @@ function loginController() {
   return LoginController;
 }
 
-function benchModule(config, store) {
+function benchModule(config, store, floorGuard) {
   const guards = {
     unguarded: [],
     'allow-guard': [AllowGuard],
     guarded: [SessionGuard],
     'hmac-floor': [HmacFloorGuard],
+    'redis-floor': [floorGuard],
     signature: [SessionGuard],
   }[config.variant];
   const controllers =
@@ -143,7 +167,9 @@ function benchModule(config, store) {
           ? [AllowGuard]
           : config.variant === 'hmac-floor'
             ? [HmacFloorGuard]
-            : [],
+            : config.variant === 'redis-floor'
+              ? [floorGuard]
+              : [],
   })(BenchModule);
   return BenchModule;
 }
@@ -169,13 +195,21 @@ async function serve(config) {
         })
       : undefined;
   const express = config.platform === 'express';
+  let floorRedis;
+  let floorGuard;
+  if (config.variant === 'redis-floor') {
+    floorRedis = new Redis(config.redisUrl);
+    const key = `bench-floor-${process.pid}`;
+    await floorRedis.set(key, '1', 'PX', 3_600_000);
+    floorGuard = redisFloorGuard(floorRedis, await floorRedis.script('LOAD', FLOOR_SCRIPT), key);
+  }
   // Registered before the app is created, as an app's instrumentation file does.
   const telemetry =
     config.telemetry === undefined
       ? undefined
       : (await import('./telemetry-sdk.mjs')).startTelemetry(config.telemetry);
   const app = await NestFactory.create(
-    benchModule(config, store),
+    benchModule(config, store, floorGuard),
     express ? new ExpressAdapter() : new FastifyAdapter(),
     { logger: ['error'], rawBody: true },
   );
@@ -216,6 +250,7 @@ async function serve(config) {
     if (message?.stop) {
       await app.close();
       await redisClient?.quit();
+      await floorRedis?.quit();
       process.exit(0);
     }
   });
