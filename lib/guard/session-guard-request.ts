@@ -6,6 +6,8 @@ export interface SessionGuardRequest {
   url?: string;
   originalUrl?: string;
   protocol?: string;
+  /** Whether the connection is TLS: the scheme when no proxy forwards one. */
+  socket?: { readonly encrypted?: boolean };
   rawBody?: Buffer;
 }
 

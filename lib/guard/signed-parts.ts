@@ -51,7 +51,20 @@ export function requestTargetUri(request: SessionGuardRequest): string | undefin
   if (typeof authority !== 'string' || authority === '' || typeof path !== 'string') {
     return undefined;
   }
-  return `${request.protocol ?? 'http'}://${authority.toLowerCase()}${path}`;
+  return `${schemeOf(request)}://${authority.toLowerCase()}${path}`;
+}
+
+/**
+ * The request's scheme, as the platform's `protocol` gives it. Without `X-Forwarded-Proto`,
+ * Express and Fastify both answer it from the socket alone, whatever proxies they trust, so it
+ * is read there: Express's getter looks its proxy trust up on every request.
+ */
+function schemeOf(request: SessionGuardRequest): string {
+  const socket = request.socket;
+  if (request.headers['x-forwarded-proto'] === undefined && socket != null) {
+    return socket.encrypted === true ? 'https' : 'http';
+  }
+  return request.protocol ?? 'http';
 }
 
 /**

@@ -17,6 +17,7 @@ import {
 } from '../../lib/index.js';
 import { parseSignatureHeaders } from '../../lib/protocol/signing/signature-headers.js';
 import { readCanonicalMembers, readMembers } from '../../lib/protocol/signing/signature-members.js';
+import { readCanonicalByteSequence } from '../../lib/protocol/signing/canonical-fields.js';
 
 /*
  * The canonical fast path (lib/protocol/signing/canonical-fields.ts) must accept and refuse
@@ -96,7 +97,7 @@ function oracleSignature(headers: Record<string, string | string[] | undefined>)
     components,
     params,
     signatureParams: (input as string).slice(label.length + 1),
-    signature: Buffer.from(bytes),
+    signature: Buffer.from(bytes).toString('base64'),
   };
 }
 
@@ -331,5 +332,44 @@ describe('canonical fast path for Content-Digest', () => {
       }),
       { numRuns: 3_000 },
     );
+  });
+});
+
+describe('canonical fast path for byte sequences', () => {
+  // Standard and url alphabets, padding, and a few characters Buffer's decoder skips.
+  const base64ish = fc
+    .array(fc.constantFrom(...'ABQZagz09+/=-_ .:'.split('')), { maxLength: 12 })
+    .map((chars) => chars.join(''));
+
+  it('takes exactly the base64 whose bytes encode back to it, and keeps it as text', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          base64ish,
+          fc.uint8Array({ maxLength: 9 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+        ),
+        (text) => {
+          const read = readCanonicalByteSequence(`k=:${text}:`);
+          const roundTrips =
+            !text.includes(':') && Buffer.from(text, 'base64').toString('base64') === text;
+          expect(read).toEqual(roundTrips ? { key: 'k', base64: text } : undefined);
+        },
+      ),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it.each([
+    ['non-zero bits before one pad', 'ABC='],
+    ['non-zero bits before two pads', 'AB=='],
+    ['padding inside', 'A=AA'],
+    ['only padding', '===='],
+    ['base64url', '-_-_'],
+  ])('leaves %s to the general parser', (_name, text) => {
+    expect(readCanonicalByteSequence(`k=:${text}:`)).toBeUndefined();
+  });
+
+  it('reads an empty byte sequence', () => {
+    expect(readCanonicalByteSequence('k=::')).toEqual({ key: 'k', base64: '' });
   });
 });

@@ -143,16 +143,24 @@ describe('Signature base (RFC 9421 §2.5)', () => {
     // A custom store's plain Session hands out the Buffer it keeps: it must stay intact.
     const kept = Buffer.from(key);
     const plain = { ...stored.toJSON(), sessionKey: kept };
+    const sent = mac.toString('base64');
     for (const session of [stored, unstored, plain]) {
-      expect(sessionMacMatches(session, mac, base)).toBe(true);
-      expect(sessionMacMatches(session, wrong, base)).toBe(false);
-      expect(sessionMacMatches(session, mac.subarray(0, 31), base)).toBe(false);
-      expect(sessionMacMatches(session, mac, `${base} `)).toBe(false);
+      expect(sessionMacMatches(session, sent, base)).toBe(true);
+      expect(sessionMacMatches(session, wrong.toString('base64'), base)).toBe(false);
+      expect(sessionMacMatches(session, mac.subarray(0, 31).toString('base64'), base)).toBe(false);
+      expect(
+        sessionMacMatches(
+          session,
+          Buffer.concat([mac, mac.subarray(0, 1)]).toString('base64'),
+          base,
+        ),
+      ).toBe(false);
+      expect(sessionMacMatches(session, sent, `${base} `)).toBe(false);
     }
     expect(kept.equals(key)).toBe(true);
     expect(stored.sessionKey.equals(key)).toBe(true);
     await store.delete(stored.id);
-    expect(() => sessionMacMatches(stored, mac, base)).toThrow('no longer available');
+    expect(() => sessionMacMatches(stored, sent, base)).toThrow('no longer available');
   });
 
   it('builds @target-uri from a WHATWG URL: lower-case host, no default port, no fragment', () => {
@@ -314,7 +322,8 @@ describe('parseSignatureHeaders', () => {
     expect(parsed.components).toEqual(['@method', '@target-uri']);
     expect(parsed.params).toMatchObject({ keyid: id, alg: 'hmac-sha256' });
     expect(parsed.signatureParams).toBe(valid['signature-input'].slice('mesh='.length));
-    expect(parsed.signature).toHaveLength(32);
+    expect(parsed.signature).toBe(/^mesh=:(.*):$/.exec(valid.signature)?.[1]);
+    expect(Buffer.from(parsed.signature, 'base64')).toHaveLength(32);
   });
 
   it.each<[string, Record<string, string | string[] | undefined>, string]>([

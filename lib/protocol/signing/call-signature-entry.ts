@@ -95,6 +95,6 @@ export function parseCallSignature(value: string): ParsedSignature | undefined {
     components: GRPC_SIGNING_PROFILE.required,
     params: { created, nonce, keyid, alg: SIGNATURE_ALGORITHM },
     signatureParams: callSignatureParams(created, nonce, keyid),
-    signature: Buffer.from(mac, 'base64'),
+    signature: mac,
   };
 }

@@ -84,19 +84,21 @@ export function readCanonicalInnerList(value: string): CanonicalInnerList | unde
 
 /**
  * Reads `key=:base64:`: one member, a parameterless byte sequence in canonical (padded) base64.
+ * The bytes stay as that text, which stands for exactly them: the caller decodes them where it
+ * compares them, so that reading a header makes no Buffer.
  *
  * @param value the header value as received
- * @returns the key and the bytes, or `undefined` to use the general path
+ * @returns the key and the base64 text, or `undefined` to use the general path
  * @example
  * ```ts
- * readCanonicalByteSequence('sha-256=:AAAA:'); // { key: 'sha-256', bytes: <Buffer 00 00 00> }
+ * readCanonicalByteSequence('sha-256=:AAAA:'); // { key: 'sha-256', base64: 'AAAA' }
  * readCanonicalByteSequence('sha-256=:AAA:'); // undefined: unpadded
  * ```
  * @internal
  */
 export function readCanonicalByteSequence(
   value: string,
-): { readonly key: string; readonly bytes: Buffer } | undefined {
+): { readonly key: string; readonly base64: string } | undefined {
   const keyEnd = endOfKey(value, 0);
   const last = value.length - 1;
   if (
@@ -104,17 +106,43 @@ export function readCanonicalByteSequence(
     value.charCodeAt(keyEnd) !== EQUALS ||
     value.charCodeAt(keyEnd + 1) !== COLON ||
     value.charCodeAt(last) !== COLON ||
-    last < keyEnd + 2 ||
-    value.indexOf(':', keyEnd + 2) !== last
+    last < keyEnd + 2
   ) {
     return undefined;
   }
   const base64 = value.slice(keyEnd + 2, last);
-  const bytes = Buffer.from(base64, 'base64');
-  // Buffer's decoder skips what is not base64 and takes base64url too: encoding the bytes back
-  // gives the input only for canonical, padded base64, the one form the general path accepts.
-  if (bytes.toString('base64') !== base64) return undefined;
-  return { key: value.slice(0, keyEnd), bytes };
+  return isCanonicalBase64(base64) ? { key: value.slice(0, keyEnd), base64 } : undefined;
+}
+
+/**
+ * Whether `text` is base64 as RFC 8941 serialises a byte sequence: the standard alphabet, padded
+ * with `=` to a multiple of four characters, and no bit set past the last byte. That is the one
+ * text whose bytes encode back to it; Buffer's decoder is laxer (it skips what is not base64 and
+ * takes base64url too), so the text is checked before anything decodes it.
+ */
+function isCanonicalBase64(text: string): boolean {
+  const length = text.length;
+  if (length % 4 !== 0) return false;
+  let end = length;
+  if (length > 0 && text.charCodeAt(length - 1) === EQUALS) {
+    end = text.charCodeAt(length - 2) === EQUALS ? length - 2 : length - 1;
+  }
+  for (let i = 0; i < end; i++) {
+    if (sextet(text.charCodeAt(i)) < 0) return false;
+  }
+  if (end === length) return true;
+  // Before one `=`, the last character holds 2 bits past the bytes; before two, 4.
+  return (sextet(text.charCodeAt(end - 1)) & (length - end === 1 ? 0x03 : 0x0f)) === 0;
+}
+
+/** A standard base64 character's 6-bit value, or -1 for any other character. */
+function sextet(c: number): number {
+  if (c >= 0x41 && c <= 0x5a) return c - 0x41; // A-Z
+  if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26; // a-z
+  if (isDigit(c)) return c - ZERO + 52;
+  if (c === 0x2b) return 62; // +
+  if (c === 0x2f) return 63; // /
+  return -1;
 }
 
 /**

@@ -17,7 +17,7 @@ const KEY_SCRATCH = Buffer.allocUnsafeSlow(32).fill(0);
  * - a plain `Session` from a custom store may hand out the Buffer it keeps, which stays intact.
  *
  * @param session the session the request is signed with
- * @param signature the signature bytes received
+ * @param signature the signature received, as base64 text
  * @param base the signature base
  * @returns `true` when they match
  * @throws {Error} when the session was removed from its store meanwhile: its key is gone
@@ -27,7 +27,7 @@ const KEY_SCRATCH = Buffer.allocUnsafeSlow(32).fill(0);
  * ```
  * @internal
  */
-export function sessionMacMatches(session: Session, signature: Buffer, base: string): boolean {
+export function sessionMacMatches(session: Session, signature: string, base: string): boolean {
   if (session instanceof MeshSession && copySessionKeyInto(session, KEY_SCRATCH)) {
     try {
       return macMatches(signature, KEY_SCRATCH, base);

@@ -71,10 +71,17 @@ export function hmacSha256(key: Buffer, base: string): Buffer {
 }
 
 /**
+ * Where a received signature's bytes are decoded to be compared: a Buffer of its own (not in
+ * the shared pool), so that a check makes no Buffer for them. A signature is no secret.
+ */
+const RECEIVED = Buffer.allocUnsafeSlow(HMAC_SHA256_BYTES);
+
+/**
  * Whether `signature` is the hmac-sha256 of `base` under `key`: its length first (public), then
  * its bytes in constant time.
  *
- * @param signature the signature bytes received
+ * @param signature the signature received, as base64 text (canonical, or the 43 characters and
+ *   `=` of a call signature entry)
  * @param key the session key
  * @param base the signature base
  * @returns `true` when they match
@@ -83,11 +90,10 @@ export function hmacSha256(key: Buffer, base: string): Buffer {
  * macMatches(parsed.signature, key, base);
  * ```
  */
-export function macMatches(signature: Buffer, key: Buffer, base: string): boolean {
-  // timingSafeEqual throws on different lengths.
-  return (
-    signature.length === HMAC_SHA256_BYTES && timingSafeEqual(signature, hmacSha256(key, base))
-  );
+export function macMatches(signature: string, key: Buffer, base: string): boolean {
+  if (Buffer.byteLength(signature, 'base64') !== HMAC_SHA256_BYTES) return false;
+  RECEIVED.write(signature, 'base64');
+  return timingSafeEqual(RECEIVED, hmacSha256(key, base));
 }
 
 /**

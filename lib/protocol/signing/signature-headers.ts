@@ -29,8 +29,11 @@ export interface ParsedSignature {
   readonly params: SignatureParameters;
   /** The `@signature-params` value: the serialised inner list with its parameters. */
   readonly signatureParams: string;
-  /** The signature bytes, length not yet checked. */
-  readonly signature: Buffer;
+  /**
+   * The signature bytes as canonical base64 text, decoded only where they are compared; length
+   * not yet checked.
+   */
+  readonly signature: string;
 }
 
 /**
@@ -102,7 +105,7 @@ function checkMembers(members: SignatureMembers, profile: SigningProfile): Parse
   if (nonce.length < NONCE_LENGTH.min || nonce.length > NONCE_LENGTH.max) throw malformed();
 
   const signature = members.signature;
-  if (!Buffer.isBuffer(signature) || members.signatureParameters) throw malformed();
+  if (signature === undefined || members.signatureParameters) throw malformed();
 
   return {
     label: members.label,

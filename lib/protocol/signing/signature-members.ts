@@ -30,8 +30,11 @@ export interface SignatureMembers {
   readonly parameterNames: readonly string[];
   /** Their values, in the same order. */
   readonly parameterValues: readonly unknown[];
-  /** The `Signature` member's value: a Buffer for a byte sequence. */
-  readonly signature: unknown;
+  /**
+   * The `Signature` member's bytes as canonical base64 text, or `undefined` when the member is
+   * not a byte sequence.
+   */
+  readonly signature: string | undefined;
   /** Whether the `Signature` member carries parameters. */
   readonly signatureParameters: boolean;
   /** The `Signature-Input` value as received. */
@@ -66,7 +69,7 @@ export function readCanonicalMembers(
     componentParameters: false,
     parameterNames: inputMember.parameterNames,
     parameterValues: inputMember.parameterValues,
-    signature: signatureMember.bytes,
+    signature: signatureMember.base64,
     signatureParameters: false,
     inputValue: input,
   };
@@ -101,7 +104,7 @@ export function readMembers(input: string, signature: string): SignatureMembers 
     componentParameters: innerList?.some(([, itemParameters]) => itemParameters.size > 0) ?? false,
     parameterNames: [...parameters.keys()],
     parameterValues: [...parameters.values()],
-    signature: bytes instanceof ArrayBuffer ? Buffer.from(bytes) : bytes,
+    signature: bytes instanceof ArrayBuffer ? Buffer.from(bytes).toString('base64') : undefined,
     signatureParameters: signatureParameters.size > 0,
     inputValue: input,
   };
