@@ -110,39 +110,38 @@ export function readCanonicalByteSequence(
   ) {
     return undefined;
   }
-  const base64 = value.slice(keyEnd + 2, last);
-  return isCanonicalBase64(base64) ? { key: value.slice(0, keyEnd), base64 } : undefined;
+  return isCanonicalBase64(value, keyEnd + 2, last)
+    ? { key: value.slice(0, keyEnd), base64: value.slice(keyEnd + 2, last) }
+    : undefined;
+}
+
+/** Each ASCII character's 6-bit value in standard base64, or -1. */
+const SEXTETS = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) {
+  SEXTETS['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
 }
 
 /**
- * Whether `text` is base64 as RFC 8941 serialises a byte sequence: the standard alphabet, padded
- * with `=` to a multiple of four characters, and no bit set past the last byte. That is the one
- * text whose bytes encode back to it; Buffer's decoder is laxer (it skips what is not base64 and
- * takes base64url too), so the text is checked before anything decodes it.
+ * Whether `value` from `start` to `end` is base64 as RFC 8941 serialises a byte sequence: the
+ * standard alphabet, padded with `=` to a multiple of four characters, and no bit set past the
+ * last byte. That is the one text whose bytes encode back to it; Buffer's decoder is laxer (it
+ * skips what is not base64 and takes base64url too), so the text is checked before anything
+ * decodes it.
  */
-function isCanonicalBase64(text: string): boolean {
-  const length = text.length;
-  if (length % 4 !== 0) return false;
-  let end = length;
-  if (length > 0 && text.charCodeAt(length - 1) === EQUALS) {
-    end = text.charCodeAt(length - 2) === EQUALS ? length - 2 : length - 1;
+function isCanonicalBase64(value: string, start: number, end: number): boolean {
+  if ((end - start) % 4 !== 0) return false;
+  let data = end;
+  if (end > start && value.charCodeAt(end - 1) === EQUALS) {
+    data = value.charCodeAt(end - 2) === EQUALS ? end - 2 : end - 1;
   }
-  for (let i = 0; i < end; i++) {
-    if (sextet(text.charCodeAt(i)) < 0) return false;
+  let last = 0;
+  for (let i = start; i < data; i++) {
+    const c = value.charCodeAt(i);
+    last = c < 0x80 ? (SEXTETS[c] as number) : -1;
+    if (last < 0) return false;
   }
-  if (end === length) return true;
   // Before one `=`, the last character holds 2 bits past the bytes; before two, 4.
-  return (sextet(text.charCodeAt(end - 1)) & (length - end === 1 ? 0x03 : 0x0f)) === 0;
-}
-
-/** A standard base64 character's 6-bit value, or -1 for any other character. */
-function sextet(c: number): number {
-  if (c >= 0x41 && c <= 0x5a) return c - 0x41; // A-Z
-  if (c >= 0x61 && c <= 0x7a) return c - 0x61 + 26; // a-z
-  if (isDigit(c)) return c - ZERO + 52;
-  if (c === 0x2b) return 62; // +
-  if (c === 0x2f) return 63; // /
-  return -1;
+  return data === end || (last & (end - data === 1 ? 0x03 : 0x0f)) === 0;
 }
 
 /**
