@@ -1,19 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Controller, Get, UseGuards } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { MeshSessionModule, SessionGuard, SessionManager, signRequest } from '../../lib/index.js';
-import { listen, type RunningApp } from './handshake-fixtures.js';
-
-@Controller()
-@UseGuards(SessionGuard)
-class WhoamiController {
-  @Get('whoami')
-  whoami(): { ok: true } {
-    return { ok: true };
-  }
-}
+import { SessionManager, signRequest } from '../../lib/index.js';
+import { startGreeter, type RunningApp } from './handshake-fixtures.js';
 
 /** Each platform, trusting the proxy in front of it or not. */
 const setups = [
@@ -34,23 +24,11 @@ const setups = [
 describe.each(setups)(
   'Signature mode behind a proxy on $name (proxy trusted: $trusted)',
   (setup) => {
-    let running: Omit<RunningApp, 'audit'>;
+    let running: RunningApp;
     let session: { id: string; key: Buffer };
 
     beforeAll(async () => {
-      running = await listen(
-        {
-          imports: [
-            MeshSessionModule.forRoot({
-              serviceId: 'greeter',
-              requestSigning: true,
-              cleanupInterval: false,
-            }),
-          ],
-          controllers: [WhoamiController],
-        },
-        setup,
-      );
+      running = await startGreeter(setup, { requestSigning: true });
       const key = randomBytes(32);
       session = {
         id: (await running.app.get(SessionManager).createSession('caller', key)).id,
