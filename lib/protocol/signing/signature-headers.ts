@@ -30,8 +30,9 @@ export interface ParsedSignature {
   /** The `@signature-params` value: the serialised inner list with its parameters. */
   readonly signatureParams: string;
   /**
-   * The signature bytes as canonical base64 text, decoded only where they are compared; length
-   * not yet checked.
+   * The signature bytes as base64 text, decoded only where they are compared; length not yet
+   * checked. Canonical when read from the headers; from a call signature entry, 43 characters
+   * of the standard alphabet and `=`.
    */
   readonly signature: string;
 }
