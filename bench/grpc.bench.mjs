@@ -43,7 +43,8 @@ const FILLER = Number(args.filler ?? 10_000);
 const CLIENT = args.client === 'grpc-js' ? 'grpc-js' : 'h2';
 // 'carried': session-id mode, with the metadata of a signed call carried but not verified: the
 // cost of transporting a signature, a floor for signature mode on this wire format.
-// 'hmac-floor': carried, plus one HMAC over a signature base: the most signature mode can reach.
+// 'hmac-floor': carried, plus one HMAC over a signature base, in the same guard (Nest runs one
+// guard, as in signature mode): the most signature mode can reach.
 // 'allow-guard': Nest's plain options and a guard that lets everything through, its calls
 // carrying a session id: what Nest's guard machinery costs, the most any guard can reach.
 const ALL_VARIANTS = [

@@ -29,7 +29,7 @@ export function grpcSection(result, target) {
     guarded: 'SessionGuard, session-id mode',
     carried: "session-id mode, carrying a signed call's `x-mesh-signature` entry unread",
     'hmac-floor':
-      'carried, plus the SHA-256 of the message and one HMAC-SHA256 over a signature base (floor of signature mode: nothing parsed, no nonce)',
+      'carried, plus the SHA-256 of the message and one HMAC-SHA256 over a signature base, in the same guard (floor of signature mode: nothing parsed, no nonce)',
     signature: 'SessionGuard, signature mode (one `x-mesh-signature` entry)',
     'signature-rfc9421': 'SessionGuard, signature mode, the three RFC 9421 entries',
   };
