@@ -322,8 +322,8 @@ const MAX_SIGNED_POOL = 2_000_000;
  * a request, and next to nothing for this process's garbage collector to walk during the run.
  */
 function headerPool(server, count) {
-  if (server.variant === 'hmac-floor') {
-    // Session-id mode, carrying a signed request's headers for the floor's one HMAC.
+  if (carriesSignature(server)) {
+    // Session-id mode, carrying a signed request's headers (for the floors' HMAC).
     const signed = headerPool({ ...server, variant: 'signature' }, count);
     return {
       size: signed.size,
@@ -406,8 +406,16 @@ function callsDelta(before, after) {
   return delta;
 }
 
+/**
+ * Whether a variant's requests carry a signed request's headers beside a session id, in
+ * session-id mode (the floors of signature mode).
+ */
+function carriesSignature(server) {
+  return ['carried', 'hmac-floor', 'hmac-twice'].includes(server.variant);
+}
+
 /** Whether a variant's requests are signed (each with its own nonce, before the run). */
-const signs = (server) => server.variant === 'signature' || server.variant === 'hmac-floor';
+const signs = (server) => server.variant === 'signature' || carriesSignature(server);
 
 /**
  * How many requests to sign before a run of `seconds` at up to `rate` requests per second: the
@@ -444,7 +452,7 @@ async function load(server, duration, admin, expectedRequests, rate) {
         sessionId: server.sessionId,
         sessionKey: server.key,
       });
-      if (server.variant === 'hmac-floor') headers[SESSION_HEADER] = server.sessionId;
+      if (carriesSignature(server)) headers[SESSION_HEADER] = server.sessionId;
     }
     request.headers = { ...request.headers, ...headers };
     return request;
@@ -623,6 +631,19 @@ async function httpScenarios(redis) {
           : []),
         { name: 'fastify-guarded', platform: 'fastify', variant: 'guarded', store: 'memory' },
         { name: 'fastify-hmac-floor', platform: 'fastify', variant: 'hmac-floor', store: 'memory' },
+        // Diagnostics of the hmac-floor: the signature's headers carried and unread, and the
+        // floor's HMAC computed twice.
+        ...(DIAGNOSE
+          ? [
+              { name: 'fastify-carried', platform: 'fastify', variant: 'carried', store: 'memory' },
+              {
+                name: 'fastify-hmac-twice',
+                platform: 'fastify',
+                variant: 'hmac-twice',
+                store: 'memory',
+              },
+            ]
+          : []),
         { name: 'fastify-signature', platform: 'fastify', variant: 'signature', store: 'memory' },
         ...(redis === undefined
           ? []
@@ -661,6 +682,19 @@ async function httpScenarios(redis) {
           : []),
         { name: 'express-guarded', platform: 'express', variant: 'guarded', store: 'memory' },
         { name: 'express-hmac-floor', platform: 'express', variant: 'hmac-floor', store: 'memory' },
+        // Diagnostics of the hmac-floor: the signature's headers carried and unread, and the
+        // floor's HMAC computed twice.
+        ...(DIAGNOSE
+          ? [
+              { name: 'express-carried', platform: 'express', variant: 'carried', store: 'memory' },
+              {
+                name: 'express-hmac-twice',
+                platform: 'express',
+                variant: 'hmac-twice',
+                store: 'memory',
+              },
+            ]
+          : []),
         { name: 'express-signature', platform: 'express', variant: 'signature', store: 'memory' },
         ...(redis === undefined
           ? []
@@ -1081,7 +1115,7 @@ function report({
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost. The redis-floor servers run SessionGuard in session-id mode on the memory store plus, in the same guard, one awaited \`EVALSHA\` through ioredis of a script that slides one key's expiry: the least any check on a Redis store can cost.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.${DIAGNOSE ? " The carried servers run session-id mode on requests that also carry a signed request's headers, which nothing reads: what transporting a signature costs. The hmac-twice servers run the hmac-floor's guard with its HMAC computed twice over the same base: against the hmac-floor, what a second HMAC adds once the first has brought OpenSSL's code and data into the CPU's caches." : ''} The redis-floor servers run SessionGuard in session-id mode on the memory store plus, in the same guard, one awaited \`EVALSHA\` through ioredis of a script that slides one key's expiry: the least any check on a Redis store can cost.`,
       '',
       `Then, on one more fresh process per server, ${QUICK ? '' : 'a paced warm-up and '}${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, so that a burst moves both sides of a ratio. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
       '',
@@ -1181,6 +1215,23 @@ function report({
       'express-hmac-floor',
       'express-guarded',
     );
+    for (const [label, group, prefix] of [
+      ['Fastify', fastify, 'fastify'],
+      ['Express', express, 'express'],
+    ]) {
+      ratioTarget(
+        `${label}: carried (a signed request's headers, unread) / session-id mode`,
+        group,
+        `${prefix}-carried`,
+        `${prefix}-guarded`,
+      );
+      ratioTarget(
+        `${label}: hmac-twice / hmac-floor: a second HMAC in the same request`,
+        group,
+        `${prefix}-hmac-twice`,
+        `${prefix}-hmac-floor`,
+      );
+    }
     ratioTarget(
       'Fastify: guarded on Redis / guarded on memory',
       fastify,

@@ -3,8 +3,8 @@
 //
 // The parent sends one config message over IPC (never on a command line or in a log):
 //   { platform: 'fastify' | 'express',
-//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'hmac-floor' | 'redis-floor'
-//              | 'signature' | 'express-session',
+//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'carried' | 'hmac-floor' | 'hmac-twice'
+//              | 'redis-floor' | 'signature' | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions,
 //     telemetry?: 'metrics' | 'tracing' (an OpenTelemetry SDK, see telemetry-sdk.mjs),
 //     meshTelemetry?: false (the library's own telemetry off) }
@@ -16,9 +16,13 @@
 // - unguarded:       nothing;
 // - allow-guard:     a guard that returns true (Nest's own cost of running a guard);
 // - guarded:         SessionGuard, session-id mode, on the memory or the Redis store;
+// - carried:         as guarded, on requests that also carry a signed request's headers, which
+//                    nothing reads: what transporting a signature costs;
 // - hmac-floor:      SessionGuard in session-id mode, plus (in the same guard) one HMAC-SHA256
 //                    over a signature base built from the request's Signature-Input (nothing
 //                    parsed, no nonce): the least signature mode can cost, memory store;
+// - hmac-twice:      hmac-floor with the same HMAC computed twice: the second one is what an
+//                    HMAC costs once its code and data are in the CPU's caches;
 // - redis-floor:     SessionGuard in session-id mode on the memory store, plus (in the same
 //                    guard) one awaited EVALSHA through ioredis of a script that slides one
 //                    key's expiry: the least a check on a Redis store can cost;
@@ -83,6 +87,23 @@ class HmacFloorGuard extends SessionGuard {
 }
 Injectable()(HmacFloorGuard);
 
+/**
+ * The hmac-twice variant's guard: the hmac-floor guard with its HMAC computed twice over the same
+ * base. Against hmac-floor, it shows what a second HMAC adds to a request once the first has
+ * brought OpenSSL's code and data into the CPU's caches.
+ */
+class HmacTwiceGuard extends SessionGuard {
+  canActivate(context) {
+    const req = context.switchToHttp().getRequest();
+    const input = String(req.headers['signature-input']);
+    const base = `"@method": GET\n"@target-uri": http://${req.headers.host}/bench\n"@signature-params": ${input.slice(5)}`;
+    hmacFloor(base);
+    hmacFloor(base);
+    return super.canActivate(context);
+  }
+}
+Injectable()(HmacTwiceGuard);
+
 /** The redis-floor variant's one command: slides one key's expiry, as a sliding check must. */
 const FLOOR_SCRIPT = "return redis.call('PEXPIRE', KEYS[1], ARGV[1])";
 
@@ -139,7 +160,9 @@ function benchModule(config, store, floorGuard) {
     unguarded: [],
     'allow-guard': [AllowGuard],
     guarded: [SessionGuard],
+    carried: [SessionGuard],
     'hmac-floor': [HmacFloorGuard],
+    'hmac-twice': [HmacTwiceGuard],
     'redis-floor': [floorGuard],
     signature: [SessionGuard],
   }[config.variant];
@@ -167,9 +190,11 @@ function benchModule(config, store, floorGuard) {
           ? [AllowGuard]
           : config.variant === 'hmac-floor'
             ? [HmacFloorGuard]
-            : config.variant === 'redis-floor'
-              ? [floorGuard]
-              : [],
+            : config.variant === 'hmac-twice'
+              ? [HmacTwiceGuard]
+              : config.variant === 'redis-floor'
+                ? [floorGuard]
+                : [],
   })(BenchModule);
   return BenchModule;
 }
