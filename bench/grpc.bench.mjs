@@ -45,6 +45,8 @@ const CLIENT = args.client === 'grpc-js' ? 'grpc-js' : 'h2';
 // cost of transporting a signature, a floor for signature mode on this wire format.
 // 'hmac-floor': carried, plus one HMAC over a signature base, in the same guard (Nest runs one
 // guard, as in signature mode): the most signature mode can reach.
+// 'verify-floor': carried, plus every step of a signature check done the plainest way, in the
+// same guard (bench/lib/verify-floor.mjs).
 // 'allow-guard': Nest's plain options and a guard that lets everything through, its calls
 // carrying a session id: what Nest's guard machinery costs, the most any guard can reach.
 const ALL_VARIANTS = [
@@ -53,6 +55,7 @@ const ALL_VARIANTS = [
   'guarded',
   'carried',
   'hmac-floor',
+  'verify-floor',
   'signature',
   'signature-rfc9421',
 ];
@@ -67,6 +70,8 @@ const RATIOS = [
   ['rfc9421OverSessionId', 'signature-rfc9421', 'guarded'],
   ['hmacFloorOverSessionId', 'hmac-floor', 'guarded'],
   ['signatureOverHmacFloor', 'signature', 'hmac-floor'],
+  ['verifyFloorOverSessionId', 'verify-floor', 'guarded'],
+  ['signatureOverVerifyFloor', 'signature', 'verify-floor'],
   ['carriedOverSessionId', 'carried', 'guarded'],
   ['signatureOverCarried', 'signature', 'carried'],
 ];
@@ -126,7 +131,7 @@ function metadataSource(server, count) {
     };
     pool.push(signGrpcCall(input, { format }));
   }
-  const withId = server.variant === 'carried' || server.variant === 'hmac-floor';
+  const withId = ['carried', 'hmac-floor', 'verify-floor'].includes(server.variant);
   let next = 0;
   return () => {
     const entries = pool[next++];

@@ -411,7 +411,7 @@ function callsDelta(before, after) {
  * session-id mode (the floors of signature mode).
  */
 function carriesSignature(server) {
-  return ['carried', 'hmac-floor', 'hmac-twice'].includes(server.variant);
+  return ['carried', 'hmac-floor', 'hmac-twice', 'verify-floor'].includes(server.variant);
 }
 
 /** Whether a variant's requests are signed (each with its own nonce, before the run). */
@@ -644,6 +644,12 @@ async function httpScenarios(redis) {
               },
             ]
           : []),
+        {
+          name: 'fastify-verify-floor',
+          platform: 'fastify',
+          variant: 'verify-floor',
+          store: 'memory',
+        },
         { name: 'fastify-signature', platform: 'fastify', variant: 'signature', store: 'memory' },
         ...(redis === undefined
           ? []
@@ -695,6 +701,12 @@ async function httpScenarios(redis) {
               },
             ]
           : []),
+        {
+          name: 'express-verify-floor',
+          platform: 'express',
+          variant: 'verify-floor',
+          store: 'memory',
+        },
         { name: 'express-signature', platform: 'express', variant: 'signature', store: 'memory' },
         ...(redis === undefined
           ? []
@@ -1115,7 +1127,7 @@ function report({
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost.${DIAGNOSE ? " The carried servers run session-id mode on requests that also carry a signed request's headers, which nothing reads: what transporting a signature costs. The hmac-twice servers run the hmac-floor's guard with its HMAC computed twice over the same base: against the hmac-floor, what a second HMAC adds once the first has brought OpenSSL's code and data into the CPU's caches." : ''} The redis-floor servers run SessionGuard in session-id mode on the memory store plus, in the same guard, one awaited \`EVALSHA\` through ioredis of a script that slides one key's expiry: the least any check on a Redis store can cost.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost. The verify-floor servers run one guard too: SessionGuard in session-id mode plus every step of a signature check, each done the plainest way (\`bench/lib/verify-floor.mjs\`): one regular expression per header that accepts only the form \`signRequest\` emits, the clock check, one HMAC-SHA256 compared in constant time with the received bytes, and the nonce claimed in a \`Set\` that never expires anything; no fallback parser, no bounds or canonical checks, no refusal counting. What a verifier must do, without what makes it strict.${DIAGNOSE ? " The carried servers run session-id mode on requests that also carry a signed request's headers, which nothing reads: what transporting a signature costs. The hmac-twice servers run the hmac-floor's guard with its HMAC computed twice over the same base: against the hmac-floor, what a second HMAC adds once the first has brought OpenSSL's code and data into the CPU's caches." : ''} The redis-floor servers run SessionGuard in session-id mode on the memory store plus, in the same guard, one awaited \`EVALSHA\` through ioredis of a script that slides one key's expiry: the least any check on a Redis store can cost.`,
       '',
       `Then, on one more fresh process per server, ${QUICK ? '' : 'a paced warm-up and '}${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, so that a burst moves both sides of a ratio. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
       '',
@@ -1215,6 +1227,23 @@ function report({
       'express-hmac-floor',
       'express-guarded',
     );
+    for (const [label, group, prefix] of [
+      ['Fastify', fastify, 'fastify'],
+      ['Express', express, 'express'],
+    ]) {
+      ratioTarget(
+        `${label}: verify-floor / session-id mode: every step of a signature check, done the plainest way`,
+        group,
+        `${prefix}-verify-floor`,
+        `${prefix}-guarded`,
+      );
+      ratioTarget(
+        `${label}: signature mode / verify-floor: what the library adds to those steps`,
+        group,
+        `${prefix}-signature`,
+        `${prefix}-verify-floor`,
+      );
+    }
     for (const [label, group, prefix] of [
       ['Fastify', fastify, 'fastify'],
       ['Express', express, 'express'],

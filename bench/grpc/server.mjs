@@ -2,8 +2,8 @@
 // bench/grpc.bench.mjs), so that the server and the load generator never share an event loop.
 //
 // The parent sends one config message over IPC (the session key never goes on a command line):
-//   { variant: 'unguarded' | 'allow-guard' | 'guarded' | 'carried' | 'hmac-floor' | 'signature'
-//     | 'signature-rfc9421', port, sessionKey (hex), fillerSessions }
+//   { variant: 'unguarded' | 'allow-guard' | 'guarded' | 'carried' | 'hmac-floor' | 'verify-floor'
+//     | 'signature' | 'signature-rfc9421', port, sessionKey (hex), fillerSessions }
 // The child answers { sessionId } once listening; then { mark: true } answers the calls served
 // so far and this process's CPU time, so the parent measures the server alone.
 // Every variant serves bench.v1.Bench/Echo with the same handler; only the guard differs:
@@ -17,6 +17,10 @@
 // - hmac-floor: as carried, plus one SHA-256 of the message bytes and one HMAC-SHA256 over a
 //              signature base built from that entry (what no signature check can skip): the
 //              most signature mode can reach here;
+// - verify-floor: as carried, plus every step of a signature check done the plainest way
+//              (bench/lib/verify-floor.mjs): one regular expression for the entry, the clock
+//              check, the SHA-256 of the message bytes, one HMAC compared in constant time, the
+//              nonce claimed in a Set;
 // - signature: SessionGuard in signature mode, started with meshGrpcOptions(); its client
 //              signs in one x-mesh-signature entry (the default);
 // - signature-rfc9421: the same server; its client sends the three RFC 9421 entries.
@@ -26,9 +30,11 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath, URL } from 'node:url';
 import { Controller, Injectable, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { GrpcMethod, Transport } from '@nestjs/microservices';
+import { GrpcMethod, RpcException, Transport } from '@nestjs/microservices';
+import { status } from '@grpc/grpc-js';
 import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
 import { hmacFloor } from '../lib/hmac-floor.mjs';
+import { CALL_ENTRY, verifyFloor } from '../lib/verify-floor.mjs';
 import { meshGrpcOptions, messageBytesOf } from '../../dist/grpc.js';
 
 export const BENCH_PROTO = fileURLToPath(new URL('./bench.proto', import.meta.url));
@@ -60,6 +66,30 @@ class HmacFloorGuard extends SessionGuard {
   }
 }
 Injectable()(HmacFloorGuard);
+
+/**
+ * The verify-floor variant's guard: SessionGuard in session-id mode, plus every step a signature
+ * check must take, each the plainest way (see bench/lib/verify-floor.mjs), in one guard. A
+ * refusal is an UNAUTHENTICATED status, as signature mode's is.
+ */
+class VerifyFloorGuard extends SessionGuard {
+  canActivate(context) {
+    const rpc = context.switchToRpc();
+    const entry = CALL_ENTRY.exec(rpc.getContext().get('x-mesh-signature')[0]);
+    if (entry === null) throw unauthenticated('Malformed signature');
+    const digest = hash('sha256', messageBytesOf(rpc.getData()), 'base64');
+    const params = `("@path" "content-digest");created=${entry[2]};nonce="${entry[3]}";keyid="${entry[1]}";alg="hmac-sha256"`;
+    const base = `"@path": /bench.v1.Bench/Echo\n"content-digest": sha-256=:${digest}:\n"@signature-params": ${params}`;
+    const refused = verifyFloor(entry[2], entry[3], base, entry[4]);
+    if (refused !== undefined) throw unauthenticated(refused);
+    return super.canActivate(context);
+  }
+}
+Injectable()(VerifyFloorGuard);
+
+function unauthenticated(message) {
+  return new RpcException({ code: status.UNAUTHENTICATED, message });
+}
 
 function benchController(guards) {
   class BenchController {
@@ -98,15 +128,19 @@ function benchModule(config) {
             ? [AllowGuard]
             : config.variant === 'hmac-floor'
               ? [HmacFloorGuard]
-              : [SessionGuard],
+              : config.variant === 'verify-floor'
+                ? [VerifyFloorGuard]
+                : [SessionGuard],
       ),
     ],
     providers:
       config.variant === 'hmac-floor'
         ? [HmacFloorGuard]
-        : config.variant === 'allow-guard'
-          ? [AllowGuard]
-          : [],
+        : config.variant === 'verify-floor'
+          ? [VerifyFloorGuard]
+          : config.variant === 'allow-guard'
+            ? [AllowGuard]
+            : [],
   })(BenchModule);
   return BenchModule;
 }

@@ -4,7 +4,7 @@
 // The parent sends one config message over IPC (never on a command line or in a log):
 //   { platform: 'fastify' | 'express',
 //     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'carried' | 'hmac-floor' | 'hmac-twice'
-//              | 'redis-floor' | 'signature' | 'express-session',
+//              | 'verify-floor' | 'redis-floor' | 'signature' | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions,
 //     telemetry?: 'metrics' | 'tracing' (an OpenTelemetry SDK, see telemetry-sdk.mjs),
 //     meshTelemetry?: false (the library's own telemetry off) }
@@ -23,6 +23,10 @@
 //                    parsed, no nonce): the least signature mode can cost, memory store;
 // - hmac-twice:      hmac-floor with the same HMAC computed twice: the second one is what an
 //                    HMAC costs once its code and data are in the CPU's caches;
+// - verify-floor:    SessionGuard in session-id mode, plus (in the same guard) every step of a
+//                    signature check done the plainest way (bench/lib/verify-floor.mjs): one
+//                    regular expression per header, the clock check, one HMAC compared in
+//                    constant time, the nonce claimed in a Set; memory store;
 // - redis-floor:     SessionGuard in session-id mode on the memory store, plus (in the same
 //                    guard) one awaited EVALSHA through ioredis of a script that slides one
 //                    key's expiry: the least a check on a Redis store can cost;
@@ -50,6 +54,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
 import { hmacFloor } from '../lib/hmac-floor.mjs';
+import { HTTP_INPUT, HTTP_SIGNATURE, verifyFloor } from '../lib/verify-floor.mjs';
 import { RedisSessionStore } from '../../dist/redis.js';
 
 /** A guard that lets everything through: what Nest's guard machinery costs by itself. */
@@ -103,6 +108,27 @@ class HmacTwiceGuard extends SessionGuard {
   }
 }
 Injectable()(HmacTwiceGuard);
+
+/**
+ * The verify-floor variant's guard: SessionGuard in session-id mode, plus every step a signature
+ * check must take, each the plainest way (see bench/lib/verify-floor.mjs), in the same guard so
+ * that Nest runs one guard as in signature mode. A refusal is a 401, as signature mode's is.
+ */
+class VerifyFloorGuard extends SessionGuard {
+  canActivate(context) {
+    const req = context.switchToHttp().getRequest();
+    const input = HTTP_INPUT.exec(req.headers['signature-input']);
+    const signature = HTTP_SIGNATURE.exec(req.headers.signature);
+    if (input === null || signature === null || input[1] !== signature[1]) {
+      throw new UnauthorizedException('Malformed signature');
+    }
+    const base = `"@method": ${req.method}\n"@target-uri": http://${req.headers.host}${req.url}\n"@signature-params": ${input[2]}`;
+    const refused = verifyFloor(input[3], input[4], base, signature[2]);
+    if (refused !== undefined) throw new UnauthorizedException(refused);
+    return super.canActivate(context);
+  }
+}
+Injectable()(VerifyFloorGuard);
 
 /** The redis-floor variant's one command: slides one key's expiry, as a sliding check must. */
 const FLOOR_SCRIPT = "return redis.call('PEXPIRE', KEYS[1], ARGV[1])";
@@ -163,6 +189,7 @@ function benchModule(config, store, floorGuard) {
     carried: [SessionGuard],
     'hmac-floor': [HmacFloorGuard],
     'hmac-twice': [HmacTwiceGuard],
+    'verify-floor': [VerifyFloorGuard],
     'redis-floor': [floorGuard],
     signature: [SessionGuard],
   }[config.variant];
@@ -183,18 +210,11 @@ function benchModule(config, store, floorGuard) {
       }),
     ],
     controllers,
+    // A guard of the bench's own is a provider of this module; SessionGuard is the library's.
     providers:
       config.variant === 'express-session'
         ? [ExpressSessionGuard]
-        : config.variant === 'allow-guard'
-          ? [AllowGuard]
-          : config.variant === 'hmac-floor'
-            ? [HmacFloorGuard]
-            : config.variant === 'hmac-twice'
-              ? [HmacTwiceGuard]
-              : config.variant === 'redis-floor'
-                ? [floorGuard]
-                : [],
+        : guards.filter((guard) => guard !== SessionGuard),
   })(BenchModule);
   return BenchModule;
 }

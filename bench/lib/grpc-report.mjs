@@ -30,6 +30,8 @@ export function grpcSection(result, target) {
     carried: "session-id mode, carrying a signed call's `x-mesh-signature` entry unread",
     'hmac-floor':
       'carried, plus the SHA-256 of the message and one HMAC-SHA256 over a signature base, in the same guard (floor of signature mode: nothing parsed, no nonce)',
+    'verify-floor':
+      'carried, plus every step of a signature check done the plainest way, in the same guard (one regular expression, the clock check, the SHA-256 of the message, one HMAC compared in constant time, the nonce in a `Set`)',
     signature: 'SessionGuard, signature mode (one `x-mesh-signature` entry)',
     'signature-rfc9421': 'SessionGuard, signature mode, the three RFC 9421 entries',
   };
@@ -66,6 +68,14 @@ export function grpcSection(result, target) {
     [
       'signature / hmac-floor: what verification costs beyond the floor',
       ratios.signatureOverHmacFloor,
+    ],
+    [
+      'verify-floor / session-id: every step of a signature check, done the plainest way',
+      ratios.verifyFloorOverSessionId,
+    ],
+    [
+      'signature / verify-floor: what the library adds to those steps',
+      ratios.signatureOverVerifyFloor,
     ],
     ['RFC 9421 entries / session-id: the three-entry form', ratios.rfc9421OverSessionId],
   ];
