@@ -1227,10 +1227,11 @@ function report({
       'express-hmac-floor',
       'express-guarded',
     );
-    for (const [label, group, prefix] of [
+    const platforms = [
       ['Fastify', fastify, 'fastify'],
       ['Express', express, 'express'],
-    ]) {
+    ];
+    for (const [label, group, prefix] of platforms) {
       ratioTarget(
         `${label}: verify-floor / session-id mode: every step of a signature check, done the plainest way`,
         group,
@@ -1244,10 +1245,7 @@ function report({
         `${prefix}-verify-floor`,
       );
     }
-    for (const [label, group, prefix] of [
-      ['Fastify', fastify, 'fastify'],
-      ['Express', express, 'express'],
-    ]) {
+    for (const [label, group, prefix] of platforms) {
       ratioTarget(
         `${label}: carried (a signed request's headers, unread) / session-id mode`,
         group,

@@ -111,6 +111,12 @@ function benchController(guards) {
 }
 
 function benchModule(config) {
+  const guards = {
+    unguarded: [],
+    'allow-guard': [AllowGuard],
+    'hmac-floor': [HmacFloorGuard],
+    'verify-floor': [VerifyFloorGuard],
+  }[config.variant] ?? [SessionGuard];
   class BenchModule {}
   Module({
     imports: [
@@ -120,27 +126,9 @@ function benchModule(config) {
         requestSigning: config.variant.startsWith('signature'),
       }),
     ],
-    controllers: [
-      benchController(
-        config.variant === 'unguarded'
-          ? []
-          : config.variant === 'allow-guard'
-            ? [AllowGuard]
-            : config.variant === 'hmac-floor'
-              ? [HmacFloorGuard]
-              : config.variant === 'verify-floor'
-                ? [VerifyFloorGuard]
-                : [SessionGuard],
-      ),
-    ],
-    providers:
-      config.variant === 'hmac-floor'
-        ? [HmacFloorGuard]
-        : config.variant === 'verify-floor'
-          ? [VerifyFloorGuard]
-          : config.variant === 'allow-guard'
-            ? [AllowGuard]
-            : [],
+    controllers: [benchController(guards)],
+    // A guard of the bench's own is a provider of this module; SessionGuard is the library's.
+    providers: guards.filter((guard) => guard !== SessionGuard),
   })(BenchModule);
   return BenchModule;
 }
