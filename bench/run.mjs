@@ -258,11 +258,12 @@ async function cleanupScenarios(redis) {
   const largest = Math.max(...PLAN.cleanupSizes);
   for (const size of PLAN.cleanupSizes) {
     for (const pattern of size === largest ? CLEANUP_PATTERNS : ['oldest']) {
-      const runs = { ours: [], floor: [], reference: [] };
+      const runs = { ours: [], floor: [], 'indexed-floor': [], reference: [] };
       const processes = size === largest ? CLEANUP_PROCESSES : 1;
       for (let p = 0; p < processes; p++) {
         // The reference design is far off its target either way: one process.
-        for (const impl of p === 0 ? ['ours', 'floor', 'reference'] : ['ours', 'floor']) {
+        const impls = ['ours', 'floor', 'indexed-floor'];
+        for (const impl of p === 0 ? [...impls, 'reference'] : impls) {
           log(`cleanup: ${impl} at ${size.toLocaleString('en')}, ${pattern}`);
           runs[impl].push(
             await runWorker(
@@ -285,7 +286,7 @@ async function cleanupScenarios(redis) {
           );
         }
       }
-      for (const impl of ['ours', 'floor', 'reference']) results.push(pooled(runs[impl]));
+      for (const impl of Object.keys(runs)) results.push(pooled(runs[impl]));
     }
   }
   if (redis !== undefined && wants('redis')) {
@@ -629,6 +630,13 @@ async function httpScenarios(redis) {
               },
             ]
           : []),
+        // Every step of a session-id check, done the plainest way.
+        {
+          name: 'fastify-lookup-floor',
+          platform: 'fastify',
+          variant: 'lookup-floor',
+          store: 'memory',
+        },
         { name: 'fastify-guarded', platform: 'fastify', variant: 'guarded', store: 'memory' },
         { name: 'fastify-hmac-floor', platform: 'fastify', variant: 'hmac-floor', store: 'memory' },
         // Diagnostics of the hmac-floor: the signature's headers carried and unread, and the
@@ -686,6 +694,13 @@ async function httpScenarios(redis) {
               },
             ]
           : []),
+        // Every step of a session-id check, done the plainest way.
+        {
+          name: 'express-lookup-floor',
+          platform: 'express',
+          variant: 'lookup-floor',
+          store: 'memory',
+        },
         { name: 'express-guarded', platform: 'express', variant: 'guarded', store: 'memory' },
         { name: 'express-hmac-floor', platform: 'express', variant: 'hmac-floor', store: 'memory' },
         // Diagnostics of the hmac-floor: the signature's headers carried and unread, and the
@@ -1061,7 +1076,7 @@ function report({
     push(
       '## cleanupExpiredSessions()',
       '',
-      "A fake clock (Date.now replaced) sets which sessions have expired (`bench/store/cleanup-worker.mjs`), in three patterns: the oldest tenth (a new tenth tops the store up between rounds); an idle tenth scattered among used sessions, each used one read as the round starts and again half a timeout later, so that the expired sessions are spread among live ones in every bucket of creation time; and a mass expiry, every session expired after a pause longer than the timeout. The floor deletes exactly the expired ids from a `Map` (delete-only, no search). The longest block is the longest gap a 1 ms `setInterval` probe saw while the cleanup ran (synchronous cleanups block for their whole length); `monitorEventLoopDelay` (resolution 1 ms) agrees within a millisecond or two. Each measured cleanup starts 300 ms after a forced full collection, once the helper threads of V8 have finished sweeping after it: on two cores they would otherwise take turns on the core of the main thread during the cleanup. At the largest size, ours and the floor each run in two worker processes of three rounds, in turn (ours, floor, ours, floor), and their figures pool the six rounds: where a process's memory lands moves all of its rounds alike, by up to a third.",
+      "A fake clock (Date.now replaced) sets which sessions have expired (`bench/store/cleanup-worker.mjs`), in three patterns: the oldest tenth (a new tenth tops the store up between rounds); an idle tenth scattered among used sessions, each used one read as the round starts and again half a timeout later, so that the expired sessions are spread among live ones in every bucket of creation time; and a mass expiry, every session expired after a pause longer than the timeout. The floor deletes exactly the expired ids from a `Map` (delete-only, no search). The indexed floor (`bench/store/cleanup-targets.mjs`) is the plainest store whose cleanup finds the expired sessions itself, without a scan, and removes them from every index a store needs: a `Map` by id, a `Set` per service and a `Set` per one-second expiry bucket, every touch moving its session to the bucket of its new expiry (so due buckets hold expired sessions only); a cleanup walks the due buckets, deletes each session from the three collections and wipes its key, synchronously. The longest block is the longest gap a 1 ms `setInterval` probe saw while the cleanup ran (synchronous cleanups block for their whole length); `monitorEventLoopDelay` (resolution 1 ms) agrees within a millisecond or two. Each measured cleanup starts 300 ms after a forced full collection, once the helper threads of V8 have finished sweeping after it: on two cores they would otherwise take turns on the core of the main thread during the cleanup. At the largest size, ours and the floor each run in two worker processes of three rounds, in turn (ours, floor, ours, floor), and their figures pool the six rounds: where a process's memory lands moves all of its rounds alike, by up to a third.",
       '',
       '| implementation | N | pattern | total ms | spread | longest block ms | spread |',
       '|---|---:|---|---:|---:|---:|---:|',
@@ -1070,9 +1085,11 @@ function report({
       const label =
         r.impl === 'floor'
           ? 'floor (Map.delete of the expired ids only)'
-          : r.impl === 'redis'
-            ? 'RedisSessionStore via SessionManager'
-            : LABELS[r.impl];
+          : r.impl === 'indexed-floor'
+            ? 'indexed floor (Maps and Sets: found by expiry bucket, removed from every index)'
+            : r.impl === 'redis'
+              ? 'RedisSessionStore via SessionManager'
+              : LABELS[r.impl];
       push(
         `| ${label} | ${fmt(r.size)} | ${CLEANUP_PATTERN_LABELS[r.pattern ?? 'oldest']} | ${fmt(r.cleanupMs.median, 1)} | ${spread(r.cleanupMs)} | ${fmt(r.longestTimerGapMs.median, 1)} | ${spread(r.longestTimerGapMs)} |`,
       );
@@ -1090,8 +1107,13 @@ function report({
         const ratio = ours.cleanupMs.median / floor.cleanupMs.median;
         const block = ours.longestTimerGapMs;
         const what = `N = ${fmt(size)}, ${CLEANUP_PATTERN_LABELS[pattern]}`;
+        const indexed = find('indexed-floor');
+        const indexedText =
+          indexed === undefined
+            ? ''
+            : ` The indexed floor takes ${fmt(indexed.cleanupMs.median / floor.cleanupMs.median, 2)}× the delete-only time, and ours ${fmt(ours.cleanupMs.median / indexed.cleanupMs.median, 2)}× the indexed floor's.`;
         push(
-          `- ${what}: ours takes ${fmt(ratio, 2)}× the floor's delete-only time (target ≤ 1.1×: ${mark(ratio <= 1.1)}); longest block ${fmt(block.median, 1)} ms, rounds ${block.rounds.map((x) => fmt(x, 1)).join(', ')} (target ≤ 10 ms: ${mark(block.median <= 10)}).`,
+          `- ${what}: ours takes ${fmt(ratio, 2)}× the floor's delete-only time (target ≤ 1.1×: ${mark(ratio <= 1.1)}); longest block ${fmt(block.median, 1)} ms, rounds ${block.rounds.map((x) => fmt(x, 1)).join(', ')} (target ≤ 10 ms: ${mark(block.median <= 10)}).${indexedText}`,
         );
         target(
           `cleanup time vs floor delete-only, ${what}`,
@@ -1127,7 +1149,7 @@ function report({
     push(
       '## HTTP',
       '',
-      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost. The verify-floor servers run one guard too: SessionGuard in session-id mode plus every step of a signature check, each done the plainest way (\`bench/lib/verify-floor.mjs\`): one regular expression per header that accepts only the form \`signRequest\` emits, the clock check, one HMAC-SHA256 compared in constant time with the received bytes, and the nonce claimed in a \`Set\` that never expires anything; no fallback parser, no bounds or canonical checks, no refusal counting. What a verifier must do, without what makes it strict.${DIAGNOSE ? " The carried servers run session-id mode on requests that also carry a signed request's headers, which nothing reads: what transporting a signature costs. The hmac-twice servers run the hmac-floor's guard with its HMAC computed twice over the same base: against the hmac-floor, what a second HMAC adds once the first has brought OpenSSL's code and data into the CPU's caches." : ''} The redis-floor servers run SessionGuard in session-id mode on the memory store plus, in the same guard, one awaited \`EVALSHA\` through ioredis of a script that slides one key's expiry: the least any check on a Redis store can cost.`,
+      `Nest apps in child processes (\`bench/http/server.mjs\`), autocannon in the runner's process: 50 connections, ${duration} s per run, ${rounds} rounds in which every server of the group gets one run in turn (A/B/A/B), in an order that rotates between rounds. Each round starts a fresh process per server and ${warmup > 0 ? `warms each up (${warmup} s)` : 'runs it without a warm-up'} before its runs: a server process keeps a bias of its own for its whole life (in one full run with one process per server for all rounds, Express's allow-guard server took 5% less CPU per request than the unguarded one, every round), which a new process per round turns into spread between rounds. GET /bench returns \`{"ok":true}\`; one session carries the load, with ${fmt(PLAN.http.fillerSessions)} other sessions in the store. Signature-mode requests are signed before each run (each with its own nonce), and every server's requests go through the same \`setupRequest\` hook, so the load generator does the same work for each. ${PIN ? "The servers run on core 1, and autocannon (in the runner's process) and Redis on core 0 (`taskset`), so that neither takes CPU time from the other: left to the scheduler, a server and the load generator move between the two cores, and a server's CPU time per request then grows with what the load generator does meanwhile. " : 'Processes were not pinned to cores (no `taskset`). '}Server CPU is \`process.cpuUsage()\` in the server over the run, divided by the requests it served: the load generator runs on the same machine, and its own cost differs between modes, so that figure isolates the server. The lookup-floor servers run one guard of the bench's own (\`bench/http/floor-guards.mjs\`) that does every step of a session-id check, each the plainest way: the header's form checked by one regular expression, one \`Map.get\` among copies of the sessions the store holds, the clock check, the slide, and the session kept for the handler where the library keeps it; no \`@SkipSession()\`, revocation, rate limit, Promise API or telemetry. The hmac-floor servers run one guard: SessionGuard in session-id mode plus one HMAC-SHA256 over a signature base built from the request's \`Signature-Input\` (nothing parsed, no nonce claimed), the least any signature check can cost. The verify-floor servers run one guard too: SessionGuard in session-id mode plus every step of a signature check, each done the plainest way (\`bench/lib/verify-floor.mjs\`): one regular expression per header that accepts only the form \`signRequest\` emits, the clock check, one HMAC-SHA256 compared in constant time with the received bytes, and the nonce claimed in a \`Set\` that never expires anything; no fallback parser, no bounds or canonical checks, no refusal counting. What a verifier must do, without what makes it strict.${DIAGNOSE ? " The carried servers run session-id mode on requests that also carry a signed request's headers, which nothing reads: what transporting a signature costs. The hmac-twice servers run the hmac-floor's guard with its HMAC computed twice over the same base: against the hmac-floor, what a second HMAC adds once the first has brought OpenSSL's code and data into the CPU's caches." : ''} The redis-floor servers run SessionGuard in session-id mode on the memory store plus, in the same guard, one awaited \`EVALSHA\` through ioredis of a script that does, the plainest way, what a sliding check must do in Redis: it reads a stored session's fields (\`HMGET\` of the service, the sealed key at its stored size, and the three times), refuses an expired one, writes the new times (\`HSET\`), slides the key's TTL (\`PEXPIRE\`) and returns the fields. No index, no metadata, no hashed key names: the least any check on a Redis store can cost.`,
       '',
       `Then, on one more fresh process per server, ${QUICK ? '' : 'a paced warm-up and '}${PLAN.http.pacedRounds} paced rounds, side by side: every server of the group at once, each sent the same rate by its own autocannon (${PACED_CONNECTIONS} connections), ${duration} s per round, the rate chosen so that the group fills ${PACED_SHARE * 100}% of ${PIN ? 'the server core' : 'one core'} (from the servers' closed-loop CPU time per request). Closed-loop runs take turns, so a burst of load from elsewhere on the machine falls on one server's run and not on the next: their ratios swing by tens of percent on a busy host. Side by side, every server meets the same conditions at the same moment, so that a burst moves both sides of a ratio. A paced server is never saturated, so its CPU time per request is higher than in closed loop, where each wake-up serves a batch of requests; paced runs measure no throughput (every server gets the same rate).`,
       '',
@@ -1231,6 +1253,20 @@ function report({
       ['Fastify', fastify, 'fastify'],
       ['Express', express, 'express'],
     ];
+    for (const [label, group, prefix] of platforms) {
+      ratioTarget(
+        `${label}: lookup-floor / unguarded: every step of a session-id check, done the plainest way`,
+        group,
+        `${prefix}-lookup-floor`,
+        `${prefix}-unguarded`,
+      );
+      ratioTarget(
+        `${label}: guarded (memory) / lookup-floor: what the library adds to those steps`,
+        group,
+        `${prefix}-guarded`,
+        `${prefix}-lookup-floor`,
+      );
+    }
     for (const [label, group, prefix] of platforms) {
       ratioTarget(
         `${label}: verify-floor / session-id mode: every step of a signature check, done the plainest way`,

@@ -3,8 +3,9 @@
 //
 // The parent sends one config message over IPC (never on a command line or in a log):
 //   { platform: 'fastify' | 'express',
-//     variant: 'unguarded' | 'allow-guard' | 'guarded' | 'carried' | 'hmac-floor' | 'hmac-twice'
-//              | 'verify-floor' | 'redis-floor' | 'signature' | 'express-session',
+//     variant: 'unguarded' | 'allow-guard' | 'lookup-floor' | 'guarded' | 'carried'
+//              | 'hmac-floor' | 'hmac-twice' | 'verify-floor' | 'redis-floor' | 'signature'
+//              | 'express-session',
 //     store: 'memory' | 'redis', redisUrl?, sessionKey (hex), fillerSessions,
 //     telemetry?: 'metrics' | 'tracing' (an OpenTelemetry SDK, see telemetry-sdk.mjs),
 //     meshTelemetry?: false (the library's own telemetry off) }
@@ -15,6 +16,10 @@
 // difference between two variants is what guards the route:
 // - unguarded:       nothing;
 // - allow-guard:     a guard that returns true (Nest's own cost of running a guard);
+// - lookup-floor:    a guard doing every step of a session-id check the plainest way: the
+//                    header's form checked by one regular expression, one Map.get among the
+//                    same sessions the store holds, the clock check, the slide, the session kept
+//                    for the handler (bench/http/floor-guards.mjs);
 // - guarded:         SessionGuard, session-id mode, on the memory or the Redis store;
 // - carried:         as guarded, on requests that also carry a signed request's headers, which
 //                    nothing reads: what transporting a signature costs;
@@ -28,23 +33,16 @@
 //                    regular expression per header, the clock check, one HMAC compared in
 //                    constant time, the nonce claimed in a Set; memory store;
 // - redis-floor:     SessionGuard in session-id mode on the memory store, plus (in the same
-//                    guard) one awaited EVALSHA through ioredis of a script that slides one
-//                    key's expiry: the least a check on a Redis store can cost;
+//                    guard) one awaited EVALSHA through ioredis of a script that reads a stored
+//                    session's fields, writes its new times and slides its TTL: the least a
+//                    check on a Redis store can cost;
 // - signature:       SessionGuard in signature mode (RFC 9421), memory store;
 // - express-session: express-session with connect-redis, and a guard that requires a session
 //                    (Express only).
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
-import {
-  Controller,
-  Get,
-  Injectable,
-  Module,
-  Req,
-  UnauthorizedException,
-  UseGuards,
-} from '@nestjs/common';
+import { Controller, Get, Module, Req, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
@@ -53,101 +51,17 @@ import session from 'express-session';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { MeshSessionModule, SessionGuard, SessionManager } from '../../dist/index.js';
-import { hmacFloor } from '../lib/hmac-floor.mjs';
-import { HTTP_INPUT, HTTP_SIGNATURE, verifyFloor } from '../lib/verify-floor.mjs';
 import { RedisSessionStore } from '../../dist/redis.js';
-
-/** A guard that lets everything through: what Nest's guard machinery costs by itself. */
-class AllowGuard {
-  canActivate() {
-    return true;
-  }
-}
-Injectable()(AllowGuard);
-
-/** The guard of the express-session variant: the request must carry a live session. */
-class ExpressSessionGuard {
-  canActivate(context) {
-    const req = context.switchToHttp().getRequest();
-    if (req.session?.serviceId === undefined) throw new UnauthorizedException('No session');
-    return true;
-  }
-}
-Injectable()(ExpressSessionGuard);
-
-/**
- * The hmac-floor variant's guard: SessionGuard in session-id mode, plus one HMAC-SHA256 over a
- * base holding the method, the target URI and the received signature parameters, compared in
- * constant time (its answer ignored), in the same guard so that Nest runs one guard as in
- * signature mode. What no verification of a signed request can skip.
- */
-class HmacFloorGuard extends SessionGuard {
-  canActivate(context) {
-    const req = context.switchToHttp().getRequest();
-    const input = String(req.headers['signature-input']);
-    const base = `"@method": GET\n"@target-uri": http://${req.headers.host}/bench\n"@signature-params": ${input.slice(5)}`;
-    hmacFloor(base);
-    return super.canActivate(context);
-  }
-}
-Injectable()(HmacFloorGuard);
-
-/**
- * The hmac-twice variant's guard: the hmac-floor guard with its HMAC computed twice over the same
- * base. Against hmac-floor, it shows what a second HMAC adds to a request once the first has
- * brought OpenSSL's code and data into the CPU's caches.
- */
-class HmacTwiceGuard extends SessionGuard {
-  canActivate(context) {
-    const req = context.switchToHttp().getRequest();
-    const input = String(req.headers['signature-input']);
-    const base = `"@method": GET\n"@target-uri": http://${req.headers.host}/bench\n"@signature-params": ${input.slice(5)}`;
-    hmacFloor(base);
-    hmacFloor(base);
-    return super.canActivate(context);
-  }
-}
-Injectable()(HmacTwiceGuard);
-
-/**
- * The verify-floor variant's guard: SessionGuard in session-id mode, plus every step a signature
- * check must take, each the plainest way (see bench/lib/verify-floor.mjs), in the same guard so
- * that Nest runs one guard as in signature mode. A refusal is a 401, as signature mode's is.
- */
-class VerifyFloorGuard extends SessionGuard {
-  canActivate(context) {
-    const req = context.switchToHttp().getRequest();
-    const input = HTTP_INPUT.exec(req.headers['signature-input']);
-    const signature = HTTP_SIGNATURE.exec(req.headers.signature);
-    if (input === null || signature === null || input[1] !== signature[1]) {
-      throw new UnauthorizedException('Malformed signature');
-    }
-    const base = `"@method": ${req.method}\n"@target-uri": http://${req.headers.host}${req.url}\n"@signature-params": ${input[2]}`;
-    const refused = verifyFloor(input[3], input[4], base, signature[2]);
-    if (refused !== undefined) throw new UnauthorizedException(refused);
-    return super.canActivate(context);
-  }
-}
-Injectable()(VerifyFloorGuard);
-
-/** The redis-floor variant's one command: slides one key's expiry, as a sliding check must. */
-const FLOOR_SCRIPT = "return redis.call('PEXPIRE', KEYS[1], ARGV[1])";
-
-/**
- * The redis-floor variant's guard: SessionGuard in session-id mode on the memory store, plus one
- * round trip to Redis through ioredis (an EVALSHA of FLOOR_SCRIPT), awaited, in the same guard
- * so that Nest runs one guard as on the Redis store. What no check on a Redis store can skip.
- */
-function redisFloorGuard(redis, sha, key) {
-  class RedisFloorGuard extends SessionGuard {
-    async canActivate(context) {
-      await redis.evalsha(sha, 1, key, 3_600_000);
-      return super.canActivate(context);
-    }
-  }
-  Injectable()(RedisFloorGuard);
-  return RedisFloorGuard;
-}
+import {
+  addFloorSession,
+  AllowGuard,
+  ExpressSessionGuard,
+  HmacFloorGuard,
+  HmacTwiceGuard,
+  LookupFloorGuard,
+  redisFloorGuard,
+  VerifyFloorGuard,
+} from './floor-guards.mjs';
 
 /** Requests the bench route answered; the parent asks for it around each run. */
 let served = 0;
@@ -185,6 +99,7 @@ function benchModule(config, store, floorGuard) {
   const guards = {
     unguarded: [],
     'allow-guard': [AllowGuard],
+    'lookup-floor': [LookupFloorGuard],
     guarded: [SessionGuard],
     carried: [SessionGuard],
     'hmac-floor': [HmacFloorGuard],
@@ -244,9 +159,7 @@ async function serve(config) {
   let floorGuard;
   if (config.variant === 'redis-floor') {
     floorRedis = new Redis(config.redisUrl);
-    const key = `bench-floor-${process.pid}`;
-    await floorRedis.set(key, '1', 'PX', 3_600_000);
-    floorGuard = redisFloorGuard(floorRedis, await floorRedis.script('LOAD', FLOOR_SCRIPT), key);
+    floorGuard = await redisFloorGuard(floorRedis);
   }
   // Registered before the app is created, as an app's instrumentation file does.
   const telemetry =
@@ -282,10 +195,13 @@ async function serve(config) {
   } else {
     const manager = app.get(SessionManager);
     // The store holds other sessions too, as a live service's would.
+    // The lookup-floor's guard reads its own copies of the same sessions.
+    const keep = config.variant === 'lookup-floor' ? addFloorSession : () => {};
     for (let i = 0; i < config.fillerSessions; i++) {
-      await manager.createSession(`filler-${i % 100}`, randomBytes(32));
+      keep(await manager.createSession(`filler-${i % 100}`, randomBytes(32)));
     }
     const created = await manager.createSession('caller', Buffer.from(config.sessionKey, 'hex'));
+    keep(created);
     answer.sessionId = created.id;
   }
   process.on('message', async (message) => {

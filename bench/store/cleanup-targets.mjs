@@ -4,13 +4,98 @@
 //   count()                -> how many are left
 //   touch(id)              -> reads the session as a request would (sliding its expiry)
 // `expiredIds` is only used by the floor, which knows exactly what to delete; the others find
-// the expired sessions themselves.
+// the expired sessions themselves. The indexed floor is the plainest store that can: see
+// createIndexedFloor.
 import { randomUUID } from 'node:crypto';
 import { MemorySessionStore, SessionManager } from '../../dist/index.js';
 import { ReferenceSessionManager } from '../reference/reference-session-manager.mjs';
 
+/** Width of the indexed floor's expiry buckets (ms), as the memory store's. */
+const BUCKET_MS = 1_000;
+
 /**
- * @param {string} name 'ours', 'floor', 'reference', or a plug-in name handled by `createStore`
+ * The indexed floor: every step a store's cleanup must take, each the plainest way, with no
+ * scan. Sessions sit in a `Map` by id, in a `Set` per service (what `findByServiceId` and
+ * `deleteByServiceId` need) and in a `Set` per one-second bucket of expiry; every touch moves
+ * its session to the bucket of its new expiry, so due buckets hold expired sessions only. A
+ * cleanup visits the due buckets in order and, for each session, deletes it from the three
+ * collections and wipes its key. Synchronous: it never yields, and its gap is its whole length.
+ */
+function createIndexedFloor(timeout) {
+  const sessions = new Map();
+  const services = new Map();
+  const buckets = new Map();
+  /** No bucket below this key holds a session. */
+  let lowest = Infinity;
+  const file = (session) => {
+    const key = Math.floor(session.expiresAt / BUCKET_MS);
+    let bucket = buckets.get(key);
+    if (bucket === undefined) buckets.set(key, (bucket = new Set()));
+    bucket.add(session.id);
+    if (key < lowest) lowest = key;
+  };
+  return {
+    synchronous: true,
+    create: async (serviceId, sessionKey) => {
+      const now = Date.now();
+      const id = randomUUID();
+      const session = {
+        id,
+        serviceId,
+        sessionKey,
+        createdAt: now,
+        lastActivity: now,
+        expiresAt: now + timeout,
+      };
+      sessions.set(id, session);
+      let ids = services.get(serviceId);
+      if (ids === undefined) services.set(serviceId, (ids = new Set()));
+      ids.add(id);
+      file(session);
+      return id;
+    },
+    touch: (id) => {
+      const session = sessions.get(id);
+      const now = Date.now();
+      buckets.get(Math.floor(session.expiresAt / BUCKET_MS)).delete(id);
+      session.lastActivity = now;
+      session.expiresAt = now + timeout;
+      file(session);
+    },
+    cleanup: async () => {
+      const now = Date.now();
+      const last = Math.floor(now / BUCKET_MS);
+      let removed = 0;
+      for (let key = lowest; key <= last; key++) {
+        const bucket = buckets.get(key);
+        if (bucket === undefined) continue;
+        // Every session in an earlier bucket has expired; in the current second's, some may not.
+        const all = key < last;
+        for (const id of bucket) {
+          const session = sessions.get(id);
+          if (!all) {
+            if (session.expiresAt > now) continue;
+            bucket.delete(id);
+          }
+          sessions.delete(id);
+          const ids = services.get(session.serviceId);
+          ids.delete(id);
+          if (ids.size === 0) services.delete(session.serviceId);
+          session.sessionKey.fill(0);
+          removed++;
+        }
+        if (all || bucket.size === 0) buckets.delete(key);
+      }
+      lowest = last;
+      return removed;
+    },
+    count: async () => sessions.size,
+  };
+}
+
+/**
+ * @param {string} name 'ours', 'floor', 'indexed-floor', 'reference', or a plug-in name handled
+ *   by `createStore`
  * @param {{ timeout: number, size: number, createStore?: () => Promise<object> }} options
  */
 export async function createCleanupTarget(name, { timeout, createStore }) {
@@ -45,6 +130,8 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
         count: async () => map.size,
       };
     }
+    case 'indexed-floor':
+      return createIndexedFloor(timeout);
     case 'reference': {
       const manager = new ReferenceSessionManager(timeout);
       return {
