@@ -13,6 +13,19 @@ import { ReferenceSessionManager } from '../reference/reference-session-manager.
 /** Width of the indexed floor's expiry buckets (ms), as the memory store's. */
 const BUCKET_MS = 1_000;
 
+/** A session as both floors keep it: a plain object, created now. */
+function newFloorSession(serviceId, sessionKey, timeout) {
+  const now = Date.now();
+  return {
+    id: randomUUID(),
+    serviceId,
+    sessionKey,
+    createdAt: now,
+    lastActivity: now,
+    expiresAt: now + timeout,
+  };
+}
+
 /**
  * The indexed floor: every step a store's cleanup must take, each the plainest way, with no
  * scan. Sessions sit in a `Map` by id, in a `Set` per service (what `findByServiceId` and
@@ -37,16 +50,8 @@ function createIndexedFloor(timeout) {
   return {
     synchronous: true,
     create: async (serviceId, sessionKey) => {
-      const now = Date.now();
-      const id = randomUUID();
-      const session = {
-        id,
-        serviceId,
-        sessionKey,
-        createdAt: now,
-        lastActivity: now,
-        expiresAt: now + timeout,
-      };
+      const session = newFloorSession(serviceId, sessionKey, timeout);
+      const id = session.id;
       sessions.set(id, session);
       let ids = services.get(serviceId);
       if (ids === undefined) services.set(serviceId, (ids = new Set()));
@@ -105,17 +110,9 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
       return {
         synchronous: true,
         create: async (serviceId, sessionKey) => {
-          const now = Date.now();
-          const id = randomUUID();
-          map.set(id, {
-            id,
-            serviceId,
-            sessionKey,
-            createdAt: now,
-            lastActivity: now,
-            expiresAt: now + timeout,
-          });
-          return id;
+          const session = newFloorSession(serviceId, sessionKey, timeout);
+          map.set(session.id, session);
+          return session.id;
         },
         touch: (id) => {
           const session = map.get(id);
