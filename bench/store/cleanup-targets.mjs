@@ -13,7 +13,10 @@ import { ReferenceSessionManager } from '../reference/reference-session-manager.
 /** Width of the indexed floor's expiry buckets (ms), as the memory store's. */
 const BUCKET_MS = 1_000;
 
-/** A session as both floors keep it: a plain object, created now. */
+/**
+ * A session as both floors keep it: a plain object, created now. Unlike store/impls.mjs's
+ * `plainSession` it has no `metadata` field, which the cleanup floors have never carried.
+ */
 function newFloorSession(serviceId, sessionKey, timeout) {
   const now = Date.now();
   return {
