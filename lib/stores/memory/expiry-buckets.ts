@@ -55,6 +55,14 @@ export class ExpiryBuckets {
   private expired = new SlotList();
   /** How many slots are marked {@link EXPIRED}. */
   private expiredCount = 0;
+  /**
+   * The latest walk and its slices, kept alive. Once every object of a class has died, V8 drops
+   * the class's hidden class at the next full collection and throws away the optimised code that
+   * checks for it: without one of each kept, every sweep after a full collection ran its first
+   * slices unoptimised while the walk was compiled again.
+   */
+  private lastWalk: Walk | undefined;
+  private lastSlices: TimeSlices | undefined;
 
   /** @param slab the store's slab: the times, the filing marks, and each slot's session */
   constructor(private readonly slab: SessionSlab) {}
@@ -107,8 +115,8 @@ export class ExpiryBuckets {
    * @returns how many sessions were removed
    */
   async sweep(now: number, removal: SweepRemoval): Promise<number> {
-    const walk = new Walk(now, Math.floor(now / BUCKET_MS), removal);
-    const slices = new TimeSlices();
+    const walk = (this.lastWalk = new Walk(now, Math.floor(now / BUCKET_MS), removal));
+    const slices = (this.lastSlices = new TimeSlices());
     // Those a count found expired first; removing them makes the store forget them here. Those a
     // count finds while this sweep runs wait for the next one.
     const expired = this.expired;
@@ -148,8 +156,8 @@ export class ExpiryBuckets {
    * @returns how many stored sessions have `expiresAt <= now`
    */
   async countExpired(now: number): Promise<number> {
-    const walk = new Walk(now, Math.floor(now / BUCKET_MS), undefined);
-    await this.walkDue(walk, new TimeSlices());
+    const walk = (this.lastWalk = new Walk(now, Math.floor(now / BUCKET_MS), undefined));
+    await this.walkDue(walk, (this.lastSlices = new TimeSlices()));
     this.fileHeld(walk.held);
     return this.expiredCount;
   }
