@@ -24,11 +24,16 @@
 //              call).
 // - redis:     like ours, on a RedisSessionStore (--redis-url); the sessions are loaded with
 //              pipelines of the store's own create script (bench/store/redis-loader.mjs).
+//
+// After each cleanup, the same probe runs for as long again in the same process with nothing to
+// do: the longest gap it sees is the host's floor for that figure, the time a process that
+// blocks nothing still waits for a core. Each gap's CPU time (every thread of the process) tells
+// the two apart.
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { clearInterval, setInterval } from 'node:timers';
 import { setTimeout as delay, setImmediate as tick } from 'node:timers/promises';
 import { RedisSessionStore } from '../../dist/redis.js';
+import { GapProbe } from '../lib/gap-probe.mjs';
 import { newSessionKey } from '../lib/keys.mjs';
 import { collect, parseArgs, report, summarize } from '../lib/stats.mjs';
 import { createCleanupTarget } from './cleanup-targets.mjs';
@@ -131,32 +136,35 @@ async function timedCleanup(expiredIds, expectLeft) {
   // benchmark's own gc() call and not of the cleanup. They finish first.
   await delay(SETTLE_MS);
   const histogram = monitorEventLoopDelay({ resolution: 1 });
-  let last = performance.now();
-  let maxGap = 0;
-  const timer = setInterval(() => {
-    const t = performance.now();
-    if (t - last > maxGap) maxGap = t - last;
-    last = t;
-  }, 1);
+  const probe = new GapProbe().start();
   await tick();
   histogram.enable();
-  last = performance.now();
+  probe.restart();
   const start = performance.now();
   const removed = await target.cleanup(expiredIds);
   const elapsed = performance.now() - start;
+  await probe.stop();
   histogram.disable();
-  clearInterval(timer);
   if (removed !== expiredIds.length) {
     throw new Error(`${implName} removed ${removed} sessions, expected ${expiredIds.length}`);
   }
+  // The host's own floor: the same probe in the same process, with nothing to do for as long as
+  // the cleanup took. Its gaps are time the process spent waiting for a core.
+  const idle = new GapProbe().start();
+  await delay(Math.max(elapsed, 1));
+  await idle.stop();
   const left = await target.count();
   if (left !== expectLeft) throw new Error(`${implName}: ${left} left, expected ${expectLeft}`);
   // The histogram reports how late its 1 ms timer fired, and the probe the longest gap between
   // two of its ticks; a synchronous cleanup shows as one block of its whole length.
+  const sync = target.synchronous === true;
   return {
     ms: elapsed,
-    blockMs: target.synchronous ? elapsed : histogram.max / 1e6,
-    gapMs: target.synchronous ? elapsed : maxGap,
+    blockMs: sync ? elapsed : histogram.max / 1e6,
+    gapMs: sync ? elapsed : probe.longestGapMs,
+    gapCpuMs: probe.longestGapCpuMs,
+    busiestGapCpuMs: probe.busiestGapCpuMs,
+    idleGapMs: idle.longestGapMs,
   };
 }
 
@@ -185,9 +193,10 @@ async function scatteredRounds() {
   const results = [];
   for (let r = 0; r <= rounds; r++) {
     const roundStart = fakeNow;
-    // A random tenth (round 0, the warm-up: a hundredth) sits idle; a partial shuffle puts it
-    // at the end of `live`.
-    const idleCount = r === 0 ? Math.floor(size / 100) : generation;
+    // A random tenth sits idle, in the warm-up round too (it must take every path a timed round
+    // takes, or the first timed round compiles them as it runs); a partial shuffle puts it at
+    // the end of `live`.
+    const idleCount = generation;
     for (let i = 0; i < idleCount; i++) {
       const j = Math.floor(Math.random() * (live.length - i));
       const last = live.length - 1 - i;
@@ -214,8 +223,9 @@ async function massRounds() {
   const results = [];
   for (let r = 0; r <= rounds; r++) {
     const ids = [];
-    // Round 0, the warm-up, on a hundredth of the size.
-    await createLive(r === 0 ? Math.floor(size / 100) : size, ids);
+    // Round 0, the warm-up, as large as the others: a hundredth of the size left several paths
+    // of the walk to be compiled during the first timed round.
+    await createLive(size, ids);
     fakeNow += TIMEOUT + 1;
     const result = await timedCleanup(ids, 0);
     if (r > 0) results.push(result);
@@ -242,4 +252,7 @@ report({
   cleanupMs: summarize(results.map((x) => x.ms)),
   longestBlockMs: summarize(results.map((x) => x.blockMs)),
   longestTimerGapMs: summarize(results.map((x) => x.gapMs)),
+  longestGapCpuMs: summarize(results.map((x) => x.gapCpuMs)),
+  busiestGapCpuMs: summarize(results.map((x) => x.busiestGapCpuMs)),
+  idleGapMs: summarize(results.map((x) => x.idleGapMs)),
 });
