@@ -1109,9 +1109,11 @@ function report({
         `| ${label} | ${fmt(r.size)} | ${CLEANUP_PATTERN_LABELS[r.pattern ?? 'oldest']} | ${fmt(r.cleanupMs.median, 1)} | ${spread(r.cleanupMs)} | ${fmt(r.longestTimerGapMs.median, 1)} | ${spread(r.longestTimerGapMs)} | ${fmt(r.longestGapCpuMs.median, 1)} | ${fmt(r.idleGapMs.median, 1)} |`,
       );
     }
+    /** A summary's rounds, as the report lists them. */
+    const roundsOf = (summary) => summary.rounds.map((x) => fmt(x, 1)).join(', ');
     // What the probe's gaps were made of, and the host's floor for them.
     const gapText = (r) =>
-      `In its longest gap the process used ${fmt(r.longestGapCpuMs.median, 1)} ms of CPU (every thread), and at most ${fmt(r.busiestGapCpuMs.median, 1)} ms within any one gap; the same probe, idle for as long right after each cleanup, saw a longest gap of ${fmt(r.idleGapMs.median, 1)} ms (rounds ${r.idleGapMs.rounds.map((x) => fmt(x, 1)).join(', ')}).`;
+      `In its longest gap the process used ${fmt(r.longestGapCpuMs.median, 1)} ms of CPU (every thread), and at most ${fmt(r.busiestGapCpuMs.median, 1)} ms within any one gap; the same probe, idle for as long right after each cleanup, saw a longest gap of ${fmt(r.idleGapMs.median, 1)} ms (rounds ${roundsOf(r.idleGapMs)}).`;
     push('');
     for (const size of PLAN.cleanupSizes) {
       for (const pattern of CLEANUP_PATTERNS) {
@@ -1131,7 +1133,7 @@ function report({
             ? ''
             : ` The indexed floor takes ${fmt(indexed.cleanupMs.median / floor.cleanupMs.median, 2)}× the delete-only time, and ours ${fmt(ours.cleanupMs.median / indexed.cleanupMs.median, 2)}× the indexed floor's.`;
         push(
-          `- ${what}: ours takes ${fmt(ratio, 2)}× the floor's delete-only time (target ≤ 1.1×: ${mark(ratio <= 1.1)}); longest block ${fmt(block.median, 1)} ms, rounds ${block.rounds.map((x) => fmt(x, 1)).join(', ')} (target ≤ 10 ms: ${mark(block.median <= 10)}). ${gapText(ours)}${indexedText}`,
+          `- ${what}: ours takes ${fmt(ratio, 2)}× the floor's delete-only time (target ≤ 1.1×: ${mark(ratio <= 1.1)}); longest block ${fmt(block.median, 1)} ms, rounds ${roundsOf(block)} (target ≤ 10 ms: ${mark(block.median <= 10)}). ${gapText(ours)}${indexedText}`,
         );
         target(
           `cleanup time vs floor delete-only, ${what}`,
@@ -1156,13 +1158,13 @@ function report({
           ? " The idle probe misses the target too: the miss is beyond the host's floor."
           : " The idle probe meets the target: the miss is not beyond the host's floor.";
       push(
-        `- Redis store at N = ${fmt(red.size)}: one cleanup takes ${fmt(red.cleanupMs.median, 0)} ms; longest block ${fmt(red.longestTimerGapMs.median, 1)} ms, rounds ${red.longestTimerGapMs.rounds.map((x) => fmt(x, 1)).join(', ')} (target ≤ 10 ms: ${mark(met)}). ${gapText(red)}${floorText}`,
+        `- Redis store at N = ${fmt(red.size)}: one cleanup takes ${fmt(red.cleanupMs.median, 0)} ms; longest block ${fmt(red.longestTimerGapMs.median, 1)} ms, rounds ${roundsOf(red.longestTimerGapMs)} (target ≤ 10 ms: ${mark(met)}). ${gapText(red)}${floorText}`,
       );
       target(
         `Redis cleanup longest block (1 ms probe), N = ${fmt(red.size)}`,
         `${fmt(red.longestTimerGapMs.median, 1)} ms`,
         '≤ 10 ms',
-        red.longestTimerGapMs.median <= 10,
+        met,
       );
     }
     push('');
