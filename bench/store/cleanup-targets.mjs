@@ -3,9 +3,9 @@
 //   cleanup(expiredIds)    -> how many sessions were removed
 //   count()                -> how many are left
 //   touch(id)              -> reads the session as a request would (sliding its expiry)
-// `expiredIds` is only used by the floor, which knows exactly what to delete; the others find
-// the expired sessions themselves. The indexed floor is the plainest store that can: see
-// createIndexedFloor.
+// `expiredIds` is only used by the floor and the checked floor, which know exactly what to
+// delete; the others find the expired sessions themselves. The indexed floor is the plainest
+// store that can: see createIndexedFloor.
 import { randomUUID } from 'node:crypto';
 import { MemorySessionStore, SessionManager } from '../../dist/index.js';
 import { ReferenceSessionManager } from '../reference/reference-session-manager.mjs';
@@ -102,8 +102,8 @@ function createIndexedFloor(timeout) {
 }
 
 /**
- * @param {string} name 'ours', 'floor', 'indexed-floor', 'reference', or a plug-in name handled
- *   by `createStore`
+ * @param {string} name 'ours', 'floor', 'checked-floor', 'indexed-floor', 'reference', or a
+ *   plug-in name handled by `createStore`
  * @param {{ timeout: number, size: number, createStore?: () => Promise<object> }} options
  */
 export async function createCleanupTarget(name, { timeout, createStore }) {
@@ -126,6 +126,38 @@ export async function createCleanupTarget(name, { timeout, createStore }) {
         cleanup: async (ids) => {
           for (let i = 0; i < ids.length; i++) map.delete(ids[i]);
           return ids.length;
+        },
+        count: async () => map.size,
+      };
+    }
+    case 'checked-floor': {
+      // The delete-only floor's Map, with the one step a store cannot skip before it removes a
+      // session: reading it, to see that it has expired. A store holds ids, not a list of
+      // expired ones; this floor is still handed exactly the expired ids, with no search.
+      const map = new Map();
+      return {
+        synchronous: true,
+        create: async (serviceId, sessionKey) => {
+          const session = newFloorSession(serviceId, sessionKey, timeout);
+          map.set(session.id, session);
+          return session.id;
+        },
+        touch: (id) => {
+          const session = map.get(id);
+          const now = Date.now();
+          session.lastActivity = now;
+          session.expiresAt = now + timeout;
+        },
+        cleanup: async (ids) => {
+          const now = Date.now();
+          let removed = 0;
+          for (let i = 0; i < ids.length; i++) {
+            const session = map.get(ids[i]);
+            if (session === undefined || session.expiresAt > now) continue;
+            map.delete(ids[i]);
+            removed++;
+          }
+          return removed;
         },
         count: async () => map.size,
       };
