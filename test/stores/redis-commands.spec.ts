@@ -147,6 +147,52 @@ describe('RedisSessionStore commands on Redis', () => {
     expect(writev).not.toHaveBeenCalled();
   });
 
+  it('sends held scripts at the end of the turn, without waiting for a reply', async () => {
+    const store = redis.open();
+    const [first, second] = [testSession(), testSession()];
+    await store.create(first);
+    await store.create(second);
+    const stream = (store.client as Redis).stream;
+    const write = jest.spyOn(stream, '_write');
+    const writev = jest.spyOn(stream, '_writev');
+    // Redis holds every write command, scripts included, until UNPAUSE: no reply can come in.
+    await redis.admin.client('PAUSE', 10_000, 'WRITE');
+    const now = Date.now();
+    let settled = 0;
+    const touches = [first, second].map((s) =>
+      store.touch(s.id, now, MIN, undefined).finally(() => settled++),
+    );
+    // The first went out at once; the second, written while the first was out, is held.
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(stream.writableCorked).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(stream.writableCorked).toBe(0);
+    expect(write.mock.calls.length + writev.mock.calls.length).toBe(2);
+    expect(settled).toBe(0);
+    await redis.admin.client('UNPAUSE');
+    const touched = await Promise.all(touches);
+    expect(touched.map((t) => t?.lastActivity)).toEqual([now, now]);
+  });
+
+  it('sends held scripts with the last reply where timers are faked', async () => {
+    const store = redis.open();
+    const sessions = Array.from({ length: 5 }, () => testSession());
+    for (const s of sessions) await store.create(s);
+    const stream = (store.client as Redis).stream;
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask'] });
+    try {
+      const now = Date.now();
+      const touches = sessions.map((s) => store.touch(s.id, now, MIN, undefined));
+      expect(stream.writableCorked).toBe(1);
+      // No timer runs: the held scripts go out when the first one's reply comes in.
+      const touched = await Promise.all(touches);
+      expect(touched.map((t) => t?.id)).toEqual(sessions.map((s) => s.id));
+      expect(stream.writableCorked).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('falls back to EVAL for every held script when Redis forgot the scripts', async () => {
     const store = redis.open();
     const sessions = Array.from({ length: 10 }, () => testSession());

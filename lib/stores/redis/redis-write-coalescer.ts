@@ -6,9 +6,14 @@ type RedisClientStream = Redis['stream'];
 /**
  * Coalesces the socket writes of a client the store created. While scripts already written
  * wait for their replies, the socket is corked: later scripts gather in it and go out in one
- * write as soon as the last of those replies is in. Under load the guard's checks of many
- * requests thus share one write (and Redis one read), instead of one each; a script sent after
- * a quiet spell goes out at once, so nothing waits for a timer.
+ * write at the end of the event-loop turn that wrote them, or as soon as the last of those
+ * replies is in, if that comes first. Under load the guard's checks of the requests one turn
+ * handles thus share one write (and Redis one read), instead of one each; a script sent after a
+ * quiet spell goes out at once, and a held one never waits for a reply to go out (which would
+ * cost the process a second wake-up per request at low request rates).
+ *
+ * The turn ends at a `setImmediate`. Where timers are faked (as in tests), held scripts still
+ * go out with the last reply.
  *
  * Only the scripts the store runs are counted. Each of them settles (reply, `commandTimeout`,
  * or the connection's end), so the socket is always uncorked again; a held command's own
@@ -30,6 +35,10 @@ export class RedisWriteCoalescer {
   private held = 0;
   /** How many times the socket was uncorked: a script notes the flush it goes out with. */
   private flushes = 0;
+  /** Ends a cork at the end of the turn that set it, unless a reply ended it first. */
+  private readonly flushTurn = (): void => {
+    if (this.corked) this.flush();
+  };
 
   /**
    * Call just before a script is written to `stream`.
@@ -46,6 +55,7 @@ export class RedisWriteCoalescer {
     if (!this.corked) {
       this.corked = true;
       stream.cork();
+      setImmediate(this.flushTurn);
     }
     this.held++;
     return this.flushes + 1;
@@ -61,13 +71,16 @@ export class RedisWriteCoalescer {
     if (stream !== this.stream) return;
     if (flush <= this.flushes) this.inFlight--;
     else this.held--;
-    if (this.inFlight === 0 && this.corked) {
-      this.corked = false;
-      this.flushes++;
-      this.inFlight = this.held;
-      this.held = 0;
-      stream.uncork();
-    }
+    if (this.inFlight === 0 && this.corked) this.flush();
+  }
+
+  /** Sends what the cork holds: the held scripts are in flight from now on. */
+  private flush(): void {
+    this.corked = false;
+    this.flushes++;
+    this.inFlight += this.held;
+    this.held = 0;
+    this.stream?.uncork();
   }
 
   private restart(stream: RedisClientStream): void {
