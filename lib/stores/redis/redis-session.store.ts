@@ -42,9 +42,9 @@ type Found = RecordReply | null;
  *   and traffic resumes by itself when Redis is back. With Sentinel, a client the store created
  *   moves to the new master as soon as the sentinels announce a failover.
  * - On a client it creates, scripts issued while others wait for their replies go out together,
- *   in one socket write, once those replies are in; a script issued alone goes out at once. A
- *   client given as `client` is used as configured: create it with `enableAutoPipelining: true`
- *   for a similar saving.
+ *   in one socket write, at the end of the event-loop turn (or once those replies are in, if
+ *   sooner); a script issued alone goes out at once. A client given as `client` is used as
+ *   configured: create it with `enableAutoPipelining: true` for a similar saving.
  *
  * It logs connection changes and sessions it cannot decrypt through the logger given to
  * `useLogger` (`MeshSessionModule` gives it Nest's), or else the console. docs/redis-store.md
