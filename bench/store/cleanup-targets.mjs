@@ -102,66 +102,56 @@ function createIndexedFloor(timeout) {
 }
 
 /**
+ * A floor that keeps its sessions in one `Map` by id, handed the expired ids by the benchmark:
+ * `cleanupOf(map)` gives its cleanup.
+ */
+function createMapFloor(timeout, cleanupOf) {
+  const map = new Map();
+  return {
+    synchronous: true,
+    create: async (serviceId, sessionKey) => {
+      const session = newFloorSession(serviceId, sessionKey, timeout);
+      map.set(session.id, session);
+      return session.id;
+    },
+    touch: (id) => {
+      const session = map.get(id);
+      const now = Date.now();
+      session.lastActivity = now;
+      session.expiresAt = now + timeout;
+    },
+    cleanup: cleanupOf(map),
+    count: async () => map.size,
+  };
+}
+
+/**
  * @param {string} name 'ours', 'floor', 'checked-floor', 'indexed-floor', 'reference', or a
  *   plug-in name handled by `createStore`
  * @param {{ timeout: number, size: number, createStore?: () => Promise<object> }} options
  */
 export async function createCleanupTarget(name, { timeout, createStore }) {
   switch (name) {
-    case 'floor': {
-      const map = new Map();
-      return {
-        synchronous: true,
-        create: async (serviceId, sessionKey) => {
-          const session = newFloorSession(serviceId, sessionKey, timeout);
-          map.set(session.id, session);
-          return session.id;
-        },
-        touch: (id) => {
-          const session = map.get(id);
-          const now = Date.now();
-          session.lastActivity = now;
-          session.expiresAt = now + timeout;
-        },
-        cleanup: async (ids) => {
-          for (let i = 0; i < ids.length; i++) map.delete(ids[i]);
-          return ids.length;
-        },
-        count: async () => map.size,
-      };
-    }
-    case 'checked-floor': {
+    case 'floor':
+      return createMapFloor(timeout, (map) => async (ids) => {
+        for (let i = 0; i < ids.length; i++) map.delete(ids[i]);
+        return ids.length;
+      });
+    case 'checked-floor':
       // The delete-only floor's Map, with the one step a store cannot skip before it removes a
       // session: reading it, to see that it has expired. A store holds ids, not a list of
       // expired ones; this floor is still handed exactly the expired ids, with no search.
-      const map = new Map();
-      return {
-        synchronous: true,
-        create: async (serviceId, sessionKey) => {
-          const session = newFloorSession(serviceId, sessionKey, timeout);
-          map.set(session.id, session);
-          return session.id;
-        },
-        touch: (id) => {
-          const session = map.get(id);
-          const now = Date.now();
-          session.lastActivity = now;
-          session.expiresAt = now + timeout;
-        },
-        cleanup: async (ids) => {
-          const now = Date.now();
-          let removed = 0;
-          for (let i = 0; i < ids.length; i++) {
-            const session = map.get(ids[i]);
-            if (session === undefined || session.expiresAt > now) continue;
-            map.delete(ids[i]);
-            removed++;
-          }
-          return removed;
-        },
-        count: async () => map.size,
-      };
-    }
+      return createMapFloor(timeout, (map) => async (ids) => {
+        const now = Date.now();
+        let removed = 0;
+        for (let i = 0; i < ids.length; i++) {
+          const session = map.get(ids[i]);
+          if (session === undefined || session.expiresAt > now) continue;
+          map.delete(ids[i]);
+          removed++;
+        }
+        return removed;
+      });
     case 'indexed-floor':
       return createIndexedFloor(timeout);
     case 'reference': {
