@@ -159,17 +159,22 @@ describe('RedisSessionStore commands on Redis', () => {
     await redis.admin.client('PAUSE', 10_000, 'WRITE');
     const now = Date.now();
     let settled = 0;
-    const touches = [first, second].map((s) =>
-      store.touch(s.id, now, MIN, undefined).finally(() => settled++),
-    );
-    // The first went out at once; the second, written while the first was out, is held.
-    expect(write).toHaveBeenCalledTimes(1);
-    expect(stream.writableCorked).toBe(1);
-    await new Promise((resolve) => setImmediate(resolve));
-    expect(stream.writableCorked).toBe(0);
-    expect(write.mock.calls.length + writev.mock.calls.length).toBe(2);
-    expect(settled).toBe(0);
-    await redis.admin.client('UNPAUSE');
+    let touches: Promise<Session | undefined>[];
+    try {
+      touches = [first, second].map((s) =>
+        store.touch(s.id, now, MIN, undefined).finally(() => settled++),
+      );
+      // The first went out at once; the second, written while the first was out, is held.
+      expect(write).toHaveBeenCalledTimes(1);
+      expect(stream.writableCorked).toBe(1);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(stream.writableCorked).toBe(0);
+      expect(write.mock.calls.length + writev.mock.calls.length).toBe(2);
+      expect(settled).toBe(0);
+    } finally {
+      // A failed expectation must not leave Redis paused for the tests after this one.
+      await redis.admin.client('UNPAUSE');
+    }
     const touched = await Promise.all(touches);
     expect(touched.map((t) => t?.lastActivity)).toEqual([now, now]);
   });
